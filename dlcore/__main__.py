@@ -1,0 +1,413 @@
+"""Command line over the same functions the app uses.
+
+    python -m dlcore train --data FILE --target COLUMN [spec options] [--json]
+    python -m dlcore predict --model ID --data FILE --out FILE [--json]
+    python -m dlcore explain --model ID --data FILE --row N [--json]
+    python -m dlcore models [--json]
+    python -m dlcore datasets [--json]
+    python -m dlcore demo [--json]          trains the demo models
+    python -m dlcore prepare-demo           saves the demo data sets and, when missing, a demo model
+
+``--data`` takes a file (CSV, TSV, XLSX, Parquet), a saved dataset id (d-…) or demo:KEY.
+Bad input exits with status 2 and a message that says what was wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from dlcore.errors import DlcoreError, UserError
+
+logger = logging.getLogger("dlcore.cli")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return _clean(value.item())
+    return value
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(_clean(payload)) + "\n")
+    else:
+        sys.stdout.write(text.rstrip() + "\n")
+
+
+def load_data_argument(value: str, target: str | None = None) -> Any:
+    """A Dataset from 'demo:KEY', a saved dataset id, or a table file (target set when given)."""
+    from dlcore.data import Dataset, infer_schema, load_demo, read_table, set_target
+    from dlcore.data.catalog import load_dataset
+
+    if value.startswith("demo:"):
+        dataset = load_demo(value.split(":", 1)[1])
+    elif value.startswith("d-") and not Path(value).exists():
+        dataset = load_dataset(value)
+    else:
+        table = read_table(value)
+        for warning in table.warnings:
+            logger.warning(warning)
+        dataset = Dataset(
+            Path(value).stem, table.frame, infer_schema(table.frame), source=Path(value).name
+        )
+    if target is not None and target != dataset.schema.target:
+        if target not in dataset.frame.columns:
+            raise UserError(
+                f"There is no column '{target}' in the data.",
+                expected="one of: " + ", ".join(map(str, dataset.frame.columns[:30])),
+                fix="pass the outcome column's exact name to --target",
+            )
+        set_target(dataset.schema, dataset.frame, target)
+    return dataset
+
+
+def _spec_from_args(args: argparse.Namespace, task: str, rows: int) -> Any:
+    from dlcore.models.spec import ModelSpec, check_spec, default_spec
+
+    spec = (
+        ModelSpec.from_json(Path(args.spec).read_text()) if args.spec else default_spec(task, rows)
+    )
+    overrides = {
+        "hidden_units": args.hidden,
+        "activation": args.activation,
+        "dropout": args.dropout,
+        "batch_norm": args.batch_norm,
+        "loss": args.loss,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
+        "momentum": args.momentum,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "early_stopping_patience": args.patience,
+        "validation_fraction": args.validation_fraction,
+        "test_fraction": args.test_fraction,
+        "class_weighting": args.class_weighting,
+        "seed": args.seed,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(spec, key, value)
+    return check_spec(spec, task)
+
+
+def _units(text: str) -> list[int]:
+    try:
+        return [int(u) for u in text.replace(" ", "").split(",") if u]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a list of layer sizes such as 64,32"
+        ) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dlcore.data import update_columns
+    from dlcore.workflows import train_and_register
+
+    dataset = load_data_argument(args.data, args.target)
+    if dataset.schema.target is None:
+        raise UserError(
+            "No target column was given.",
+            expected="--target COLUMN naming the outcome to predict",
+            fix="add --target and the outcome column's name",
+        )
+    update_columns(
+        dataset.schema,
+        included={
+            **dict.fromkeys(args.include or [], True),
+            **dict.fromkeys(args.exclude or [], False),
+        },
+    )
+    spec = _spec_from_args(args, dataset.schema.task, len(dataset.frame))
+
+    def on_event(event: Any) -> None:
+        if event.kind == "epoch" and not args.json and args.progress:
+            logs = " ".join(f"{k}={v:.4g}" for k, v in event.logs.items())
+            sys.stderr.write(f"epoch {event.epoch}/{event.epochs} {logs}\n")
+
+    outcome = train_and_register(dataset, spec, name=args.name, on_event=on_event)
+    record, report, result = outcome.record, outcome.report, outcome.result
+    assert record is not None and report is not None  # nothing cancels a command-line run
+    metrics = report.headline()
+    lines = [
+        f"model {record.id}  ({record.name}, version {record.version})",
+        f"task {record.task}; {result.epochs_run} epochs (best {result.best_epoch}) in {result.timings['fit_s']:.1f} s",
+        "test metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
+    ]
+    _emit(
+        args,
+        {
+            "model_id": record.id,
+            "name": record.name,
+            "version": record.version,
+            "task": record.task,
+            "metrics": metrics,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "split": result.split.sizes(),
+            "timings": result.timings,
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from dlcore.data import read_table
+    from dlcore.prediction import predict
+    from dlcore.registry import load_model
+
+    loaded = load_model(args.model)
+    table = read_table(args.data)
+    result = predict(loaded.model, loaded.layout, table.frame, threshold=loaded.threshold)
+    out = pd.concat([table.frame, result.table], axis=1)
+    out_path = Path(args.out)
+    if out_path.suffix.lower() == ".parquet":
+        out.to_parquet(out_path, index=False)
+    else:
+        out.to_csv(out_path, index=False)
+    for note in [*table.warnings, *result.notes]:
+        logger.warning(note)
+    _emit(
+        args,
+        {"model_id": loaded.id, "rows": len(out), "out": str(out_path), "notes": result.notes},
+        f"wrote {len(out)} predictions to {out_path}"
+        + "".join(f"\nnote: {n}" for n in result.notes),
+    )
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from dlcore.data import read_table
+    from dlcore.explain import TabularExplainer, summarize
+    from dlcore.registry import load_model
+
+    loaded = load_model(args.model)
+    frame = read_table(args.data).frame
+    if not 0 <= args.row < len(frame):
+        raise UserError(
+            f"Row {args.row} was asked for; the data has {len(frame)} rows.",
+            expected=f"a row number from 0 to {len(frame) - 1} (0 is the first record)",
+            fix="pass a row number in that range to --row",
+        )
+    background = loaded.background()
+    explainer = TabularExplainer(
+        loaded.model, loaded.layout, background if background is not None else frame
+    )
+    explanation = explainer.explain(frame.iloc[[args.row]])
+    table = explanation.contributions(0)
+    k = explanation.output_index(0)
+    summary = summarize(explanation, 0)
+    lines = [summary, "", f"{'feature':<32} {'value':>14} {'contribution':>14}"]
+    lines += [
+        f"{r.feature:<32} {r.value!s:>14} {r.contribution:>+14.4f}" for r in table.itertuples()
+    ]
+    _emit(
+        args,
+        {
+            "model_id": loaded.id,
+            "row": args.row,
+            "output": explanation.output_names[k],
+            "prediction": float(explanation.outputs[0, k]),
+            "base_value": float(explanation.base_values[k]),
+            "contributions": [
+                {"feature": r.feature, "value": r.value, "contribution": float(r.contribution)}
+                for r in table.itertuples()
+            ],
+            "summary": summary,
+            "method": explanation.method,
+            "additivity_error": explanation.additivity_error,
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from dlcore.registry import list_models
+
+    models = list_models()
+    lines = [f"{'id':<14} {'v':>2} {'task':<10} {'metric':<16} name"]
+    for m in models:
+        metric = (
+            f"{m.key_metric_name} {m.key_metric_value:.3f}"
+            if m.key_metric_value is not None
+            else "—"
+        )
+        lines.append(f"{m.id:<14} {m.version:>2} {m.task:<10} {metric:<16} {m.name}")
+    _emit(
+        args,
+        {"models": [asdict(m) for m in models]},
+        "\n".join(lines) if models else "no models yet",
+    )
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from dlcore.data.catalog import list_datasets
+
+    datasets = list_datasets()
+    lines = [f"{d.id:<14} {d.rows:>7} rows  {d.task or '—':<10} {d.name}" for d in datasets]
+    _emit(
+        args,
+        {"datasets": [asdict(d) for d in datasets]},
+        "\n".join(lines) if datasets else "no datasets yet",
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dlcore.demo import train_demo_models
+
+    records = train_demo_models(force=True)
+    _emit(
+        args,
+        {
+            "models": [
+                {"model_id": r.id, "name": r.name, r.key_metric_name: r.key_metric_value}
+                for r in records
+            ]
+        },
+        "\n".join(
+            f"trained {r.id}: {r.name} ({r.key_metric_name} {r.key_metric_value:.3f})"
+            for r in records
+        ),
+    )
+    return 0
+
+
+def cmd_prepare_demo(args: argparse.Namespace) -> int:
+    from dlcore.demo import prepare_demo
+
+    summary = prepare_demo(train_model=not args.no_model)
+    _emit(args, summary, "demo ready: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dlcore", description="Clinician deep-learning engine"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    train = sub.add_parser("train", help="train, evaluate and register a model")
+    common(train)
+    train.add_argument("--data", required=True, help="table file, dataset id or demo:KEY")
+    train.add_argument("--target", help="the outcome column")
+    train.add_argument("--name", help="a name for the model")
+    train.add_argument("--include", nargs="*", help="columns to use even if excluded by default")
+    train.add_argument("--exclude", nargs="*", help="columns to leave out")
+    train.add_argument("--spec", help="a JSON file with a ModelSpec")
+    train.add_argument("--hidden", type=_units, help="hidden layer sizes, e.g. 64,32")
+    train.add_argument("--activation")
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--loss")
+    train.add_argument("--optimizer")
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--momentum", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--patience", type=int, help="early-stopping patience (0 = off)")
+    train.add_argument("--validation-fraction", type=float)
+    train.add_argument("--test-fraction", type=float)
+    train.add_argument("--class-weighting", choices=["balanced", "none"])
+    train.add_argument("--seed", type=int)
+    train.add_argument("--progress", action="store_true", help="print each epoch to stderr")
+    train.set_defaults(func=cmd_train)
+
+    predict = sub.add_parser("predict", help="predict for the records of a file")
+    common(predict)
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--data", required=True)
+    predict.add_argument("--out", required=True, help="output CSV (or .parquet)")
+    predict.set_defaults(func=cmd_predict)
+
+    explain = sub.add_parser("explain", help="explain one record's prediction with SHAP")
+    common(explain)
+    explain.add_argument("--model", required=True)
+    explain.add_argument("--data", required=True)
+    explain.add_argument("--row", type=int, default=0, help="row number, 0 = first record")
+    explain.set_defaults(func=cmd_explain)
+
+    models = sub.add_parser("models", help="list registered models")
+    common(models)
+    models.set_defaults(func=cmd_models)
+
+    datasets = sub.add_parser("datasets", help="list saved datasets")
+    common(datasets)
+    datasets.set_defaults(func=cmd_datasets)
+
+    demo = sub.add_parser("demo", help="train the demo models")
+    common(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    prepare = sub.add_parser("prepare-demo", help="save demo data sets and a demo model if missing")
+    common(prepare)
+    prepare.add_argument("--no-model", action="store_true", help="only the data sets")
+    prepare.set_defaults(func=cmd_prepare_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 internal error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        if getattr(args, "json", False):
+            sys.stdout.write(json.dumps({"error": exc.message}) + "\n")
+        sys.stderr.write(f"error: {exc.message}\n")
+        return 2
+    except (DlcoreError, Exception) as exc:  # anything else: a short message, details in the log
+        logger.debug("internal error", exc_info=True)
+        log_path = _write_crash_log()
+        message = f"internal error ({type(exc).__name__}): {str(exc)[:300]}"
+        if getattr(args, "json", False):
+            sys.stdout.write(json.dumps({"error": message, "details": str(log_path)}) + "\n")
+        sys.stderr.write(f"{message}\nthe details are in {log_path}\n")
+        return 1
+
+
+def _write_crash_log() -> Path:
+    from dlcore.config import get_settings
+
+    folder = get_settings().home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "cli-errors.log"
+    with path.open("a") as handle:
+        handle.write(traceback.format_exc() + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""A Dataset: a table with its schema, and the typed feature and target arrays models need."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlcore.data.schema import BINARY, CATEGORICAL, NUMERIC, ColumnInfo, Schema, target_labels
+from dlcore.errors import SchemaMismatchError, UserError
+
+MISSING_CATEGORY = "(missing)"
+
+
+@dataclass
+class Dataset:
+    """A table, its schema, and where it came from."""
+
+    name: str
+    frame: pd.DataFrame
+    schema: Schema
+    source: str = ""
+    description: str = ""
+    id: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        """A short content hash of the table (rows, columns and values)."""
+        return frame_fingerprint(self.frame)
+
+    @property
+    def task(self) -> str | None:
+        return self.schema.task
+
+
+def frame_fingerprint(frame: pd.DataFrame) -> str:
+    """A short content hash of a frame's column names and values."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def model_kind(column: ColumnInfo, series: pd.Series | None = None) -> str:
+    """How a feature enters a model: 'numeric' (a number) or 'categorical' (one-hot encoded).
+
+    Binary columns of numbers stay numeric (0/1); binary columns of words are categorical.
+    """
+    if column.kind == NUMERIC:
+        return NUMERIC
+    if column.kind == BINARY:
+        if series is None:
+            return NUMERIC if column.dtype != "text" else CATEGORICAL
+        nonnull = series.dropna()
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            return NUMERIC
+        return NUMERIC if pd.to_numeric(nonnull, errors="coerce").notna().all() else CATEGORICAL
+    if column.kind == CATEGORICAL:
+        return CATEGORICAL
+    raise UserError(
+        f"Column '{column.name}' is of kind '{column.kind}'.",
+        expected="numeric, binary or categorical for a model input",
+        fix="change its kind, or leave it out of the features",
+    )
+
+
+def category_text(value: Any) -> str:
+    """The text of one categorical value: 1.0 and 1 both become '1'; missing becomes '(missing)'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return MISSING_CATEGORY
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text if text else MISSING_CATEGORY
+
+
+def to_number(series: pd.Series, column: str, *, strict: bool = True) -> pd.Series:
+    """Convert a column to float, keeping missing values as NaN.
+
+    With ``strict``, a value that is present but not a number raises SchemaMismatchError naming
+    the column, the row and the value.
+    """
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype(float)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float)
+    text = series.astype("object").map(
+        lambda v: None if v is None or pd.isna(v) else str(v).strip()
+    )
+    text = text.map(
+        lambda v: None if v in ("", "?", "NA", "N/A", "nan", "NaN", "null", "None") else v
+    )
+    numbers = pd.to_numeric(
+        text.str.replace(",", ".", regex=False) if _decimal_commas(text) else text, errors="coerce"
+    )
+    bad = numbers.isna() & text.notna()
+    if strict and bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        examples = sorted({str(v) for v in text[bad].head(3)})
+        raise SchemaMismatchError(
+            f"Column '{column}' row {row + 1}: received '{text.iloc[row]}' "
+            f"({int(bad.sum())} value(s) like {', '.join(repr(e) for e in examples)}).",
+            expected=f"a number in '{column}' (or an empty cell for a missing value)",
+            fix=f"correct or blank those values in '{column}', or treat the column as categorical",
+        )
+    return numbers.astype(float)
+
+
+def _decimal_commas(text: pd.Series) -> bool:
+    sample = text.dropna().head(200)
+    return bool(len(sample)) and bool(sample.str.fullmatch(r"-?\d+,\d+").mean() > 0.5)
+
+
+def feature_frame(
+    frame: pd.DataFrame, schema: Schema, kinds: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The feature columns typed as models take them: floats (NaN = missing) and category texts.
+
+    ``kinds`` maps feature name to 'numeric' or 'categorical' (from a model card); without it they
+    are derived from the schema. Raises SchemaMismatchError naming missing columns or bad values.
+    """
+    features = schema.features
+    missing = [c.name for c in features if c.name not in frame.columns]
+    if missing:
+        raise SchemaMismatchError(
+            f"The records lack {len(missing)} column(s) the model needs: {', '.join(missing)}.",
+            expected="columns " + ", ".join(c.name for c in features),
+            fix="add the missing columns (an empty column is allowed: its values count as missing)",
+        )
+    out = {}
+    for col in features:
+        kind = (kinds or {}).get(col.name) or model_kind(col, frame[col.name])
+        if kind == NUMERIC:
+            out[col.name] = to_number(frame[col.name], col.name).to_numpy(dtype=np.float32)
+        else:
+            out[col.name] = np.array([category_text(v) for v in frame[col.name]], dtype=object)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def encode_target(frame: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+    """The target as numbers, and a mask of rows that have one.
+
+    Binary: 1.0 for the positive class, else 0.0; multiclass: the class index; regression: the value.
+    """
+    if not schema.target or schema.target not in frame.columns:
+        raise SchemaMismatchError(
+            f"The records have no target column '{schema.target}'.",
+            expected="the outcome column the schema names",
+            fix="choose the target column again",
+        )
+    series = frame[schema.target]
+    if schema.task == "regression":
+        y = to_number(series, schema.target, strict=False).to_numpy(dtype=np.float32)
+        return y, ~np.isnan(y)
+    labels = target_labels(series)
+    present = labels.notna().to_numpy()
+    if schema.task == "binary":
+        y = (labels == schema.positive_class).to_numpy(dtype=np.float32)
+        return y, present
+    index = {c: i for i, c in enumerate(schema.classes)}
+    unknown = sorted({v for v in labels.dropna() if v not in index})
+    if unknown:
+        raise SchemaMismatchError(
+            f"Target '{schema.target}' has classes the schema does not know: {', '.join(unknown[:5])}.",
+            expected="classes " + ", ".join(schema.classes),
+            fix="choose the target again so its classes are re-read",
+        )
+    y = np.array([index.get(v, -1) if v is not None else -1 for v in labels], dtype=np.int64)
+    return y, present

@@ -1,0 +1,104 @@
+"""Demo data that ships inside installed packages (scikit-learn), ready to use offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dlcore.data.dataset import Dataset
+from dlcore.data.schema import infer_schema
+from dlcore.errors import NotFoundError
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """A demo data set: its key, title, target, task and a short description."""
+
+    key: str
+    title: str
+    target: str
+    task: str
+    description: str
+
+
+DEMOS: dict[str, DemoInfo] = {
+    "breast_cancer": DemoInfo(
+        key="breast_cancer",
+        title="Breast cancer diagnosis (Wisconsin)",
+        target="diagnosis",
+        task="binary",
+        description=(
+            "569 breast masses sampled by fine-needle aspiration (Wolberg, Street & Mangasarian, "
+            "University of Wisconsin, 1995). Thirty features describe the cell nuclei in a "
+            "digitised image (radius, texture, perimeter, area, smoothness, ... as mean, standard "
+            "error and worst value); the outcome is malignant (212) or benign (357). Shipped with "
+            "scikit-learn."
+        ),
+    ),
+    "diabetes_progression": DemoInfo(
+        key="diabetes_progression",
+        title="Diabetes progression after one year",
+        target="progression",
+        task="regression",
+        description=(
+            "442 patients with diabetes (Efron et al., 'Least Angle Regression', 2004): age, sex, "
+            "body-mass index, mean blood pressure and six blood serum measurements at baseline; the "
+            "outcome is a quantitative measure of disease progression one year later (25 to 346). "
+            "Shipped with scikit-learn."
+        ),
+    ),
+}
+
+_DIABETES_NAMES = {
+    "s1": "total_cholesterol",
+    "s2": "ldl",
+    "s3": "hdl",
+    "s4": "cholesterol_hdl_ratio",
+    "s5": "log_triglycerides",
+    "s6": "glucose",
+    "bp": "blood_pressure",
+}
+
+
+def load_demo(key: str) -> Dataset:
+    """Load a demo dataset by key ('breast_cancer' or 'diabetes_progression') with its schema.
+
+    Raises NotFoundError for an unknown key.
+    """
+    if key not in DEMOS:
+        raise NotFoundError(
+            f"There is no demo data set '{key}'.",
+            expected="one of " + ", ".join(DEMOS),
+            fix="pick one of those names",
+        )
+    info = DEMOS[key]
+    frame = _breast_cancer() if key == "breast_cancer" else _diabetes()
+    schema = infer_schema(frame, target=info.target)
+    return Dataset(
+        name=info.title,
+        frame=frame,
+        schema=schema,
+        source=f"demo:{key}",
+        description=info.description,
+    )
+
+
+def _breast_cancer() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.data.copy()
+    # scikit-learn codes 0 = malignant, 1 = benign; clinicians call malignant the positive class.
+    frame["diagnosis"] = bunch.target.map({0: "malignant", 1: "benign"}).astype(str)
+    return frame
+
+
+def _diabetes() -> pd.DataFrame:
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes(as_frame=True, scaled=False)
+    frame = bunch.data.rename(columns=_DIABETES_NAMES).copy()
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(str)
+    frame["progression"] = bunch.target.astype(float)
+    return frame

@@ -1,0 +1,427 @@
+"""Schema inference: what kind each column is, which ones are features, the target and the task."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlcore.errors import SchemaMismatchError, UserError
+
+NUMERIC = "numeric"
+BINARY = "binary"
+CATEGORICAL = "categorical"
+IDENTIFIER = "identifier"
+DATETIME = "datetime"
+TEXT = "text"
+EMPTY = "empty"
+KINDS = (NUMERIC, BINARY, CATEGORICAL, IDENTIFIER, DATETIME, TEXT, EMPTY)
+FEATURE_KINDS = (NUMERIC, BINARY, CATEGORICAL)
+
+TASKS = ("binary", "multiclass", "regression")
+MAX_CATEGORIES = 50
+MAX_CLASSES = 20
+
+# Names that suggest a person can be identified (HIPAA-style identifiers). Tokens, not substrings:
+# "id" must stand alone ("patient_id", "ID"), so "idiopathic" or "lipid" do not match.
+_IDENTIFIER_NAME = re.compile(
+    r"(^|_)(id|ids|uuid|guid|mrn|nhs|ssn|nric|record_?(no|number|num|id)?|patient_?(no|number|num|id|name)|"
+    r"subject_?(id|no)|case_?(id|no)|encounter_?id|visit_?id|accession|name|names|first_?name|last_?name|"
+    r"surname|forename|full_?name|given_?name|family_?name|phone|telephone|tel|mobile|fax|e_?mail|"
+    r"address|street|addr|postcode|post_?code|zip|zip_?code|dob|date_?of_?birth|birth_?date|"
+    r"birthdate|birthday|insurance_?(no|number|id)|policy_?(no|number)|ip_?address)($|_)",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
+_POSITIVE_WORDS = (
+    "1", "yes", "y", "true", "positive", "pos", "malignant", "disease", "present", "died", "dead",
+    "death", "deceased", "event", "case", "abnormal", "sick", "stroke", "diabetic", "diabetes",
+)  # fmt: skip
+
+
+def normalize_name(name: str) -> str:
+    """Lower-case a column name with runs of non-alphanumerics turned into underscores."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+@dataclass
+class ColumnInfo:
+    """What we know of one column: its kind, whether it is used, and why."""
+
+    name: str
+    kind: str
+    role: str = "feature"  # feature | target | excluded
+    reason: str = ""
+    missing_share: float = 0.0
+    n_unique: int = 0
+    dtype: str = ""
+
+    @property
+    def is_feature(self) -> bool:
+        return self.role == "feature"
+
+
+@dataclass
+class Schema:
+    """The columns of a table, which of them are features, the target and the task."""
+
+    columns: list[ColumnInfo]
+    target: str | None = None
+    task: str | None = None
+    classes: list[str] = field(default_factory=list)
+    positive_class: str | None = None
+
+    def column(self, name: str) -> ColumnInfo:
+        """Return the column called ``name``; raises SchemaMismatchError when absent."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise SchemaMismatchError(
+            f"There is no column '{name}'.",
+            expected="one of: " + ", ".join(c.name for c in self.columns[:20]),
+            fix="pick a column that exists in the table",
+        )
+
+    @property
+    def features(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if c.role == "feature"]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [c.name for c in self.features]
+
+    def fingerprint(self) -> str:
+        """A short hash of the feature names and kinds, the target and the classes."""
+        payload = json.dumps(
+            {
+                "features": [(c.name, c.kind) for c in self.features],
+                "target": self.target,
+                "task": self.task,
+                "classes": self.classes,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": [asdict(c) for c in self.columns],
+            "target": self.target,
+            "task": self.task,
+            "classes": list(self.classes),
+            "positive_class": self.positive_class,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
+        return cls(
+            columns=[ColumnInfo(**c) for c in data["columns"]],
+            target=data.get("target"),
+            task=data.get("task"),
+            classes=[str(c) for c in data.get("classes", [])],
+            positive_class=data.get("positive_class"),
+        )
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    return series.dropna().astype(str).str.strip()
+
+
+def _looks_numeric(values: pd.Series) -> float:
+    """Share of the non-missing values that parse as numbers."""
+    if values.empty:
+        return 0.0
+    parsed = pd.to_numeric(values, errors="coerce")
+    return float(parsed.notna().mean())
+
+
+def _looks_datetime(values: pd.Series) -> float:
+    sample = values.head(200)
+    if sample.empty or not sample.str.contains(r"\d", regex=True).all():
+        return 0.0
+    if not sample.str.contains(r"[-/:.]", regex=True).all():
+        return 0.0
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return float(parsed.notna().mean())
+
+
+def infer_column(name: str, series: pd.Series) -> ColumnInfo:
+    """Infer the kind of one column and whether it should be a feature, with the reason."""
+    n = len(series)
+    nonnull = series.dropna()
+    missing_share = float(1 - len(nonnull) / n) if n else 1.0
+    n_unique = int(nonnull.nunique())
+    info = ColumnInfo(
+        name=name,
+        kind=NUMERIC,
+        missing_share=missing_share,
+        n_unique=n_unique,
+        dtype=str(series.dtype),
+    )
+    normalized = normalize_name(name)
+    if nonnull.empty:
+        info.kind, info.role, info.reason = EMPTY, "excluded", "every value is missing"
+        return info
+    if _IDENTIFIER_NAME.search(normalized):
+        info.kind, info.role = IDENTIFIER, "excluded"
+        info.reason = "the column name suggests it identifies a person or record"
+        return info
+
+    if pd.api.types.is_bool_dtype(series):
+        info.kind = BINARY
+    elif pd.api.types.is_datetime64_any_dtype(series):
+        info.kind, info.role, info.reason = DATETIME, "excluded", "dates are not used as features"
+    elif pd.api.types.is_numeric_dtype(series):
+        values = nonnull.to_numpy(dtype=float)
+        integer_valued = bool(np.all(np.mod(values, 1) == 0))
+        if n_unique == 2:
+            info.kind = BINARY
+        elif integer_valued and n_unique == len(nonnull) and len(nonnull) >= 20:
+            ordered = np.sort(values)
+            if np.all(np.diff(ordered) == 1) or "no" in normalized.split("_"):
+                info.kind, info.role = IDENTIFIER, "excluded"
+                info.reason = "a different whole number on every row, like a record number"
+    else:
+        text = _as_text(series)
+        info.dtype = "text"
+        if _looks_numeric(text) >= 0.98:
+            info.kind = BINARY if n_unique == 2 else NUMERIC
+            info.reason = "numbers stored as text; they will be read as numbers"
+        elif text.str.match(_EMAIL).mean() > 0.5:
+            info.kind, info.role, info.reason = (
+                IDENTIFIER,
+                "excluded",
+                "the values look like e-mail addresses",
+            )
+        elif text.str.match(_PHONE).mean() > 0.8 and n_unique > 0.5 * len(text):
+            info.kind, info.role, info.reason = (
+                IDENTIFIER,
+                "excluded",
+                "the values look like phone numbers",
+            )
+        elif _looks_datetime(text) >= 0.9:
+            info.kind, info.role, info.reason = (
+                DATETIME,
+                "excluded",
+                "dates are not used as features",
+            )
+        elif n_unique == 2:
+            info.kind = BINARY
+        elif n_unique <= MAX_CATEGORIES and n_unique <= max(2, 0.5 * len(text)):
+            info.kind = CATEGORICAL
+        elif n_unique == len(text) and text.str.len().mean() < 40:
+            info.kind, info.role = IDENTIFIER, "excluded"
+            info.reason = "a different value on every row, like a name or a code"
+        else:
+            info.kind, info.role = TEXT, "excluded"
+            info.reason = (
+                f"free text or codes with {n_unique} distinct values (more than {MAX_CATEGORIES} "
+                "categories cannot be one-hot encoded usefully)"
+            )
+    if info.role == "feature" and n_unique <= 1:
+        info.role, info.reason = "excluded", "the same value on every row carries no information"
+    return info
+
+
+def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
+    """Infer the kind of every column, exclude identifier-like ones, and set the target and task.
+
+    ``target`` may be None (no target yet: for a table to be scored). Raises UserError when the
+    target is not a column or cannot be learned (one value, free text).
+    """
+    schema = Schema(columns=[infer_column(str(c), frame[c]) for c in frame.columns])
+    if target is not None:
+        set_target(schema, frame, target)
+    return schema
+
+
+def set_target(schema: Schema, frame: pd.DataFrame, target: str, task: str | None = None) -> Schema:
+    """Make ``target`` the outcome column: detect (or check) the task, the classes and positive class.
+
+    Returns the same schema, changed. Raises UserError when the target cannot be learned.
+    """
+    column = schema.column(target)
+    for col in schema.columns:
+        if col.role == "target":
+            previous = infer_column(col.name, frame[col.name])
+            col.role, col.reason = previous.role, previous.reason
+    task = task or detect_task(frame[target], target)
+    if task not in TASKS:
+        raise UserError(
+            f"Task '{task}' is unknown.",
+            expected="binary, multiclass or regression",
+            fix="pick one of those",
+        )
+    column.role, column.reason = "target", "the outcome to predict"
+    schema.target, schema.task = target, task
+    if task == "regression":
+        if _looks_numeric(_as_text(frame[target])) < 0.98:
+            raise UserError(
+                f"Target '{target}' holds text, but the task is regression.",
+                expected="numbers for a regression target",
+                fix="choose binary or multiclass for a categorical outcome",
+            )
+        schema.classes, schema.positive_class = [], None
+    else:
+        labels = target_labels(frame[target])
+        classes = sorted(labels.dropna().unique().tolist(), key=_class_sort_key)
+        if len(classes) < 2:
+            raise UserError(
+                f"Target '{target}' has {len(classes)} distinct value(s).",
+                expected="at least two outcome classes",
+                fix="choose the column that records the outcome",
+            )
+        if task == "binary" and len(classes) != 2:
+            raise UserError(
+                f"Target '{target}' has {len(classes)} classes, but the task is binary.",
+                expected="exactly two classes for a binary task",
+                fix="choose multiclass, or recode the outcome into two classes",
+            )
+        schema.classes = classes
+        schema.positive_class = guess_positive_class(labels, classes) if task == "binary" else None
+    return schema
+
+
+def target_labels(series: pd.Series) -> pd.Series:
+    """The target as text labels (1.0 becomes '1'), missing values kept as missing."""
+    values = series.copy()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        nonnull = values.dropna()
+        if len(nonnull) and np.all(np.mod(nonnull.to_numpy(dtype=float), 1) == 0):
+            return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype("object")
+    return values.map(lambda v: None if pd.isna(v) else str(v).strip()).astype("object")
+
+
+def _class_sort_key(label: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(label))
+    except ValueError:
+        return (1, label)
+
+
+def guess_positive_class(labels: pd.Series, classes: list[str]) -> str:
+    """The class a clinician would call positive: '1', 'yes', 'malignant', ... else the rarer one."""
+    lowered = {c.lower(): c for c in classes}
+    for word in _POSITIVE_WORDS:
+        if word in lowered:
+            return lowered[word]
+    counts = labels.value_counts()
+    return str(counts.idxmin())
+
+
+def detect_task(series: pd.Series, name: str = "target") -> str:
+    """Return 'binary', 'multiclass' or 'regression' for an outcome column.
+
+    Raises UserError when the column cannot be an outcome (empty, constant, free text).
+    """
+    nonnull = series.dropna()
+    n_unique = int(nonnull.nunique())
+    if n_unique < 2:
+        raise UserError(
+            f"Target '{name}' has {n_unique} distinct value(s).",
+            expected="an outcome with at least two values",
+            fix="choose the column that records the outcome",
+        )
+    if n_unique == 2:
+        return "binary"
+    numeric_share = (
+        _looks_numeric(_as_text(series)) if not pd.api.types.is_numeric_dtype(series) else 1.0
+    )
+    if numeric_share >= 0.98:
+        values = pd.to_numeric(nonnull, errors="coerce").dropna().to_numpy(dtype=float)
+        integer_valued = bool(np.all(np.mod(values, 1) == 0))
+        if integer_valued and n_unique <= 10:
+            return "multiclass"
+        return "regression"
+    if n_unique <= MAX_CLASSES:
+        return "multiclass"
+    raise UserError(
+        f"Target '{name}' holds text with {n_unique} distinct values.",
+        expected=f"a numeric outcome, or at most {MAX_CLASSES} classes",
+        fix="choose another target, or group its values into fewer classes",
+    )
+
+
+_TARGET_NAMES = (
+    "target", "outcome", "label", "class", "diagnosis", "death_event", "death", "died", "mortality",
+    "stroke", "disease", "y", "num", "response", "event", "status",
+)  # fmt: skip
+
+
+def suggest_target(frame: pd.DataFrame) -> str:
+    """A likely outcome column: one named like an outcome, else the last column."""
+    normalized = {normalize_name(c): str(c) for c in frame.columns}
+    for candidate in _TARGET_NAMES:
+        if candidate in normalized:
+            return normalized[candidate]
+    return str(frame.columns[-1])
+
+
+def update_columns(
+    schema: Schema, *, kinds: dict[str, str] | None = None, included: dict[str, bool] | None = None
+) -> Schema:
+    """Apply a person's choices: change column kinds and include or exclude columns.
+
+    Identifier-like columns may be included only when explicitly asked ("unless the user insists").
+    Returns the same schema, changed. Raises UserError for an unknown kind or for a change that
+    would make a text or date column a numeric feature.
+    """
+    for name, kind in (kinds or {}).items():
+        if kind not in KINDS:
+            raise UserError(
+                f"Kind '{kind}' for column '{name}' is unknown.",
+                expected="one of " + ", ".join(KINDS),
+                fix="pick one of those kinds",
+            )
+        col = schema.column(name)
+        col.kind = kind
+        if (
+            kind in FEATURE_KINDS
+            and col.role == "excluded"
+            and col.reason.startswith(("dates", "the column name", "free"))
+        ):
+            col.reason = ""
+    for name, include in (included or {}).items():
+        col = schema.column(name)
+        if col.role == "target":
+            continue
+        if include:
+            if col.kind not in FEATURE_KINDS:
+                raise UserError(
+                    f"Column '{name}' is of kind '{col.kind}', which cannot be a model input.",
+                    expected="numeric, binary or categorical for a feature",
+                    fix="change its kind first (for example to categorical), or leave it out",
+                )
+            if col.n_unique <= 1:
+                raise UserError(
+                    f"Column '{name}' has the same value on every row.",
+                    expected="a column that varies",
+                    fix="leave it out",
+                )
+            col.role, col.reason = "feature", "included by the user" if col.reason else ""
+        else:
+            col.role = "excluded"
+            col.reason = col.reason or "excluded by the user"
+    return schema
+
+
+def check_features(schema: Schema) -> None:
+    """Raise UserError unless the schema has a target and at least one feature."""
+    if not schema.target:
+        raise UserError(
+            "No target column is chosen.",
+            expected="the outcome column to predict",
+            fix="choose the target column",
+        )
+    if not schema.features:
+        raise UserError(
+            "No column is left as a feature.",
+            expected="at least one numeric, binary or categorical input column",
+            fix="include at least one column as a feature",
+        )

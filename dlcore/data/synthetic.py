@@ -1,0 +1,55 @@
+"""Synthetic patient cohorts with a known outcome model, for tests and examples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def make_cohort(n: int = 400, seed: int = 0, *, task: str = "binary") -> pd.DataFrame:
+    """A synthetic cohort: identifiers, numeric and categorical features, missing values, outcome.
+
+    The outcome depends on age, systolic blood pressure, smoking and sex through a known logistic
+    (binary), softmax (multiclass, three risk grades) or linear (regression, 'length_of_stay') model;
+    'noise' is unrelated. 'patient_id', 'name' and 'email' are identifier-like.
+    """
+    rng = np.random.default_rng(seed)
+    age = rng.normal(60, 12, n).round(0)
+    sbp = rng.normal(135, 18, n).round(0)
+    cholesterol = rng.normal(5.2, 1.0, n).round(2)
+    sex = rng.choice(["female", "male"], n)
+    smoking = rng.choice(["never", "former", "current"], n, p=[0.5, 0.3, 0.2])
+    noise = rng.normal(0, 1, n)
+    linear = (
+        0.06 * (age - 60)
+        + 0.04 * (sbp - 135)
+        + np.select([smoking == "current", smoking == "former"], [1.2, 0.4], 0.0)
+        + 0.5 * (sex == "male")
+        - 0.6
+    )
+    cholesterol_missing = rng.random(n) < 0.1
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"P{100000 + i}" for i in range(n)],
+            "name": [f"Patient {i}" for i in range(n)],
+            "email": [f"patient{i}@example.org" for i in range(n)],
+            "age": age,
+            "systolic_bp": sbp,
+            "cholesterol": np.where(cholesterol_missing, np.nan, cholesterol),
+            "sex": sex,
+            "smoking": smoking,
+            "noise": noise,
+        }
+    )
+    if task == "binary":
+        frame["outcome"] = (rng.random(n) < 1 / (1 + np.exp(-linear))).astype(int)
+    elif task == "multiclass":
+        scores = np.stack([np.zeros(n), linear, 2 * linear - 1.0], axis=1)
+        probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+        grade = np.array([rng.choice(3, p=p) for p in probs])
+        frame["outcome"] = np.array(["low", "medium", "high"])[grade]
+    elif task == "regression":
+        frame["length_of_stay"] = (4 + 1.5 * linear + rng.normal(0, 0.8, n)).round(1)
+    else:
+        raise ValueError(f"unknown task {task!r}")
+    return frame

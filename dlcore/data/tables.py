@@ -1,0 +1,342 @@
+"""Reading patient tables (CSV, TSV, XLSX, Parquet) from a path or uploaded bytes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+
+from dlcore.config import get_settings
+from dlcore.errors import BadUploadError, UnsupportedFileError
+
+logger = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".data", ".dat", ".xlsx", ".parquet", ".pq")
+MISSING_MARKERS = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A"]
+_DELIMITERS = ",;\t|"
+
+
+@dataclass
+class TableFile:
+    """A table as read from a file, with what we noticed on the way."""
+
+    frame: pd.DataFrame
+    file_format: str
+    name: str
+    warnings: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def read_table(
+    source: str | Path | bytes | BinaryIO,
+    filename: str | None = None,
+    *,
+    max_bytes: int | None = None,
+) -> TableFile:
+    """Read a CSV, TSV, XLSX or Parquet table from a path, bytes or a binary file object.
+
+    The format comes from the file name's suffix (or, when there is none, from the content).
+    Returns a TableFile with the frame and any warnings (encoding fallback, missing header, ...).
+    Raises UnsupportedFileError for other kinds of file and BadUploadError for broken, empty or
+    oversized ones.
+    """
+    data, name = _read_bytes(source, filename, max_bytes)
+    suffix = Path(name).suffix.lower()
+    if suffix in (".xls",):
+        raise UnsupportedFileError(
+            f"Received '{name}', an Excel 97-2003 workbook (.xls).",
+            expected="a .xlsx workbook, or CSV, TSV or Parquet",
+            fix="open it in Excel or LibreOffice and save it as .xlsx or .csv",
+        )
+    file_format = _detect_format(data, suffix, name)
+    if file_format == "xlsx":
+        table = _read_xlsx(data, name)
+    elif file_format == "parquet":
+        table = _read_parquet(data, name)
+    else:
+        table = _read_text(data, name, file_format)
+    table.frame = _tidy_columns(table.frame, table.warnings)
+    _check_not_empty(table.frame, name)
+    max_rows = get_settings().max_rows
+    if len(table.frame) > max_rows:
+        raise BadUploadError(
+            f"'{name}' has {len(table.frame):,} rows.",
+            expected=f"at most {max_rows:,} rows",
+            fix="use a sample of the rows, or raise DLCORE_MAX_ROWS",
+        )
+    logger.info("read %s table: %d rows x %d columns", file_format, *table.frame.shape)
+    return table
+
+
+def _read_bytes(
+    source: str | Path | bytes | BinaryIO, filename: str | None, max_bytes: int | None
+) -> tuple[bytes, str]:
+    limit = max_bytes if max_bytes is not None else get_settings().max_upload_bytes
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise BadUploadError(
+                f"No file at '{path}'.",
+                expected="the path of a readable file",
+                fix="check the path",
+            )
+        size = path.stat().st_size
+        if size > limit:
+            raise _too_large(path.name, size, limit)
+        return path.read_bytes(), filename or path.name
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    else:
+        data = source.read(limit + 1)
+        filename = filename or getattr(source, "name", None)
+    name = filename or "upload"
+    if len(data) > limit:
+        raise _too_large(name, len(data), limit)
+    return data, name
+
+
+def _too_large(name: str, size: int, limit: int) -> BadUploadError:
+    return BadUploadError(
+        f"'{name}' is {size / 1e6:.1f} MB.",
+        expected=f"at most {limit / 1e6:.0f} MB",
+        fix="upload a smaller file (a sample of the rows), or raise DLCORE_MAX_UPLOAD_MB",
+    )
+
+
+def _detect_format(data: bytes, suffix: str, name: str) -> str:
+    if not data:
+        raise BadUploadError(
+            f"'{name}' is empty (0 bytes).",
+            expected="a table with a header row and at least one record",
+            fix="check that the export finished, then upload the file again",
+        )
+    looks_zip = data[:4] == b"PK\x03\x04"
+    looks_parquet = data[:4] == b"PAR1"
+    if suffix in (".parquet", ".pq"):
+        if not looks_parquet:
+            raise BadUploadError(
+                f"'{name}' is named like a Parquet file but does not start like one.",
+                expected="a Parquet file (it begins with the bytes PAR1)",
+                fix="export the table again as Parquet, or as CSV",
+            )
+        return "parquet"
+    if suffix == ".xlsx":
+        if not looks_zip:
+            raise BadUploadError(
+                f"'{name}' is named .xlsx but is not an Excel workbook.",
+                expected="an .xlsx workbook (a ZIP archive inside)",
+                fix="save it again from Excel or LibreOffice as .xlsx, or export CSV",
+            )
+        return "xlsx"
+    if suffix == ".tsv":
+        return "tsv"
+    if suffix in (".csv", ".txt", ".data", ".dat"):
+        return "csv"
+    if suffix == "" or suffix == ".upload":
+        if looks_parquet:
+            return "parquet"
+        if looks_zip:
+            return "xlsx"
+        return "csv"
+    raise UnsupportedFileError(
+        f"Received '{name}' ({suffix} file).",
+        expected="a table: .csv, .tsv, .txt, .xlsx or .parquet",
+        fix="export the records as CSV or Excel (.xlsx) and upload that file",
+    )
+
+
+def _decode(data: bytes, name: str, warnings: list[str]) -> tuple[str, str]:
+    if b"\x00" in data[:4096]:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return data.decode("utf-16"), "utf-16"
+        raise BadUploadError(
+            f"'{name}' contains binary data, not text.",
+            expected="a text table (CSV or TSV)",
+            fix="if it is an Excel or Parquet file, give it its .xlsx or .parquet name",
+        )
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        warnings.append(
+            f"'{name}' is not valid UTF-8; it was read as Latin-1. Check accented characters "
+            "(for example in category names); to avoid this, save the file as UTF-8."
+        )
+        return data.decode("latin-1"), "latin-1"
+
+
+def _sniff_delimiter(text: str, file_format: str) -> str:
+    if file_format == "tsv":
+        return "\t"
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: sample.count(d) for d in _DELIMITERS}
+        best = max(counts, key=counts.__getitem__)
+        return best if counts[best] else ","
+
+
+def _has_header(text: str, delimiter: str) -> bool:
+    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
+    cells = [c.strip() for c in first if c.strip()]
+    if not cells:
+        return True
+
+    def numeric(cell: str) -> bool:
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return cell in ("?", "NA", "nan")
+
+    # A header row names columns; a first row that is all numbers is a record.
+    return not all(numeric(c) for c in cells)
+
+
+def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
+    warnings: list[str] = []
+    text, encoding = _decode(data, name, warnings)
+    if not text.strip():
+        raise BadUploadError(
+            f"'{name}' holds no text.",
+            expected="a header row and at least one record",
+            fix="check the export and upload the file again",
+        )
+    delimiter = _sniff_delimiter(text, file_format)
+    header = _has_header(text, delimiter)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=0 if header else None,
+            na_values=MISSING_MARKERS,
+            keep_default_na=True,
+            skipinitialspace=True,
+            on_bad_lines="error",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        detail = re.sub(r"\s+", " ", str(exc)).strip()
+        raise BadUploadError(
+            f"'{name}' could not be read as a table: {detail}.",
+            expected=f"the same number of {_delimiter_name(delimiter)}-separated fields on every line",
+            fix="open the file in a spreadsheet, check the line named above, and export it again",
+        ) from None
+    if not header:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+        warnings.append(
+            f"'{name}' has no header row; its {frame.shape[1]} columns were named column_1 … "
+            f"column_{frame.shape[1]}. Add a header row to the file to keep the real names."
+        )
+    if frame.shape[1] == 1 and len(text.splitlines()) > 1:
+        warnings.append(
+            f"Only one column was found in '{name}'. If the file uses another separator than "
+            f"{_delimiter_name(delimiter)}, export it again as comma-separated CSV."
+        )
+    return TableFile(
+        frame, "tsv" if delimiter == "\t" else "csv", name, warnings, encoding, delimiter
+    )
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
+        delimiter, repr(delimiter)
+    )
+
+
+def _read_xlsx(data: bytes, name: str) -> TableFile:
+    warnings: list[str] = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.namelist()
+            total = sum(info.file_size for info in archive.infolist())
+        if "xl/workbook.xml" not in members:
+            raise BadUploadError(
+                f"'{name}' is a ZIP archive but not an Excel workbook.",
+                expected="an .xlsx workbook",
+                fix="save the sheet from Excel or LibreOffice as .xlsx, or export CSV",
+            )
+        if total > 20 * get_settings().max_upload_bytes:
+            raise BadUploadError(
+                f"'{name}' expands to {total / 1e6:.0f} MB.",
+                expected="a workbook that is not a compression bomb",
+                fix="export the sheet as CSV instead",
+            )
+        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, engine="openpyxl")
+    except BadUploadError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise BadUploadError(
+            f"'{name}' could not be opened as an Excel workbook ({type(exc).__name__}).",
+            expected="an intact .xlsx file",
+            fix="open and save it again in Excel or LibreOffice, or export it as CSV",
+        ) from None
+    non_empty = {k: v for k, v in sheets.items() if not v.empty}
+    if not non_empty:
+        raise BadUploadError(
+            f"Every sheet of '{name}' is empty.",
+            expected="a sheet with a header row and records",
+            fix="check you exported the right workbook",
+        )
+    sheet_name, frame = next(iter(non_empty.items()))
+    if len(non_empty) > 1:
+        warnings.append(
+            f"'{name}' has {len(non_empty)} sheets with data; the first, '{sheet_name}', was read. "
+            "To use another, save it as its own file."
+        )
+    frame = frame.replace(to_replace={m: pd.NA for m in ("?", "NA", "N/A", "#N/A")})
+    return TableFile(frame, "xlsx", name, warnings)
+
+
+def _read_parquet(data: bytes, name: str) -> TableFile:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several unrelated types for broken files
+        raise BadUploadError(
+            f"'{name}' could not be read as Parquet ({type(exc).__name__}).",
+            expected="an intact Parquet file",
+            fix="export the table again, or export it as CSV",
+        ) from None
+    return TableFile(frame.reset_index(drop=True), "parquet", name)
+
+
+def _tidy_columns(frame: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    names = [str(c).strip() for c in frame.columns]
+    unnamed = [i for i, n in enumerate(names) if n == "" or n.startswith("Unnamed:")]
+    for i in unnamed:
+        names[i] = f"column_{i + 1}"
+    seen: dict[str, int] = {}
+    renamed = []
+    for i, n in enumerate(names):
+        if n in seen:
+            seen[n] += 1
+            new = f"{n}_{seen[n]}"
+            renamed.append(f"'{n}' → '{new}'")
+            names[i] = new
+        else:
+            seen[n] = 1
+    if renamed:
+        warnings.append("Duplicate column names were renamed: " + ", ".join(renamed) + ".")
+    frame = frame.copy()
+    frame.columns = names
+    frame = frame.dropna(how="all").reset_index(drop=True)
+    empty_columns = [c for c in frame.columns if frame[c].isna().all()]
+    if unnamed and empty_columns:
+        frame = frame.drop(columns=[c for c in empty_columns if c in [names[i] for i in unnamed]])
+    return frame
+
+
+def _check_not_empty(frame: pd.DataFrame, name: str) -> None:
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise BadUploadError(
+            f"'{name}' has {len(frame)} records and {frame.shape[1]} columns.",
+            expected="a header row and at least one record",
+            fix="check that the export contains the records, then upload it again",
+        )

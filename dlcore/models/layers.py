@@ -1,0 +1,60 @@
+"""Custom Keras layers saved inside model files (registered, so safe mode can load them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlcore.kerasrt import import_keras
+
+keras = import_keras()
+ops = keras.ops
+
+
+@keras.saving.register_keras_serializable(package="dlcore")
+class TabularEncoder(keras.layers.Layer):
+    """Raw columns in, one numeric vector out: imputation, scaling and one-hot encoding.
+
+    Inputs are one tensor per feature column, shape (batch, 1): floats for numeric columns (NaN or
+    infinity = missing) and integer codes from a ``StringLookup`` for categorical ones. ``columns``
+    describes each, in order: numeric ``{"name", "kind": "numeric", "fill", "mean", "std",
+    "indicator"}`` (missing values become ``fill``, the training median; ``indicator`` adds a 0/1
+    "was missing" input) or categorical ``{"name", "kind": "categorical", "size"}``.
+    """
+
+    def __init__(self, columns: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns = [dict(c) for c in columns]
+
+    def call(self, inputs: list[Any]) -> Any:
+        parts = []
+        for column, x in zip(self.columns, inputs, strict=True):
+            if column["kind"] == "numeric":
+                x = ops.cast(x, "float32")
+                missing = ops.logical_not(ops.isfinite(x))
+                filled = ops.where(missing, ops.cast(column["fill"], "float32"), x)
+                parts.append((filled - column["mean"]) / column["std"])
+                if column["indicator"]:
+                    parts.append(ops.cast(missing, "float32"))
+            else:
+                codes = ops.reshape(ops.cast(x, "int32"), (-1,))
+                parts.append(ops.one_hot(codes, column["size"], dtype="float32"))
+        return ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, int]:
+        return (None, sum(stop - start for _, start, stop in self.blocks()))
+
+    def blocks(self) -> list[tuple[str, int, int]]:
+        """Each column's slice of the encoded vector: (name, start, stop)."""
+        out, start = [], 0
+        for column in self.columns:
+            width = (
+                column["size"] if column["kind"] == "categorical" else 1 + int(column["indicator"])
+            )
+            out.append((column["name"], start, start + width))
+            start += width
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["columns"] = self.columns
+        return config

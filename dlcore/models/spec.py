@@ -1,0 +1,192 @@
+"""ModelSpec: the network and its training, as the concepts clinician-scientists learn first."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from dlcore.errors import InvalidSpecError
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "silu", "leaky_relu", "softplus")
+OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
+LOSSES = {
+    "binary": ("binary_crossentropy", "binary_focal_crossentropy"),
+    "multiclass": ("categorical_crossentropy",),
+    "regression": ("mean_squared_error", "mean_absolute_error", "huber"),
+}
+DEFAULT_LOSS = {
+    "binary": "binary_crossentropy",
+    "multiclass": "categorical_crossentropy",
+    "regression": "mean_squared_error",
+}
+CLASS_WEIGHTING = ("balanced", "none")
+SPEC_VERSION = 1
+
+
+@dataclass
+class ModelSpec:
+    """A multilayer perceptron and how to train it; every field has a sensible default.
+
+    ``hidden_units`` lists the units of each hidden layer. ``loss`` None picks the usual loss for
+    the task. ``optimizer`` is a Keras name; ``momentum`` > 0 with 'sgd' is SGD with momentum.
+    ``early_stopping_patience`` 0 turns early stopping off. Fractions are of the labelled records.
+    """
+
+    hidden_units: list[int] = field(default_factory=lambda: [64, 32])
+    activation: str = "relu"
+    dropout: float = 0.1
+    batch_norm: bool = False
+    loss: str | None = None
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    epochs: int = 60
+    early_stopping_patience: int = 10
+    validation_fraction: float = 0.2
+    test_fraction: float = 0.2
+    class_weighting: str = "balanced"
+    seed: int = 42
+    spec_version: int = SPEC_VERSION
+
+    def resolved_loss(self, task: str) -> str:
+        """The loss for ``task``: the spec's own, or the usual one when the spec leaves it open."""
+        return self.loss or DEFAULT_LOSS[task]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        """Build a spec from a dict (a model card's, or parsed JSON); raises InvalidSpecError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidSpecError(
+                f"The model spec has unknown setting(s): {', '.join(unknown)}.",
+                expected="settings among " + ", ".join(sorted(known)),
+                fix="remove or rename them",
+            )
+        values = dict(data)
+        if "hidden_units" in values:
+            values["hidden_units"] = list(values["hidden_units"])
+        spec = cls(**values)
+        check_spec(spec)
+        return spec
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidSpecError(
+                f"The model spec is not valid JSON ({exc.msg} at position {exc.pos}).",
+                expected='a JSON object such as {"hidden_units": [64, 32]}',
+                fix="correct the JSON",
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidSpecError(
+                f"The model spec is a JSON {type(data).__name__}.",
+                expected="a JSON object",
+                fix="wrap the settings in { }",
+            )
+        return cls.from_dict(data)
+
+
+def _bad(name: str, value: Any, expected: str, fix: str = "") -> InvalidSpecError:
+    return InvalidSpecError(
+        f"'{name}' is {value!r}.",
+        expected=expected,
+        fix=fix or f"change '{name}' to an allowed value",
+    )
+
+
+def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
+    """Validate every setting (and the loss against ``task`` when given); returns the spec.
+
+    Raises InvalidSpecError naming the setting, what it was, and what is allowed.
+    """
+    units = spec.hidden_units
+    if not isinstance(units, list) or not units or len(units) > 8:
+        raise _bad("hidden_units", units, "a list of 1 to 8 layer sizes, such as [64, 32]")
+    for u in units:
+        if isinstance(u, bool) or not isinstance(u, int) or not 1 <= u <= 4096:
+            raise _bad("hidden_units", units, "whole numbers of units between 1 and 4096 per layer")
+    if spec.activation not in ACTIVATIONS:
+        raise _bad("activation", spec.activation, "one of " + ", ".join(ACTIVATIONS))
+    if not 0.0 <= spec.dropout < 0.9:
+        raise _bad("dropout", spec.dropout, "a fraction from 0 up to 0.9 (0.1–0.3 is usual)")
+    if spec.optimizer not in OPTIMIZERS:
+        raise _bad("optimizer", spec.optimizer, "one of " + ", ".join(OPTIMIZERS))
+    if not 1e-6 <= spec.learning_rate <= 1.0:
+        raise _bad(
+            "learning_rate", spec.learning_rate, "a number between 0.000001 and 1 (0.001 for Adam)"
+        )
+    if not 0.0 <= spec.momentum < 1.0:
+        raise _bad("momentum", spec.momentum, "a number from 0 up to 1 (0.9 is usual)")
+    if not 0.0 <= spec.weight_decay <= 0.5:
+        raise _bad("weight_decay", spec.weight_decay, "a number from 0 to 0.5")
+    if (
+        isinstance(spec.batch_size, bool)
+        or not isinstance(spec.batch_size, int)
+        or not 1 <= spec.batch_size <= 65536
+    ):
+        raise _bad("batch_size", spec.batch_size, "a whole number from 1 to 65536 (32 is usual)")
+    if (
+        isinstance(spec.epochs, bool)
+        or not isinstance(spec.epochs, int)
+        or not 1 <= spec.epochs <= 10000
+    ):
+        raise _bad("epochs", spec.epochs, "a whole number from 1 to 10000")
+    if not isinstance(spec.early_stopping_patience, int) or spec.early_stopping_patience < 0:
+        raise _bad(
+            "early_stopping_patience",
+            spec.early_stopping_patience,
+            "a whole number, 0 to turn it off",
+        )
+    if not 0.05 <= spec.validation_fraction <= 0.5:
+        raise _bad(
+            "validation_fraction", spec.validation_fraction, "a fraction between 0.05 and 0.5"
+        )
+    if not 0.05 <= spec.test_fraction <= 0.5:
+        raise _bad("test_fraction", spec.test_fraction, "a fraction between 0.05 and 0.5")
+    if spec.validation_fraction + spec.test_fraction > 0.7:
+        raise InvalidSpecError(
+            f"Validation ({spec.validation_fraction}) and test ({spec.test_fraction}) fractions leave "
+            f"only {1 - spec.validation_fraction - spec.test_fraction:.0%} of records to train on.",
+            expected="validation + test of at most 0.7",
+            fix="lower one of the two fractions",
+        )
+    if spec.class_weighting not in CLASS_WEIGHTING:
+        raise _bad("class_weighting", spec.class_weighting, "'balanced' or 'none'")
+    if isinstance(spec.seed, bool) or not isinstance(spec.seed, int) or spec.seed < 0:
+        raise _bad("seed", spec.seed, "a whole number of 0 or more")
+    if spec.loss is not None:
+        all_losses = sorted({loss for group in LOSSES.values() for loss in group})
+        if spec.loss not in all_losses:
+            raise _bad("loss", spec.loss, "one of " + ", ".join(all_losses))
+        if task is not None and spec.loss not in LOSSES[task]:
+            raise InvalidSpecError(
+                f"Loss '{spec.loss}' does not fit a {task} task.",
+                expected="one of " + ", ".join(LOSSES[task]),
+                fix="pick one of those, or leave the loss empty for the usual one",
+            )
+    return spec
+
+
+def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
+    """Sensible defaults for a task and table size: smaller networks and batches for small tables."""
+    if n_rows < 300:
+        spec = ModelSpec(hidden_units=[32, 16], dropout=0.2, batch_size=16, epochs=80)
+    elif n_rows < 5000:
+        spec = ModelSpec(hidden_units=[64, 32], dropout=0.1, batch_size=32, epochs=60)
+    else:
+        spec = ModelSpec(hidden_units=[128, 64], dropout=0.1, batch_size=128, epochs=40)
+    if task == "regression":
+        spec.class_weighting = "none"
+    return spec

@@ -1,0 +1,321 @@
+"""The tabular network: raw records in (preprocessing inside the model), a prediction out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlcore.data.dataset import MISSING_CATEGORY
+from dlcore.data.schema import CATEGORICAL, NUMERIC, Schema
+from dlcore.errors import SchemaMismatchError
+from dlcore.kerasrt import import_keras, set_seed
+from dlcore.models.spec import ModelSpec, check_spec
+
+ENCODER_LAYER = "encoded"
+CORE_MODEL = "core"
+MAIN_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "mae"}
+
+
+@dataclass
+class FeatureInfo:
+    """One model input: its column, input name, how it is encoded, and what training saw."""
+
+    name: str
+    input: str
+    kind: str  # numeric | categorical
+    categories: list[str] = field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
+    median: float | None = None
+    missing_share: float = 0.0
+
+
+@dataclass
+class TabularLayout:
+    """The inputs of a tabular model, in order, with the task and the outcome classes."""
+
+    features: list[FeatureInfo]
+    task: str
+    classes: list[str] = field(default_factory=list)
+    positive_class: str | None = None
+    target: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {f.name: f.kind for f in self.features}
+
+    @property
+    def output_names(self) -> list[str]:
+        """What the model's output columns mean."""
+        if self.task == "multiclass":
+            return list(self.classes)
+        if self.task == "binary":
+            return [f"P({self.positive_class})"]
+        return [self.target or "prediction"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TabularLayout:
+        return cls(
+            features=[FeatureInfo(**f) for f in data["features"]],
+            task=data["task"],
+            classes=list(data.get("classes", [])),
+            positive_class=data.get("positive_class"),
+            target=data.get("target"),
+        )
+
+
+def input_names(columns: list[str]) -> dict[str, str]:
+    """Valid, unique Keras input names for column names ('mean radius' → 'mean_radius')."""
+    used: set[str] = set()
+    out = {}
+    for column in columns:
+        base = re.sub(r"[^0-9A-Za-z_]+", "_", column).strip("_") or "column"
+        if base[0].isdigit():
+            base = f"c_{base}"
+        name, i = base, 2
+        while name.lower() in used:
+            name, i = f"{base}_{i}", i + 1
+        used.add(name.lower())
+        out[column] = name
+    return out
+
+
+def make_layout(schema: Schema, features: pd.DataFrame, kinds: dict[str, str]) -> TabularLayout:
+    """Describe the inputs from the typed training features (categories, ranges, missingness)."""
+    names = input_names(schema.feature_names)
+    infos = []
+    for column in schema.feature_names:
+        values = features[column]
+        info = FeatureInfo(column, names[column], kinds[column], missing_share=0.0)
+        if kinds[column] == NUMERIC:
+            numbers = values.to_numpy(dtype=np.float64)
+            finite = numbers[np.isfinite(numbers)]
+            info.missing_share = float(1 - len(finite) / len(numbers)) if len(numbers) else 0.0
+            if len(finite):
+                info.min, info.max = float(finite.min()), float(finite.max())
+                info.median = float(np.median(finite))
+        else:
+            info.categories = sorted({str(v) for v in values})
+            info.missing_share = float((values == MISSING_CATEGORY).mean())
+        infos.append(info)
+    return TabularLayout(
+        infos, schema.task or "binary", list(schema.classes), schema.positive_class, schema.target
+    )
+
+
+def build_tabular_model(
+    spec: ModelSpec, layout: TabularLayout, features: pd.DataFrame, y: np.ndarray
+) -> Any:
+    """Build and compile the Keras model for ``layout``, fitting preprocessing on ``features``.
+
+    ``features`` and ``y`` are the training split only (statistics from validation or test records
+    would leak). The model takes a dict of raw inputs (one per column, shape (n, 1)) and returns a
+    probability (binary), class probabilities (multiclass) or the value (regression).
+    """
+    keras = import_keras()
+    from dlcore.models.layers import TabularEncoder
+
+    check_spec(spec, layout.task)
+    set_seed(spec.seed)
+    inputs: dict[str, Any] = {}
+    columns: list[dict[str, Any]] = []
+    tensors = []
+    for info in layout.features:
+        if info.kind == NUMERIC:
+            inp = keras.Input(shape=(1,), name=info.input, dtype="float32")
+            values = features[info.name].to_numpy(dtype=np.float64)
+            finite = values[np.isfinite(values)]
+            fill = float(np.median(finite)) if len(finite) else 0.0
+            filled = np.where(np.isfinite(values), values, fill)
+            std = float(filled.std())
+            columns.append(
+                {
+                    "name": info.name,
+                    "kind": NUMERIC,
+                    "fill": fill,
+                    "mean": float(filled.mean()),
+                    "std": std if std > 1e-12 else 1.0,
+                    "indicator": bool(len(finite) < len(values)),
+                }
+            )
+            tensors.append(inp)
+        else:
+            inp = keras.Input(shape=(1,), name=info.input, dtype="string")
+            lookup = keras.layers.StringLookup(
+                vocabulary=info.categories,
+                num_oov_indices=1,
+                output_mode="int",
+                name=f"lookup_{info.input}",
+            )
+            columns.append(
+                {"name": info.name, "kind": CATEGORICAL, "size": len(info.categories) + 1}
+            )
+            tensors.append(lookup(inp))
+        inputs[info.input] = inp
+    encoded = TabularEncoder(columns, name=ENCODER_LAYER)(tensors)
+    core = _build_core(keras, spec, layout, int(encoded.shape[-1]), y)
+    model = keras.Model(inputs=inputs, outputs=core(encoded), name="dlcore_tabular")
+    compile_model(model, spec, layout.task)
+    return model
+
+
+def _build_core(
+    keras: Any, spec: ModelSpec, layout: TabularLayout, width: int, y: np.ndarray
+) -> Any:
+    layers = keras.layers
+    x_in = keras.Input(shape=(width,), name="encoded_features")
+    x = x_in
+    for i, units in enumerate(spec.hidden_units, start=1):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        if spec.batch_norm:
+            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+        x = layers.Activation(spec.activation, name=f"{spec.activation}_{i}")(x)
+        if spec.dropout > 0:
+            x = layers.Dropout(spec.dropout, seed=spec.seed + i, name=f"dropout_{i}")(x)
+    if layout.task == "binary":
+        out = layers.Dense(1, activation="sigmoid", name="probability")(x)
+    elif layout.task == "multiclass":
+        out = layers.Dense(len(layout.classes), activation="softmax", name="probabilities")(x)
+    else:
+        # The network learns the standardised outcome; this layer returns it in its own units.
+        mean, std = float(np.mean(y)), float(np.std(y)) or 1.0
+        out = layers.Dense(1, name="standardised")(x)
+        out = layers.Rescaling(scale=std, offset=mean, name="prediction")(out)
+    return keras.Model(x_in, out, name=CORE_MODEL)
+
+
+def make_optimizer(spec: ModelSpec) -> Any:
+    """The Keras optimizer the spec names, with its learning rate, momentum and weight decay."""
+    keras = import_keras()
+    decay = spec.weight_decay or None
+    if spec.optimizer == "sgd":
+        return keras.optimizers.SGD(spec.learning_rate, momentum=spec.momentum, weight_decay=decay)
+    if spec.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(
+            spec.learning_rate, momentum=spec.momentum, weight_decay=decay
+        )
+    if spec.optimizer == "adamw":
+        return keras.optimizers.AdamW(spec.learning_rate, weight_decay=spec.weight_decay or 0.004)
+    return keras.optimizers.Adam(spec.learning_rate, weight_decay=decay)
+
+
+def compile_model(model: Any, spec: ModelSpec, task: str) -> None:
+    """Compile with the spec's optimizer and loss and the task's metrics."""
+    keras = import_keras()
+    if task == "binary":
+        metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
+    elif task == "multiclass":
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    else:
+        metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
+    model.compile(optimizer=make_optimizer(spec), loss=spec.resolved_loss(task), metrics=metrics)
+
+
+def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Typed features (from ``feature_frame``) as the model's input dict of (n, 1) arrays."""
+    out = {}
+    for info in layout.features:
+        values = features[info.name].to_numpy()
+        if info.kind == NUMERIC:
+            out[info.input] = values.astype(np.float32).reshape(-1, 1)
+        else:
+            out[info.input] = values.astype(str).reshape(-1, 1)
+    return out
+
+
+def run_model(model: Any, inputs: dict[str, np.ndarray], batch_size: int = 8192) -> np.ndarray:
+    """Run the model on its input dict in batches (no ``model.predict``: it builds a dataset each call).
+
+    Returns an array of shape (n, outputs).
+    """
+    import tensorflow as tf
+
+    n = len(next(iter(inputs.values())))
+    chunks = []
+    for start in range(0, max(n, 1), batch_size):
+        batch = {
+            key: tf.constant(value[start : start + batch_size]) for key, value in inputs.items()
+        }
+        chunks.append(np.asarray(model(batch, training=False)))
+    return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, 1), dtype=np.float32)
+
+
+def layout_from_model(model: Any) -> TabularLayout:
+    """Read a layout back from a model that has no card (an upload built by dlcore or similar).
+
+    Raises SchemaMismatchError when the model's inputs are not one (n, 1) input per column.
+    """
+    features = []
+    for tensor in model.inputs:
+        name = tensor.name.split(":")[0]
+        shape = tuple(tensor.shape)
+        if len(shape) != 2 or shape[1] != 1:
+            raise SchemaMismatchError(
+                f"The model's input '{name}' has shape {shape}.",
+                expected="one input per record column, each of shape (None, 1), as dlcore builds them",
+                fix="upload a model trained in this app, or one with per-column inputs",
+            )
+        if "string" in str(tensor.dtype):
+            lookup = _find_layer(model, f"lookup_{name}")
+            vocab = (
+                [v for v in lookup.get_vocabulary() if v != "[UNK]"] if lookup is not None else []
+            )
+            features.append(
+                FeatureInfo(name, name, CATEGORICAL, categories=[str(v) for v in vocab])
+            )
+        else:
+            features.append(FeatureInfo(name, name, NUMERIC))
+    out_units = int(model.outputs[0].shape[-1])
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "layers", [last])[-1], "activation", None)
+    activation_name = getattr(activation, "__name__", "")
+    if out_units > 1:
+        task, classes = "multiclass", [f"class_{i}" for i in range(out_units)]
+    elif activation_name == "sigmoid":
+        task, classes = "binary", ["0", "1"]
+    else:
+        task, classes = "regression", []
+    return TabularLayout(features, task, classes, "1" if task == "binary" else None)
+
+
+def _find_layer(model: Any, name: str) -> Any:
+    for layer in model.layers:
+        if layer.name == name:
+            return layer
+    return None
+
+
+def architecture_summary(model: Any) -> list[dict[str, Any]]:
+    """One row per layer: name, type, output shape and parameter count (the core expanded)."""
+    rows = []
+    for layer in model.layers:
+        if layer.name == CORE_MODEL and hasattr(layer, "layers"):
+            for inner in layer.layers:
+                rows.append(_layer_row(inner))
+        else:
+            rows.append(_layer_row(layer))
+    return rows
+
+
+def _layer_row(layer: Any) -> dict[str, Any]:
+    try:
+        shape = tuple(layer.output.shape)
+    except (AttributeError, ValueError):
+        shape = ()
+    return {
+        "layer": layer.name,
+        "type": type(layer).__name__,
+        "output_shape": str(shape).replace("None", "batch"),
+        "parameters": int(layer.count_params()) if layer.built else 0,
+    }

@@ -1,0 +1,141 @@
+"""Predictions for records: schema checks with clear messages, then the model in batches."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlcore.data.dataset import MISSING_CATEGORY, category_text, to_number
+from dlcore.data.schema import NUMERIC
+from dlcore.errors import SchemaMismatchError
+from dlcore.models.tabular import TabularLayout, run_model, to_model_inputs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PredictionResult:
+    """Predictions for each record (same index as the input), the raw output, and notes."""
+
+    table: pd.DataFrame
+    output: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+
+def check_records(layout: TabularLayout, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Check records against a model's inputs and type them; returns (features, notes).
+
+    Missing columns raise SchemaMismatchError naming them (with close matches); a value that is
+    not a number in a numeric column raises naming the column, row and value. Extra columns are
+    ignored, unseen categories and out-of-range values are noted.
+    """
+    if len(frame) == 0:
+        raise SchemaMismatchError(
+            "The records table is empty.",
+            expected="at least one record",
+            fix="upload a table with records",
+        )
+    columns = [str(c) for c in frame.columns]
+    missing = [f.name for f in layout.features if f.name not in columns]
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.75)
+            lowered = {c.lower().strip(): c for c in columns}
+            match = lowered.get(name.lower().strip()) or (close[0] if close else None)
+            if match:
+                hints.append(f"'{match}' → '{name}'")
+        raise SchemaMismatchError(
+            f"The records lack {len(missing)} column(s) the model needs: {', '.join(missing)}.",
+            expected=f"all {len(layout.features)} input columns: " + ", ".join(layout.names),
+            fix=("rename " + ", ".join(hints) + "; " if hints else "")
+            + "add the missing columns (an empty column is allowed: its values count as missing)",
+        )
+    notes = []
+    ignored = [c for c in columns if c not in layout.names and c != layout.target]
+    if ignored:
+        shown = ", ".join(ignored[:8]) + (" …" if len(ignored) > 8 else "")
+        notes.append(f"{len(ignored)} column(s) the model does not use were ignored: {shown}.")
+    typed: dict[str, np.ndarray] = {}
+    for info in layout.features:
+        series = frame[info.name]
+        if info.kind == NUMERIC:
+            values = to_number(series, info.name).to_numpy(dtype=np.float64)
+            n_missing = int(np.sum(~np.isfinite(values)))
+            if n_missing:
+                notes.append(
+                    f"'{info.name}': {n_missing} missing value(s) filled with the training median"
+                    + (f" ({info.median:g})." if info.median is not None else ".")
+                )
+            if info.min is not None and info.max is not None:
+                finite = values[np.isfinite(values)]
+                outside = int(np.sum((finite < info.min) | (finite > info.max)))
+                if outside:
+                    notes.append(
+                        f"'{info.name}': {outside} value(s) outside the training range "
+                        f"{info.min:g}–{info.max:g}; predictions there are extrapolations."
+                    )
+            typed[info.name] = values.astype(np.float32)
+        else:
+            texts = np.array([category_text(v) for v in series], dtype=object)
+            if info.categories:
+                known = set(info.categories)
+                unseen = sorted({t for t in texts if t not in known and t != MISSING_CATEGORY})
+                if unseen:
+                    notes.append(
+                        f"'{info.name}': value(s) not seen in training, treated as unknown: "
+                        + ", ".join(repr(u) for u in unseen[:5])
+                        + f" (known: {', '.join(info.categories[:8])})."
+                    )
+            typed[info.name] = texts
+    return pd.DataFrame(typed, index=frame.index), notes
+
+
+def prediction_table(
+    layout: TabularLayout, output: np.ndarray, index: pd.Index, threshold: float = 0.5
+) -> pd.DataFrame:
+    """Readable prediction columns for the model's raw output."""
+    if layout.task == "binary":
+        probability = output[:, 0]
+        negative = next((c for c in layout.classes if c != layout.positive_class), "other")
+        return pd.DataFrame(
+            {
+                f"probability_{layout.positive_class}": probability,
+                "decision": np.where(probability >= threshold, layout.positive_class, negative),
+                "threshold": threshold,
+            },
+            index=index,
+        )
+    if layout.task == "multiclass":
+        table = pd.DataFrame(
+            {f"probability_{c}": output[:, i] for i, c in enumerate(layout.classes)}, index=index
+        )
+        table["predicted"] = np.asarray(layout.classes, dtype=object)[output.argmax(axis=1)]
+        return table
+    return pd.DataFrame({f"predicted_{layout.target or 'value'}": output[:, 0]}, index=index)
+
+
+def predict(
+    model: Any,
+    layout: TabularLayout,
+    frame: pd.DataFrame,
+    *,
+    threshold: float = 0.5,
+    batch_size: int = 8192,
+) -> PredictionResult:
+    """Predict for every record of ``frame`` (raw values, as in the training table).
+
+    Returns the prediction table (probability and decision at ``threshold`` for binary models,
+    class probabilities and the predicted class for multiclass, the value for regression).
+    Raises SchemaMismatchError as ``check_records`` does.
+    """
+    features, notes = check_records(layout, frame)
+    output = run_model(model, to_model_inputs(layout, features), batch_size=batch_size)
+    table = prediction_table(layout, output, frame.index, threshold)
+    logger.info("predicted %d record(s)", len(frame))
+    return PredictionResult(table, output, notes)

@@ -1,0 +1,176 @@
+"""The database: SQLAlchemy over a SQLite file in the workspace (or any URL in DLCORE_DATABASE_URL).
+
+It holds the index of datasets and models, and the records and progress events of training jobs.
+Files (models, datasets) live in the workspace; rows here point at them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from dlcore.config import get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, without tzinfo (SQLite stores naive datetimes)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}  # noqa: RUF012
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="table")
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    columns: Mapped[int] = mapped_column(Integer, default=0)
+    target: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    task: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    path: Mapped[str] = mapped_column(String(1000))
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ModelRow(Base):
+    __tablename__ = "models"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    task: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), default="tabular")
+    dataset_name: Mapped[str] = mapped_column(String(200), default="")
+    dataset_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    key_metric_name: Mapped[str] = mapped_column(String(50), default="")
+    key_metric_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    checksum: Mapped[str] = mapped_column(String(64), default="")
+    path: Mapped[str] = mapped_column(String(1000))
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), default="train")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    backend: Mapped[str] = mapped_column(String(30), default="local")
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class JobEventRow(Base):
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Store:
+    """One database: an engine, a session factory and the tables created on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = _make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A new ORM session; use it as a context manager and commit what you change."""
+        return self.sessions()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (before a process forks or a test removes the file)."""
+        self.engine.dispose()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=lambda obj: json.dumps(obj, default=str),
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            # WAL lets the app read while a training worker writes its progress.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(
+        url, pool_pre_ping=True, json_serializer=lambda obj: json.dumps(obj, default=str)
+    )
+
+
+_stores: dict[str, Store] = {}
+_lock = threading.Lock()
+
+
+def get_store(url: str | None = None) -> Store:
+    """Return the process-wide Store for ``url`` (default: the settings' database URL)."""
+    url = url or get_settings().database_url
+    with _lock:
+        store = _stores.get(url)
+        if store is None:
+            store = Store(url)
+            _stores[url] = store
+            logger.debug("opened store %s", url.split("://", 1)[0])
+        return store
+
+
+def reset_stores() -> None:
+    """Dispose of every open store (tests switch workspaces between cases)."""
+    with _lock:
+        for store in _stores.values():
+            store.dispose()
+        _stores.clear()

@@ -1,0 +1,104 @@
+"""End-to-end workflows shared by the command line, the job worker, benchmarks and tests:
+train ▶ evaluate on the held-out test split ▶ register."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from dlcore.data.dataset import Dataset
+from dlcore.evaluation import Report, evaluate
+from dlcore.models.spec import ModelSpec
+from dlcore.models.tabular import run_model, to_model_inputs
+from dlcore.registry import BACKGROUND_ROWS, ModelRecord, register
+from dlcore.training import EventHandler, StopCheck, TrainResult, train
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainOutcome:
+    """What a training run produced: the registered model (None when cancelled) and its report."""
+
+    record: ModelRecord | None
+    result: TrainResult
+    report: Report | None
+
+
+def evaluate_split(result: TrainResult) -> Report:
+    """Evaluate a trained model on its test split (the Youden threshold chosen on validation)."""
+    layout, data, split = result.layout, result.data, result.split
+
+    def output(part: np.ndarray) -> np.ndarray:
+        return run_model(result.model, to_model_inputs(layout, data.features.iloc[part]))
+
+    return evaluate(
+        layout.task,
+        data.y[split.test],
+        output(split.test),
+        classes=layout.classes,
+        positive_class=layout.positive_class,
+        validation=(data.y[split.validation], output(split.validation)),
+    )
+
+
+def train_and_register(
+    dataset: Dataset,
+    spec: ModelSpec,
+    *,
+    name: str | None = None,
+    on_event: EventHandler | None = None,
+    should_stop: StopCheck | None = None,
+    intended_use: str | None = None,
+) -> TrainOutcome:
+    """Train on ``dataset``, evaluate on the test split and register the model with its card.
+
+    A cancelled run registers nothing. Raises UserError for data or settings that cannot be
+    trained on.
+    """
+    result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
+    if result.cancelled:
+        return TrainOutcome(None, result, None)
+    report = evaluate_split(result)
+    train_rows = result.data.features.iloc[result.split.train]
+    background = train_rows.sample(min(BACKGROUND_ROWS, len(train_rows)), random_state=spec.seed)
+    schema = dataset.schema
+    card = {
+        "name": name or f"{dataset.name} — {schema.task} network",
+        "layout": result.layout.to_dict(),
+        "spec": spec.to_dict(),
+        "dataset": {
+            "id": dataset.id,
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint(),
+            "rows": len(dataset.frame),
+            "labelled_rows": len(result.data.y),
+            "target": schema.target,
+            "task": schema.task,
+            "classes": schema.classes,
+            "positive_class": schema.positive_class,
+            "excluded_columns": {c.name: c.reason for c in schema.columns if c.role == "excluded"},
+        },
+        "schema": schema.to_dict(),
+        "schema_fingerprint": schema.fingerprint(),
+        "split": {
+            "seed": result.split.seed,
+            "stratified": result.split.stratified,
+            "sizes": result.split.sizes(),
+        },
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "main_metric": result.main_metric,
+        "timings": result.timings,
+    }
+    if intended_use:
+        card["intended_use"] = intended_use
+    split = result.split.to_dict()
+    split["row_index"] = result.data.row_index.tolist()
+    record = register(result.model, card, background=background, evaluation=report, split=split)
+    return TrainOutcome(record, result, report)
