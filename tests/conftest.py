@@ -1,0 +1,81 @@
+"""Shared fixtures: a throwaway workspace for the whole run, and tiny models trained once."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Every test run gets its own workspace, set before dlcore reads its settings.
+_WORKSPACE = Path(tempfile.mkdtemp(prefix="dlcore-test-"))
+os.environ["DLCORE_HOME"] = str(_WORKSPACE)
+os.environ.pop("DLCORE_DATABASE_URL", None)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def workspace() -> Path:
+    """The session's workspace folder (DLCORE_HOME)."""
+    return _WORKSPACE
+
+
+@pytest.fixture(scope="session")
+def breast_cancer():
+    """The bundled breast-cancer demo dataset."""
+    from dlcore.data import load_demo
+
+    return load_demo("breast_cancer")
+
+
+@pytest.fixture(scope="session")
+def diabetes():
+    """The bundled diabetes-progression demo dataset (regression)."""
+    from dlcore.data import load_demo
+
+    return load_demo("diabetes_progression")
+
+
+@pytest.fixture(scope="session")
+def tiny_binary(breast_cancer):
+    """A small network trained for 2 epochs on breast cancer and registered (TrainOutcome)."""
+    from dlcore.models.spec import ModelSpec
+    from dlcore.workflows import train_and_register
+
+    spec = ModelSpec(hidden_units=[16, 8], epochs=2, batch_size=32, seed=1)
+    return train_and_register(breast_cancer, spec, name="tiny breast cancer")
+
+
+@pytest.fixture(scope="session")
+def tiny_regression(diabetes):
+    """A small regression network trained for 2 epochs on diabetes progression (TrainOutcome)."""
+    from dlcore.models.spec import ModelSpec
+    from dlcore.workflows import train_and_register
+
+    spec = ModelSpec(hidden_units=[16], epochs=2, batch_size=32, seed=1, class_weighting="none")
+    return train_and_register(diabetes, spec, name="tiny diabetes")
+
+
+@pytest.fixture(scope="session")
+def cohort_dataset():
+    """A synthetic binary cohort (identifiers, categoricals, missing values) as a Dataset."""
+    from dlcore.data import Dataset, infer_schema
+    from dlcore.data.synthetic import make_cohort
+
+    frame = make_cohort(400, seed=3)
+    return Dataset("synthetic cohort", frame, infer_schema(frame, "outcome"), source="synthetic")
+
+
+def shared_file(relative: str) -> Path:
+    """A file in ../shared/data, or skip the test with the reason when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (the shared benchmark data is optional)")
+    return path
