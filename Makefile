@@ -26,7 +26,7 @@ browser:
 	fi
 
 run: install
-	$(PY) -m dlcore prepare-demo
+	$(PY) -m dlcore prepare-demo --no-model
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
 test: install browser

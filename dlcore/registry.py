@@ -246,6 +246,12 @@ def get_card(model_id: str) -> dict[str, Any]:
     return read_json(_folder(model_id) / CARD_FILE)
 
 
+def get_evaluation(model_id: str) -> Report | None:
+    """A registered model's test-split evaluation, read without loading the model (or None)."""
+    path = _folder(model_id) / EVALUATION_FILE
+    return report_from_dict(read_json(path)) if path.is_file() else None
+
+
 def update_card(model_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Merge ``changes`` into a model's card (atomically) and the index; returns the new card."""
     folder = _folder(model_id)

@@ -199,17 +199,18 @@ def infer_column(name: str, series: pd.Series) -> ColumnInfo:
                 "excluded",
                 "the values look like e-mail addresses",
             )
+        elif _looks_datetime(text) >= 0.9:
+            # Before the phone check: ISO dates (2024-01-31) also match the phone pattern.
+            info.kind, info.role, info.reason = (
+                DATETIME,
+                "excluded",
+                "dates are not used as features",
+            )
         elif text.str.match(_PHONE).mean() > 0.8 and n_unique > 0.5 * len(text):
             info.kind, info.role, info.reason = (
                 IDENTIFIER,
                 "excluded",
                 "the values look like phone numbers",
-            )
-        elif _looks_datetime(text) >= 0.9:
-            info.kind, info.role, info.reason = (
-                DATETIME,
-                "excluded",
-                "dates are not used as features",
             )
         elif n_unique == 2:
             info.kind = BINARY

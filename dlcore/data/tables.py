@@ -229,6 +229,12 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             expected=f"the same number of {_delimiter_name(delimiter)}-separated fields on every line",
             fix="open the file in a spreadsheet, check the line named above, and export it again",
         ) from None
+    if header:
+        # pandas renames a repeated header name silently ('age' → 'age.1'); put the names back so
+        # _tidy_columns renames them with a warning the person sees.
+        raw = next(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
+        if len(raw) == frame.shape[1] and len(set(raw)) < len(raw):
+            frame.columns = raw
     if not header:
         frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
         warnings.append(

@@ -319,3 +319,82 @@ def _layer_row(layer: Any) -> dict[str, Any]:
         "output_shape": str(shape).replace("None", "batch"),
         "parameters": int(layer.count_params()) if layer.built else 0,
     }
+
+
+def architecture_preview(
+    spec: ModelSpec, schema: Schema, frame: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """The layers a spec would build for a table, with output widths and parameter counts.
+
+    Computed without Keras (so the Train page can preview instantly); the widths follow the
+    builder: one input per numeric column (plus a missing-value indicator when it has gaps) and
+    one per category (plus one for unseen values) per categorical column.
+    """
+    from dlcore.data.dataset import category_text, model_kind
+
+    width = 0
+    for col in schema.features:
+        series = frame[col.name]
+        if model_kind(col, series) == NUMERIC:
+            width += 1 + int(bool(series.isna().any()))
+        else:
+            width += len({category_text(v) for v in series}) + 1
+    rows = [
+        {
+            "layer": f"{len(schema.features)} inputs",
+            "type": "raw record columns",
+            "output_shape": "one value per column",
+            "parameters": 0,
+        },
+        {
+            "layer": ENCODER_LAYER,
+            "type": "impute · scale · one-hot",
+            "output_shape": f"(batch, {width})",
+            "parameters": 0,
+        },
+    ]
+    previous = width
+    for i, units in enumerate(spec.hidden_units, start=1):
+        rows.append(
+            {
+                "layer": f"dense_{i}",
+                "type": f"Dense + {spec.activation}",
+                "output_shape": f"(batch, {units})",
+                "parameters": previous * units + units,
+            }
+        )
+        if spec.batch_norm:
+            rows.append(
+                {
+                    "layer": f"batch_norm_{i}",
+                    "type": "BatchNormalization",
+                    "output_shape": f"(batch, {units})",
+                    "parameters": 4 * units,
+                }
+            )
+        if spec.dropout > 0:
+            rows.append(
+                {
+                    "layer": f"dropout_{i}",
+                    "type": f"Dropout {spec.dropout:g}",
+                    "output_shape": f"(batch, {units})",
+                    "parameters": 0,
+                }
+            )
+        previous = units
+    task = schema.task or "binary"
+    outputs = len(schema.classes) if task == "multiclass" else 1
+    kind = {
+        "binary": "Dense + sigmoid",
+        "multiclass": "Dense + softmax",
+        "regression": "Dense (linear, rescaled)",
+    }[task]
+    rows.append(
+        {
+            "layer": "output",
+            "type": kind,
+            "output_shape": f"(batch, {outputs})",
+            "parameters": previous * outputs + outputs,
+        }
+    )
+    return rows
