@@ -130,6 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             **dict.fromkeys(args.include or [], True),
             **dict.fromkeys(args.exclude or [], False),
         },
+        frame=dataset.frame,
     )
     spec = _spec_from_args(args, dataset.schema.task, len(dataset.frame))
 

@@ -197,9 +197,16 @@ class TabularExplainer:
         from dlcore.kerasrt import import_keras
 
         keras = import_keras()
+        import tensorflow as tf
+
         encoder_layer = self.model.get_layer(ENCODER_LAYER)
-        self._encoder = keras.Model(self.model.inputs, encoder_layer.output)
+        encoder = keras.Model(self.model.inputs, encoder_layer.output)
         self._core = self.model.get_layer(CORE_MODEL)
+        # Compiled once: an eager call of the encoder costs ~5 ms, the compiled one ~0.4 ms.
+        self._encoder = tf.function(
+            lambda inputs: encoder(inputs, training=False), reduce_retracing=True
+        )
+        self._core_fn = tf.function(lambda x: self._core(x, training=False), reduce_retracing=True)
         self._blocks = encoder_layer.blocks()
         encoded_bg = self._encode(self.background)
         with warnings.catch_warnings():
@@ -210,7 +217,10 @@ class TabularExplainer:
         ).ravel()
 
     def _encode(self, features: pd.DataFrame) -> np.ndarray:
-        return run_model(self._encoder, to_model_inputs(self.layout, features)).astype(np.float32)
+        import tensorflow as tf
+
+        inputs = {k: tf.constant(v) for k, v in to_model_inputs(self.layout, features).items()}
+        return np.asarray(self._encoder(inputs), dtype=np.float32)
 
     def _explain_deep(self, features: pd.DataFrame) -> Explanation:
         from tensorflow.python.eager import execute as tf_execute
@@ -232,7 +242,7 @@ class TabularExplainer:
         values = np.stack(
             [raw[:, start:stop, :].sum(axis=1) for _, start, stop in self._blocks], axis=1
         )
-        outputs = np.asarray(self._core(encoded, training=False), dtype=np.float64)
+        outputs = np.asarray(self._core_fn(encoded), dtype=np.float64)
         return Explanation(
             values=values,
             base_values=self._deep_base,

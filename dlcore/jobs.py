@@ -48,6 +48,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
 ACTIVE = (QUEUED, RUNNING)
 CLAIM_POLL_S = 1.0
 CANCEL_POLL_S = 0.5
+LAUNCH_GRACE_S = 30.0
 
 
 @dataclass
@@ -331,6 +332,8 @@ def reap_jobs(
     """
     marked = 0
     for job in list_jobs(limit=1000, active_only=True):
+        if job.pid is None and (utcnow() - job.created).total_seconds() < LAUNCH_GRACE_S:
+            continue  # being submitted: the row is written before its worker is launched
         backend = get_backend(job.backend) if job.backend == "local" else None
         if backend is None or backend.is_alive(job):
             continue

@@ -318,7 +318,7 @@ def plot_waterfall(
         if len(contributions) > max_features
         else 0.0
     )
-    labels = [f"{r.feature} = {r.value}" for r in top.itertuples()]
+    labels = [f"{r.feature} = {_shown(r.value)}" for r in top.itertuples()]
     values = [float(v) for v in top["contribution"]]
     if len(contributions) > max_features:
         labels.append(f"{len(contributions) - max_features} other features")
@@ -348,6 +348,13 @@ def plot_waterfall(
         height=max(320, 34 * (len(values) + 1) + 120),
         showlegend=False,
     )
+
+
+def _shown(value: Any) -> str:
+    """A feature value for a label: floats to 4 significant digits (no float noise)."""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.4g}"
+    return str(value)
 
 
 def plot_importance(importance: Any, max_features: int = 15) -> Any:

@@ -295,8 +295,8 @@ def load_model(model_id: str) -> LoadedModel:
 
     Raises NotFoundError for an unknown id and BadUploadError when the file changed on disk.
     """
+    folder = _folder(model_id)  # before importing Keras: an unknown id fails fast
     keras = _keras_with_layers()
-    folder = _folder(model_id)
     card = read_json(folder / CARD_FILE)
     path = folder / MODEL_FILE
     checksum = sha256_file(path)

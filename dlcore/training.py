@@ -309,13 +309,15 @@ def train(
     on_event: EventHandler | None = None,
     should_stop: StopCheck | None = None,
     batch_interval_s: float = 0.5,
+    split: Split | None = None,
 ) -> TrainResult:
     """Train a tabular network on ``dataset`` as ``spec`` says.
 
     Splits the labelled records (seeded, stratified), fits preprocessing on the training part,
     trains with early stopping that restores the best weights, and emits ProgressEvents through
     ``on_event``. ``should_stop`` is polled during training; when it returns True training stops
-    at once and the result says ``cancelled``. Raises UserError for data or settings that cannot
+    at once and the result says ``cancelled``. ``split`` replaces the seeded split (positions into
+    the labelled records; cross-validation passes its own, with an empty test part). Raises UserError for data or settings that cannot
     be trained on.
     """
     keras = import_keras()
@@ -325,7 +327,7 @@ def train(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     data = prepare_data(dataset)
-    split = split_records(data.y, task, spec)
+    split = split or split_records(data.y, task, spec)
     train_features = data.features.iloc[split.train]
     layout = make_layout(schema, train_features, data.kinds)
     set_seed(spec.seed)
@@ -346,7 +348,14 @@ def train(
         batch_size=spec.batch_size,
         shuffle_seed=spec.seed,
     )
-    val_ds = make_tf_dataset(take(split.validation), targets[split.validation], batch_size=4096)
+    # Validation records carry the same class weights as training ones, so that early stopping
+    # watches the loss being minimised (unweighted, it can rise while discrimination improves).
+    val_ds = make_tf_dataset(
+        take(split.validation),
+        targets[split.validation],
+        None if weights is None else weights[split.validation],
+        batch_size=4096,
+    )
     batches = math.ceil(len(split.train) / spec.batch_size)
     progress = progress_callback(
         on_event, should_stop, batches_per_epoch=batches, batch_interval_s=batch_interval_s

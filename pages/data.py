@@ -83,7 +83,6 @@ if upload is not None:
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     if st.session_state.get(LAST_UPLOAD) != digest:
-        st.session_state[LAST_UPLOAD] = digest
         with guard("Reading the file"):
             frame, warnings = cache.read_upload(data, upload.name)
             schema = infer_schema(frame)
@@ -100,6 +99,8 @@ if upload is not None:
                 "token": digest[:12],
             }
             st.session_state[DATASET_KEY] = None
+            # Only a file that was read is remembered: a refused one shows its error on every run.
+            st.session_state[LAST_UPLOAD] = digest
 
 if draft is None:
     st.info(
@@ -203,7 +204,7 @@ with tab_schema:
         }
         if kinds or included:
             with guard("Changing the columns"):
-                update_columns(schema, kinds=kinds, included=included)
+                update_columns(schema, kinds=kinds, included=included, frame=frame)
     st.caption(f"{len(schema.features)} feature(s) will be used.")
 
 with tab_report, guard("Checking the data"):

@@ -11,7 +11,7 @@ from dlcore.explain import summarize
 from dlcore.plots import plot_beeswarm, plot_dependence, plot_importance, plot_waterfall
 from dlcore.registry import list_models
 from ui import cache
-from ui.common import DATASET_KEY, MODEL_KEY, RECORD_KEY, guard, require
+from ui.common import DATASET_KEY, MODEL_KEY, RECORD_KEY, guard, require, shared_selectbox
 from ui.forms import patient_form
 
 st.title("Explain")
@@ -21,14 +21,9 @@ require(
     "There is no model yet. Train one on the Train page (the demo model trains by itself on first start).",
 )
 labels = {m.id: f"{m.name} (v{m.version}, {m.task})" for m in models}
-current = st.session_state.get(MODEL_KEY)
-model_id = st.selectbox(
-    "Model",
-    list(labels),
-    index=list(labels).index(current) if current in labels else 0,
-    format_func=labels.__getitem__,
+model_id = shared_selectbox(
+    "Model", labels, MODEL_KEY, key="explain_model", format_func=labels.__getitem__
 )
-st.session_state[MODEL_KEY] = model_id
 
 with guard("Preparing the explanation"):
     loaded = cache.loaded_model(model_id)
@@ -54,7 +49,13 @@ with guard("Preparing the explanation"):
                 "record": record.iloc[0].to_dict(),
             }
     if datasets:
-        preferred = own if own in datasets else st.session_state.get(DATASET_KEY)
+        # The model's own dataset, else one with the same outcome column (so it has the columns).
+        same_target = [
+            i for i, d in datasets.items() if layout.target and d.target == layout.target
+        ]
+        preferred = (
+            own if own in datasets else next(iter(same_target), st.session_state.get(DATASET_KEY))
+        )
         options = list(datasets)
         dataset_id = st.selectbox(
             "Dataset (for a record, and for the overview below)",

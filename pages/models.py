@@ -25,7 +25,7 @@ from dlcore.registry import (
     list_models,
     rename_model,
 )
-from ui.common import MODEL_KEY, fmt, guard, metric_name, show_metrics
+from ui.common import MODEL_KEY, fmt, guard, metric_name, shared_selectbox, show_metrics
 
 st.title("Models")
 tab_registry, tab_compare, tab_upload = st.tabs(["Registry", "Compare", "Upload a model"])
@@ -79,14 +79,9 @@ with tab_registry:
             hide_index=True,
         )
         labels = {m.id: f"{m.name} (v{m.version}, {m.id})" for m in models}
-        current = st.session_state.get(MODEL_KEY)
-        model_id = st.selectbox(
-            "Model",
-            list(labels),
-            index=list(labels).index(current) if current in labels else 0,
-            format_func=labels.__getitem__,
+        model_id = shared_selectbox(
+            "Model", labels, MODEL_KEY, key="models_model", format_func=labels.__getitem__
         )
-        st.session_state[MODEL_KEY] = model_id
         with guard("Showing the model"):
             card = get_card(model_id)
             task = card.get("task", "binary")

@@ -9,7 +9,7 @@ import streamlit as st
 from dlcore.prediction import predict
 from dlcore.registry import list_models
 from ui import cache
-from ui.common import MODEL_KEY, RECORD_KEY, guard, require
+from ui.common import MODEL_KEY, RECORD_KEY, guard, require, shared_selectbox
 from ui.forms import patient_form
 
 st.title("Predict")
@@ -19,14 +19,9 @@ require(
     "There is no model yet. Train one on the Train page (the demo model trains by itself on first start).",
 )
 labels = {m.id: f"{m.name} (v{m.version}, {m.task})" for m in models}
-current = st.session_state.get(MODEL_KEY)
-model_id = st.selectbox(
-    "Model",
-    list(labels),
-    index=list(labels).index(current) if current in labels else 0,
-    format_func=labels.__getitem__,
+model_id = shared_selectbox(
+    "Model", labels, MODEL_KEY, key="predict_model", format_func=labels.__getitem__
 )
-st.session_state[MODEL_KEY] = model_id
 
 
 def show_result(loaded, table: pd.DataFrame) -> None:

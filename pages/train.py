@@ -8,12 +8,21 @@ import streamlit as st
 
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import InvalidSpecError
-from dlcore.jobs import cancel_job, get_job, job_history, list_jobs, submit_training
+from dlcore.jobs import cancel_job, get_job, job_history, list_jobs, reap_jobs, submit_training
 from dlcore.models.spec import ACTIVATIONS, LOSSES, ModelSpec, check_spec, default_spec
 from dlcore.models.tabular import MAIN_METRIC, architecture_preview
 from dlcore.plots import plot_history
 from ui import cache
-from ui.common import DATASET_KEY, JOB_KEY, MODEL_KEY, fmt_duration, guard, require, show_metrics
+from ui.common import (
+    DATASET_KEY,
+    JOB_KEY,
+    MODEL_KEY,
+    fmt_duration,
+    guard,
+    require,
+    shared_selectbox,
+    show_metrics,
+)
 
 OPTIMIZERS = {
     "adam": "Adam",
@@ -33,14 +42,9 @@ require(
     "No saved dataset has a target yet. On the Data page, choose the outcome column and save the dataset.",
 )
 labels = {d.id: f"{d.name} · {d.task} · target {d.target}" for d in datasets}
-current = st.session_state.get(DATASET_KEY)
-dataset_id = st.selectbox(
-    "Dataset",
-    list(labels),
-    index=list(labels).index(current) if current in labels else 0,
-    format_func=labels.__getitem__,
+dataset_id = shared_selectbox(
+    "Dataset", labels, DATASET_KEY, key="train_dataset", format_func=labels.__getitem__
 )
-st.session_state[DATASET_KEY] = dataset_id
 dataset = cache.dataset(dataset_id)
 schema = dataset.schema
 task = schema.task or "binary"
@@ -166,6 +170,8 @@ if spec is not None:
 st.divider()
 st.subheader("Training jobs")
 jobs = list_jobs(limit=20)
+if any(j.is_active for j in jobs) and reap_jobs():  # a worker died (killed, out of memory)
+    jobs = list_jobs(limit=20)
 if not jobs:
     st.caption("No training jobs yet.")
     st.stop()
@@ -173,14 +179,10 @@ if not jobs:
 job_labels = {j.id: f"{j.title} · {j.status} · {j.created:%Y-%m-%d %H:%M}" for j in jobs}
 watched = st.session_state.get(JOB_KEY)
 if watched not in job_labels:
-    watched = next((j.id for j in jobs if j.is_active), jobs[0].id)
-watched = st.selectbox(
-    "Show job",
-    list(job_labels),
-    index=list(job_labels).index(watched),
-    format_func=job_labels.__getitem__,
+    st.session_state[JOB_KEY] = next((j.id for j in jobs if j.is_active), jobs[0].id)
+watched = shared_selectbox(
+    "Show job", job_labels, JOB_KEY, key="train_job", format_func=job_labels.__getitem__
 )
-st.session_state[JOB_KEY] = watched
 watched_active = get_job(watched).is_active
 
 
@@ -188,6 +190,8 @@ watched_active = get_job(watched).is_active
 def monitor(job_id: str) -> None:
     """The watched job: progress, live curves, cancel, and the result when it ends."""
     job = get_job(job_id)
+    if job.is_active and reap_jobs():  # its worker died since the last poll
+        job = get_job(job_id)
     progress = job.progress
     task_name = job.params.get("task") or "binary"
     metric = MAIN_METRIC.get(task_name, "loss")

@@ -17,6 +17,8 @@ _WORKSPACE = Path(tempfile.mkdtemp(prefix="dlcore-test-"))
 os.environ["DLCORE_HOME"] = str(_WORKSPACE)
 os.environ.pop("DLCORE_DATABASE_URL", None)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# AppTest boots the app once per test; the demo model is trained by fixtures, not by a background job.
+os.environ["DLCORE_DEMO_AUTOTRAIN"] = "0"
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -79,3 +81,17 @@ def shared_file(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is absent (the shared benchmark data is optional)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(cohort_dataset):
+    """A small network trained for 1 epoch on the synthetic cohort, not registered (TrainResult).
+
+    Its inputs include categorical columns ('sex', 'smoking') and a numeric one with missing
+    values ('cholesterol').
+    """
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training import train
+
+    spec = ModelSpec(hidden_units=[8], epochs=1, batch_size=32, seed=1)
+    return train(cohort_dataset, spec)

@@ -41,6 +41,39 @@ def guard(action: str = "That") -> Iterator[None]:
         )
 
 
+def shared_selectbox(
+    label: str,
+    options: Any,
+    state_key: str,
+    *,
+    key: str,
+    format_func: Any = str,
+    **kwargs: Any,
+) -> Any:
+    """A select box whose choice is kept in ``st.session_state[state_key]`` (shared by pages).
+
+    It has a key so that its identity does not depend on the choice: an unkeyed select box whose
+    ``index`` comes from session state becomes a new widget whenever that index changes, and the
+    person's next pick is silently dropped.
+    """
+    options = list(options)
+    current = st.session_state.get(state_key)
+    if current in options:
+        if st.session_state.get(key) != current:
+            st.session_state[key] = current
+    elif options and st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+    def copy_choice() -> None:
+        st.session_state[state_key] = st.session_state[key]
+
+    value = st.selectbox(
+        label, options, key=key, format_func=format_func, on_change=copy_choice, **kwargs
+    )
+    st.session_state[state_key] = value
+    return value
+
+
 def require(condition: Any, message: str) -> None:
     """Show ``message`` as information and stop the page unless ``condition`` holds."""
     if not condition:

@@ -365,13 +365,17 @@ def suggest_target(frame: pd.DataFrame) -> str:
 
 
 def update_columns(
-    schema: Schema, *, kinds: dict[str, str] | None = None, included: dict[str, bool] | None = None
+    schema: Schema,
+    *,
+    kinds: dict[str, str] | None = None,
+    included: dict[str, bool] | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> Schema:
     """Apply a person's choices: change column kinds and include or exclude columns.
 
-    Identifier-like columns may be included only when explicitly asked ("unless the user insists").
-    Returns the same schema, changed. Raises UserError for an unknown kind or for a change that
-    would make a text or date column a numeric feature.
+    Identifier-like columns are left out by default; asking to include one is insisting, and with
+    ``frame`` given it becomes numeric or categorical as its values allow. Returns the same schema,
+    changed. Raises UserError for an unknown kind or a column that cannot be a model input.
     """
     for name, kind in (kinds or {}).items():
         if kind not in KINDS:
@@ -393,6 +397,9 @@ def update_columns(
         if col.role == "target":
             continue
         if include:
+            if col.kind == IDENTIFIER and frame is not None and name in frame.columns:
+                col.kind = _usable_kind(name, frame[name])
+                col.reason = "identifier-like, included at the user's request"
             if col.kind not in FEATURE_KINDS:
                 raise UserError(
                     f"Column '{name}' is of kind '{col.kind}', which cannot be a model input.",
@@ -405,11 +412,26 @@ def update_columns(
                     expected="a column that varies",
                     fix="leave it out",
                 )
-            col.role, col.reason = "feature", "included by the user" if col.reason else ""
+            if col.role != "feature":
+                col.role, col.reason = "feature", "included by the user" if col.reason else ""
         else:
             col.role = "excluded"
             col.reason = col.reason or "excluded by the user"
     return schema
+
+
+def _usable_kind(name: str, series: pd.Series) -> str:
+    """The feature kind an identifier-like column can take: numeric, or categorical if few values."""
+    text = _as_text(series)
+    if pd.api.types.is_numeric_dtype(series) or _looks_numeric(text) >= 0.98:
+        return NUMERIC
+    if text.nunique() <= MAX_CATEGORIES:
+        return CATEGORICAL
+    raise UserError(
+        f"Column '{name}' has {text.nunique()} distinct text values.",
+        expected=f"numbers, or at most {MAX_CATEGORIES} categories, for a model input",
+        fix="leave it out: a network cannot learn from a value that differs on almost every row",
+    )
 
 
 def check_features(schema: Schema) -> None:

@@ -184,6 +184,17 @@ def _sniff_delimiter(text: str, file_format: str) -> str:
         return best if counts[best] else ","
 
 
+def _decimal_mark(text: str, delimiter: str) -> str:
+    """',' when the numbers are written with decimal commas (European exports: '1,5;2,75')."""
+    if delimiter == ",":
+        return "."
+    rows = csv.reader(io.StringIO("\n".join(text.splitlines()[:50])), delimiter=delimiter)
+    cells = [cell.strip() for row in rows for cell in row]
+    commas = sum(bool(re.fullmatch(r"-?\d+,\d+", c)) for c in cells)
+    points = sum(bool(re.fullmatch(r"-?\d+\.\d+", c)) for c in cells)
+    return "," if commas > points else "."
+
+
 def _has_header(text: str, delimiter: str) -> bool:
     first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
     cells = [c.strip() for c in first if c.strip()]
@@ -221,6 +232,7 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             keep_default_na=True,
             skipinitialspace=True,
             on_bad_lines="error",
+            decimal=_decimal_mark(text, delimiter),
         )
     except (pd.errors.ParserError, ValueError) as exc:
         detail = re.sub(r"\s+", " ", str(exc)).strip()

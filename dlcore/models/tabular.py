@@ -256,6 +256,20 @@ def layout_from_model(model: Any) -> TabularLayout:
 
     Raises SchemaMismatchError when the model's inputs are not one (n, 1) input per column.
     """
+    encoder = _find_layer(model, ENCODER_LAYER)
+    if encoder is not None and hasattr(encoder, "columns"):
+        # A dlcore model: the encoder keeps the original column names, in order.
+        names = [c["name"] for c in encoder.columns]
+        inputs = input_names(names)
+        features = [
+            FeatureInfo(name, inputs[name], NUMERIC)
+            if column["kind"] == NUMERIC
+            else FeatureInfo(
+                name, inputs[name], CATEGORICAL, categories=_vocabulary(model, inputs[name])
+            )
+            for name, column in zip(names, encoder.columns, strict=True)
+        ]
+        return _with_task(model, features)
     features = []
     for tensor in model.inputs:
         name = tensor.name.split(":")[0]
@@ -267,15 +281,22 @@ def layout_from_model(model: Any) -> TabularLayout:
                 fix="upload a model trained in this app, or one with per-column inputs",
             )
         if "string" in str(tensor.dtype):
-            lookup = _find_layer(model, f"lookup_{name}")
-            vocab = (
-                [v for v in lookup.get_vocabulary() if v != "[UNK]"] if lookup is not None else []
-            )
             features.append(
-                FeatureInfo(name, name, CATEGORICAL, categories=[str(v) for v in vocab])
+                FeatureInfo(name, name, CATEGORICAL, categories=_vocabulary(model, name))
             )
         else:
             features.append(FeatureInfo(name, name, NUMERIC))
+    return _with_task(model, features)
+
+
+def _vocabulary(model: Any, input_name: str) -> list[str]:
+    lookup = _find_layer(model, f"lookup_{input_name}")
+    if lookup is None:
+        return []
+    return [str(v) for v in lookup.get_vocabulary() if v != "[UNK]"]
+
+
+def _with_task(model: Any, features: list[FeatureInfo]) -> TabularLayout:
     out_units = int(model.outputs[0].shape[-1])
     last = model.layers[-1]
     activation = getattr(getattr(last, "layers", [last])[-1], "activation", None)
