@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8501
 
-.PHONY: install run test bench lint format browser clean
+.PHONY: install run test bench lint format browser clean screenshot
 
 install: $(STAMP)
 
@@ -27,7 +27,7 @@ browser:
 
 run: install
 	$(PY) -m dlcore prepare-demo --no-model
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m ui.serve --server.port $(PORT)
 
 test: install browser
 	$(PY) -m pytest
@@ -48,3 +48,7 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Refresh the README's screenshot (assets/screenshot.png) with the browser test.
+screenshot: install browser
+	DLCORE_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/test_browser.py -q

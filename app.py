@@ -12,7 +12,7 @@ HERE = Path(__file__).parent
 
 st.set_page_config(
     page_title="Clinician deep-learning dashboard",
-    page_icon=str(HERE / "assets" / "icon.png"),
+    page_icon=":material/cardiology:",
     layout="wide",
 )
 st.logo(str(HERE / "assets" / "logo.png"), size="large")

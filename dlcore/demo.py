@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from dlcore.data.catalog import find_dataset_by_source, load_dataset, save_dataset
@@ -11,6 +12,7 @@ from dlcore.models.spec import ModelSpec
 from dlcore.registry import ModelRecord, get_card, list_models
 
 logger = logging.getLogger(__name__)
+_demo_lock = threading.Lock()
 
 DEMO_SPECS = {
     "breast_cancer": ModelSpec(
@@ -33,9 +35,10 @@ DEMO_MODEL_NAMES = {
 def ensure_demo_datasets() -> dict[str, str]:
     """Save each bundled demo data set into the workspace unless it is there; returns key → id."""
     ids = {}
-    for key in DEMOS:
-        entry = find_dataset_by_source(f"demo:{key}")
-        ids[key] = entry.id if entry else save_dataset(load_demo(key))
+    with _demo_lock:  # the app's warm-up thread and its first session may both get here
+        for key in DEMOS:
+            entry = find_dataset_by_source(f"demo:{key}")
+            ids[key] = entry.id if entry else save_dataset(load_demo(key))
     return ids
 
 

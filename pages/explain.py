@@ -9,21 +9,12 @@ import streamlit as st
 from dlcore.data.catalog import list_datasets
 from dlcore.explain import summarize
 from dlcore.plots import plot_beeswarm, plot_dependence, plot_importance, plot_waterfall
-from dlcore.registry import list_models
 from ui import cache
-from ui.common import DATASET_KEY, MODEL_KEY, RECORD_KEY, guard, require, shared_selectbox
+from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, require
 from ui.forms import patient_form
 
 st.title("Explain")
-models = list_models()
-require(
-    models,
-    "There is no model yet. Train one on the Train page (the demo model trains by itself on first start).",
-)
-labels = {m.id: f"{m.name} (v{m.version}, {m.task})" for m in models}
-model_id = shared_selectbox(
-    "Model", labels, MODEL_KEY, key="explain_model", format_func=labels.__getitem__
-)
+model_id = model_picker(key="explain_model")
 
 with guard("Preparing the explanation"):
     loaded = cache.loaded_model(model_id)

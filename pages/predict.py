@@ -7,21 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dlcore.prediction import predict
-from dlcore.registry import list_models
 from ui import cache
-from ui.common import MODEL_KEY, RECORD_KEY, guard, require, shared_selectbox
+from ui.common import RECORD_KEY, guard, model_picker
 from ui.forms import patient_form
 
 st.title("Predict")
-models = list_models()
-require(
-    models,
-    "There is no model yet. Train one on the Train page (the demo model trains by itself on first start).",
-)
-labels = {m.id: f"{m.name} (v{m.version}, {m.task})" for m in models}
-model_id = shared_selectbox(
-    "Model", labels, MODEL_KEY, key="predict_model", format_func=labels.__getitem__
-)
+model_id = model_picker(key="predict_model")
 
 
 def show_result(loaded, table: pd.DataFrame) -> None:

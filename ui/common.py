@@ -74,6 +74,19 @@ def shared_selectbox(
     return value
 
 
+NO_MODEL_MESSAGE = "There is no model yet. Train one on the Train page (the demo model trains by itself on first start)."
+
+
+def model_picker(key: str) -> str:
+    """The page's model choice (shared across pages); stops the page when there is no model."""
+    from dlcore.registry import list_models
+
+    models = list_models()
+    require(models, NO_MODEL_MESSAGE)
+    labels = {m.id: f"{m.name} (v{m.version}, {m.task})" for m in models}
+    return shared_selectbox("Model", labels, MODEL_KEY, key=key, format_func=labels.__getitem__)
+
+
 def require(condition: Any, message: str) -> None:
     """Show ``message`` as information and stop the page unless ``condition`` holds."""
     if not condition:
