@@ -256,17 +256,21 @@ def submit_training(
     return job_id
 
 
+def _job_row(session: Any, job_id: str) -> JobRow:
+    row = session.get(JobRow, job_id)
+    if row is None:
+        raise NotFoundError(
+            f"There is no job '{job_id}'.",
+            expected="the id of a submitted job",
+            fix="pick a job from the list",
+        )
+    return row
+
+
 def get_job(job_id: str) -> JobInfo:
     """A job by id. Raises NotFoundError when it does not exist."""
     with get_store().session() as session:
-        row = session.get(JobRow, job_id)
-        if row is None:
-            raise NotFoundError(
-                f"There is no job '{job_id}'.",
-                expected="the id of a submitted job",
-                fix="pick a job from the list",
-            )
-        return _info(row)
+        return _info(_job_row(session, job_id))
 
 
 def list_jobs(limit: int = 20, *, active_only: bool = False) -> list[JobInfo]:
@@ -304,13 +308,7 @@ def cancel_job(job_id: str) -> JobInfo:
     Returns the job as it now stands. Raises NotFoundError for an unknown id.
     """
     with get_store().session() as session:
-        row = session.get(JobRow, job_id)
-        if row is None:
-            raise NotFoundError(
-                f"There is no job '{job_id}'.",
-                expected="the id of a submitted job",
-                fix="pick a job from the list",
-            )
+        row = _job_row(session, job_id)
         if row.status in ACTIVE:
             row.cancel_requested = True
             if row.status == QUEUED:

@@ -72,20 +72,20 @@ def plot_history(
     return _layout(fig, label, "Epoch", label, height=320)
 
 
+def _chance_diagonal() -> Any:
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=[0, 1], y=[0, 1], mode="lines", name="chance", line={"dash": "dash", "color": "#aab7b8"}
+    )
+
+
 def plot_roc(report: BinaryReport) -> Any:
     """The ROC curve, with the chance diagonal and the Youden operating point."""
     import plotly.graph_objects as go
 
     fig = _figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            name="chance",
-            line={"dash": "dash", "color": "#aab7b8"},
-        )
-    )
+    fig.add_trace(_chance_diagonal())
     fig.add_trace(
         go.Scatter(
             x=report.roc.x,
@@ -190,15 +190,7 @@ def plot_multiclass_roc(report: MulticlassReport) -> Any:
     import plotly.graph_objects as go
 
     fig = _figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            name="chance",
-            line={"dash": "dash", "color": "#aab7b8"},
-        )
-    )
+    fig.add_trace(_chance_diagonal())
     aucs = {row["class"]: row["auc"] for row in report.per_class}
     for name, curve in report.roc.items():
         fig.add_trace(
