@@ -1,6 +1,7 @@
 """Command line over the same functions the app uses.
 
     python -m dlcore train --data FILE --target COLUMN [spec options] [--json]
+    python -m dlcore train --data IMAGES.zip|.npz|FOLDER [--architecture cnn|mlp] [--json]
     python -m dlcore predict --model ID --data FILE --out FILE [--json]
     python -m dlcore explain --model ID --data FILE --row N [--json]
     python -m dlcore models [--json]
@@ -8,7 +9,9 @@
     python -m dlcore demo [--json]          trains the demo models
     python -m dlcore prepare-demo           saves the demo data sets and, when missing, a demo model
 
-``--data`` takes a file (CSV, TSV, XLSX, Parquet), a saved dataset id (d-…) or demo:KEY.
+``--data`` takes a table (CSV, TSV, XLSX, Parquet), image data (a ZIP of class folders, a
+MedMNIST-style .npz, a folder, one PNG/JPEG/DICOM image), a saved dataset id (d-…) or demo:KEY
+(breast_cancer, diabetes_progression, digits).
 Bad input exits with status 2 and a message that says what was wrong and how to fix it.
 """
 
@@ -22,6 +25,8 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dlcore.errors import DlcoreError, UserError
 
@@ -46,6 +51,33 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
         sys.stdout.write(json.dumps(_clean(payload)) + "\n")
     else:
         sys.stdout.write(text.rstrip() + "\n")
+
+
+IMAGE_SUFFIXES = (".npz", ".zip", ".png", ".jpg", ".jpeg", ".dcm", ".dicom")
+
+
+def is_image_data(value: str) -> bool:
+    """Whether a --data argument names image data (an .npz, a ZIP, an image, a folder, demo:digits)."""
+    return (
+        value == "demo:digits"
+        or Path(value).is_dir()
+        or Path(value).suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def load_images_argument(value: str, size: int, channels: int | None = None) -> Any:
+    """An ImageDataset from demo:digits, a saved image dataset id, or an image file/ZIP/.npz/folder."""
+    from dlcore.data.catalog import load_dataset
+    from dlcore.data.images import load_digits_images, read_images
+
+    if value == "demo:digits":
+        return load_digits_images()
+    if value.startswith("d-") and not Path(value).exists():
+        return load_dataset(value)
+    dataset = read_images(value, size=size, channels=channels)
+    for skipped in dataset.skipped:
+        logger.warning("skipped %s: %s", skipped.name, skipped.reason)
+    return dataset
 
 
 def load_data_argument(value: str, target: str | None = None) -> Any:
@@ -75,13 +107,19 @@ def load_data_argument(value: str, target: str | None = None) -> Any:
     return dataset
 
 
-def _spec_from_args(args: argparse.Namespace, task: str, rows: int) -> Any:
-    from dlcore.models.spec import ModelSpec, check_spec, default_spec
+def _spec_from_args(args: argparse.Namespace, task: str, rows: int, *, images: bool = False) -> Any:
+    from dlcore.models.spec import ModelSpec, check_spec, default_image_spec, default_spec
 
-    spec = (
-        ModelSpec.from_json(Path(args.spec).read_text()) if args.spec else default_spec(task, rows)
-    )
+    if args.spec:
+        spec = ModelSpec.from_json(Path(args.spec).read_text())
+    elif images:
+        spec = default_image_spec(rows, args.architecture or "cnn")
+    else:
+        spec = default_spec(task, rows)
     overrides = {
+        "architecture": args.architecture,
+        "conv_filters": args.conv_filters,
+        "augmentation": args.augment,
         "hidden_units": args.hidden,
         "activation": args.activation,
         "dropout": args.dropout,
@@ -117,6 +155,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dlcore.data import update_columns
     from dlcore.workflows import train_and_register
 
+    if is_image_data(args.data):
+        dataset = load_images_argument(args.data, args.image_size, args.channels)
+        spec = _spec_from_args(args, dataset.task, len(dataset.images), images=True)
+        return _report_training(
+            args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
+        )
     dataset = load_data_argument(args.data, args.target)
     if dataset.schema.target is None:
         raise UserError(
@@ -133,13 +177,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         frame=dataset.frame,
     )
     spec = _spec_from_args(args, dataset.schema.task, len(dataset.frame))
+    return _report_training(
+        args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
+    )
 
+
+def _epoch_printer(args: argparse.Namespace) -> Any:
     def on_event(event: Any) -> None:
         if event.kind == "epoch" and not args.json and args.progress:
             logs = " ".join(f"{k}={v:.4g}" for k, v in event.logs.items())
             sys.stderr.write(f"epoch {event.epoch}/{event.epochs} {logs}\n")
 
-    outcome = train_and_register(dataset, spec, name=args.name, on_event=on_event)
+    return on_event
+
+
+def _report_training(args: argparse.Namespace, outcome: Any) -> int:
     record, report, result = outcome.record, outcome.report, outcome.result
     assert record is not None and report is not None  # nothing cancels a command-line run
     metrics = report.headline()
@@ -155,6 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "name": record.name,
             "version": record.version,
             "task": record.task,
+            "kind": record.kind,
             "metrics": metrics,
             "best_epoch": result.best_epoch,
             "epochs_run": result.epochs_run,
@@ -174,15 +227,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from dlcore.registry import load_model
 
     loaded = load_model(args.model)
-    table = read_table(args.data)
-    result = predict(loaded.model, loaded.layout, table.frame, threshold=loaded.threshold)
-    out = pd.concat([table.frame, result.table], axis=1)
+    if loaded.kind == "image":
+        from dlcore.prediction import predict_images
+
+        layout = loaded.layout
+        images = load_images_argument(args.data, (layout.height, layout.width), layout.channels)
+        result = predict_images(
+            loaded.model, layout, images.images, images.file_names, threshold=loaded.threshold
+        )
+        out, warnings = result.table, [f"skipped {s.name}: {s.reason}" for s in images.skipped]
+    else:
+        table = read_table(args.data)
+        result = predict(loaded.model, loaded.layout, table.frame, threshold=loaded.threshold)
+        out, warnings = pd.concat([table.frame, result.table], axis=1), table.warnings
     out_path = Path(args.out)
     if out_path.suffix.lower() == ".parquet":
         out.to_parquet(out_path, index=False)
     else:
         out.to_csv(out_path, index=False)
-    for note in [*table.warnings, *result.notes]:
+    for note in [*warnings, *result.notes]:
         logger.warning(note)
     _emit(
         args,
@@ -199,6 +262,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from dlcore.registry import load_model
 
     loaded = load_model(args.model)
+    if loaded.kind == "image":
+        return _explain_image(args, loaded)
     frame = read_table(args.data).frame
     if not 0 <= args.row < len(frame):
         raise UserError(
@@ -233,6 +298,49 @@ def cmd_explain(args: argparse.Namespace) -> int:
             "summary": summary,
             "method": explanation.method,
             "additivity_error": explanation.additivity_error,
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def _explain_image(args: argparse.Namespace, loaded: Any) -> int:
+    from dlcore.explain_images import ImageExplainer
+
+    layout = loaded.layout
+    images = load_images_argument(args.data, (layout.height, layout.width), layout.channels)
+    if not 0 <= args.row < len(images.images):
+        raise UserError(
+            f"Image {args.row} was asked for; the data has {len(images.images)} image(s).",
+            expected=f"a number from 0 to {len(images.images) - 1}",
+            fix="pass an image number in that range to --row",
+        )
+    explainer = ImageExplainer(loaded.model, layout, loaded.background())
+    explanation = explainer.explain(images.images[args.row], method=args.method)
+    shares = explanation.quadrant_shares()
+    peak = np.unravel_index(int(np.argmax(explanation.heatmap)), explanation.heatmap.shape)
+    lines = [
+        f"{images.file_names[args.row]}: predicted {explanation.output_name} "
+        f"({float(explanation.probabilities.max()):.1%}); {explanation.method} heatmap",
+        "evidence by quadrant: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),
+    ]
+    if args.out:
+        from dlcore.plots import overlay_heatmap
+
+        overlay_heatmap(images.images[args.row], explanation.heatmap).save(args.out)
+        lines.append(f"wrote the overlay to {args.out}")
+    _emit(
+        args,
+        {
+            "model_id": loaded.id,
+            "file": images.file_names[args.row],
+            "method": explanation.method,
+            "explained_class": explanation.output_name,
+            "probabilities": explanation.probabilities.tolist(),
+            "quadrant_shares": shares,
+            "peak": [int(peak[0]), int(peak[1])],
+            "additivity_error": explanation.additivity_error,
+            "overlay": args.out,
         },
         "\n".join(lines),
     )
@@ -337,6 +445,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--test-fraction", type=float)
     train.add_argument("--class-weighting", choices=["balanced", "none"])
     train.add_argument("--seed", type=int)
+    train.add_argument("--architecture", choices=["mlp", "cnn"], help="for images")
+    train.add_argument(
+        "--conv-filters", type=_units, help="for a CNN: filters per block, e.g. 32,64,128"
+    )
+    train.add_argument(
+        "--augment", nargs="*", choices=["flip", "rotation", "zoom", "contrast"], help="for images"
+    )
+    train.add_argument(
+        "--image-size", type=int, default=64, help="images are resized to this (default 64)"
+    )
+    train.add_argument(
+        "--channels", type=int, choices=[1, 3], help="1 = grayscale, 3 = colour (default: as read)"
+    )
     train.add_argument("--progress", action="store_true", help="print each epoch to stderr")
     train.set_defaults(func=cmd_train)
 
@@ -351,7 +472,14 @@ def build_parser() -> argparse.ArgumentParser:
     common(explain)
     explain.add_argument("--model", required=True)
     explain.add_argument("--data", required=True)
-    explain.add_argument("--row", type=int, default=0, help="row number, 0 = first record")
+    explain.add_argument("--row", type=int, default=0, help="row (or image) number, 0 = the first")
+    explain.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "grad-cam", "saliency", "shap"],
+        help="for images",
+    )
+    explain.add_argument("--out", help="for images: write the heatmap overlay to this PNG")
     explain.set_defaults(func=cmd_explain)
 
     models = sub.add_parser("models", help="list registered models")

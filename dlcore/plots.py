@@ -463,3 +463,24 @@ def plot_compare_histories(histories: dict[str, dict[str, list[float]]], metric:
         )
     label = METRIC_LABELS.get(metric, metric)
     return _layout(fig, f"Validation {label.lower()} by epoch", "Epoch", label, height=340)
+
+
+def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.45) -> Any:
+    """A PIL image: the (H, W, C) uint8 image in gray or colour with a heatmap (0–1) blended on top."""
+    from PIL import Image
+
+    base = image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
+    rgb = np.stack([base] * 3, axis=-1) if base.ndim == 2 else base
+    heat = np.clip(heatmap, 0, 1)
+    # A perceptually ordered ramp from transparent blue through yellow to red.
+    colour = np.stack(
+        [
+            np.clip(1.5 * heat, 0, 1),
+            np.clip(1.5 - np.abs(2 * heat - 1.2) * 1.5, 0, 1),
+            np.clip(1 - 2 * heat, 0, 1),
+        ],
+        axis=-1,
+    )
+    alpha = opacity * heat[..., None]
+    blended = (1 - alpha) * rgb.astype(np.float64) + alpha * 255 * colour
+    return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))

@@ -139,3 +139,33 @@ def predict(
     table = prediction_table(layout, output, frame.index, threshold)
     logger.info("predicted %d record(s)", len(frame))
     return PredictionResult(table, output, notes)
+
+
+def predict_images(
+    model: Any,
+    layout: Any,
+    images: np.ndarray,
+    names: list[str] | None = None,
+    *,
+    threshold: float = 0.5,
+) -> PredictionResult:
+    """Predict for images (n, H, W, C) already read at the model's size and channels.
+
+    Returns a table with the file name, the class probabilities and the predicted class (for a
+    binary model: the probability of the positive class and the decision at ``threshold``).
+    Raises SchemaMismatchError when the images' shape is not the model's.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(layout.shape):
+        raise SchemaMismatchError(
+            f"The images have shape {tuple(images.shape[1:])}.",
+            expected=f"{tuple(layout.shape)} (height, width, channels), as the model was trained",
+            fix="read the images at the model's size and channels",
+        )
+    output = run_model(model, layout.inputs(images), batch_size=256)
+    index = pd.Index(
+        names if names is not None else [f"image {i}" for i in range(len(images))], name="file"
+    )
+    table = prediction_table(layout, output, index, threshold)
+    table.index = index
+    return PredictionResult(table.reset_index(), output, [])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
@@ -31,7 +32,7 @@ from dlcore.errors import (
 )
 from dlcore.evaluation import Report, key_metric, report_from_dict, report_to_dict
 from dlcore.fsutil import atomic_folder, new_id, read_json, sha256_bytes, sha256_file, write_json
-from dlcore.models.tabular import TabularLayout
+from dlcore.models.tabular import layout_from_dict
 from dlcore.store import ModelRow, get_store, utcnow
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,10 @@ CARD_FILE = "card.json"
 BACKGROUND_FILE = "background.parquet"
 EVALUATION_FILE = "evaluation.json"
 SPLIT_FILE = "split.json"
+BACKGROUND_IMAGES_FILE = "background.npz"
+TEST_PREDICTIONS_FILE = "test_predictions.npz"
 BACKGROUND_ROWS = 100
+IMAGE_BACKGROUND = 50
 DEFAULT_INTENDED_USE = (
     "Research and teaching: decision support for clinicians and clinical researchers, under "
     "clinical oversight. Not a medical device; not validated for clinical decisions."
@@ -74,7 +78,7 @@ class LoadedModel:
     id: str
     model: Any
     card: dict[str, Any]
-    layout: TabularLayout
+    layout: Any  # TabularLayout or ImageLayout
     folder: Path
 
     @property
@@ -94,10 +98,26 @@ class LoadedModel:
         """The decision threshold for a binary model (the operating point, else 0.5)."""
         return float(self.card.get("operating_point", {}).get("threshold", 0.5))
 
-    def background(self) -> pd.DataFrame | None:
-        """The background sample of training records kept for explanations, if any."""
+    @property
+    def kind(self) -> str:
+        return "image" if getattr(self.layout, "kind", "tabular") == "image" else "tabular"
+
+    def background(self) -> pd.DataFrame | np.ndarray | None:
+        """The training sample kept for explanations (records, or images), if any."""
+        images = self.folder / BACKGROUND_IMAGES_FILE
+        if images.is_file():
+            with np.load(images, allow_pickle=False) as archive:
+                return archive["images"]
         path = self.folder / BACKGROUND_FILE
         return pd.read_parquet(path) if path.is_file() else None
+
+    def test_predictions(self) -> dict[str, np.ndarray] | None:
+        """For image models: test-split positions, labels and outputs (to browse cases by cell)."""
+        path = self.folder / TEST_PREDICTIONS_FILE
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: archive[k] for k in archive.files}
 
     def evaluation(self) -> Report | None:
         """The test-split evaluation saved at training time, if any."""
@@ -180,9 +200,10 @@ def register(
     model: Any,
     card: dict[str, Any],
     *,
-    background: pd.DataFrame | None = None,
+    background: pd.DataFrame | np.ndarray | None = None,
     evaluation: Report | None = None,
     split: dict[str, Any] | None = None,
+    test_predictions: dict[str, np.ndarray] | None = None,
 ) -> ModelRecord:
     """Save a Keras model and its card atomically as a new registered model; returns its record.
 
@@ -207,8 +228,12 @@ def register(
     with atomic_folder(final) as folder:
         model.save(folder / MODEL_FILE)
         card["model_sha256"] = sha256_file(folder / MODEL_FILE)
-        if background is not None:
+        if isinstance(background, np.ndarray):
+            np.savez_compressed(folder / BACKGROUND_IMAGES_FILE, images=background)
+        elif background is not None:
             background.to_parquet(folder / BACKGROUND_FILE, index=False)
+        if test_predictions is not None:
+            np.savez_compressed(folder / TEST_PREDICTIONS_FILE, **test_predictions)
         if evaluation is not None:
             write_json(folder / EVALUATION_FILE, report_to_dict(evaluation))
         if split is not None:
@@ -307,7 +332,7 @@ def load_model(model_id: str) -> LoadedModel:
             fix="the file was changed or damaged on disk: delete the model and register it again",
         )
     model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    return LoadedModel(model_id, model, card, TabularLayout.from_dict(card["layout"]), folder)
+    return LoadedModel(model_id, model, card, layout_from_dict(card["layout"]), folder)
 
 
 def _keras_with_layers() -> Any:
@@ -469,15 +494,19 @@ def import_keras_model(
     if card_json:
         try:
             source_card = json.loads(card_json)
-            layout = TabularLayout.from_dict(source_card["layout"])
+            layout = layout_from_dict(source_card["layout"])
         except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
             raise BadUploadError(
                 "The card.json given with the model is not a model card from this app.",
                 expected="the card.json downloaded together with the model",
                 fix="upload the card from the same download, or no card at all",
             ) from None
-        expected_inputs = {f.input for f in layout.features}
-        actual_inputs = {t.name.split(":")[0] for t in model.inputs}
+        if getattr(layout, "kind", "tabular") == "image":
+            expected_inputs = {str(tuple(layout.shape))}
+            actual_inputs = {str(tuple(t.shape)[1:]) for t in model.inputs}
+        else:
+            expected_inputs = {f.input for f in layout.features}
+            actual_inputs = {t.name.split(":")[0] for t in model.inputs}
         if expected_inputs != actual_inputs:
             raise SchemaMismatchError(
                 f"The card describes inputs {sorted(expected_inputs)[:8]}, the model has "
@@ -503,6 +532,7 @@ def import_keras_model(
     card.update(
         {
             "name": (name or source_card.get("name") or Path(filename).stem)[:120],
+            "kind": "image" if getattr(layout, "kind", "tabular") == "image" else "tabular",
             "layout": layout.to_dict(),
             "source": {
                 "kind": "upload",

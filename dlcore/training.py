@@ -26,12 +26,12 @@ from dlcore.models.tabular import (
     TabularLayout,
     build_tabular_model,
     make_layout,
-    to_model_inputs,
 )
 
 logger = logging.getLogger(__name__)
 
 MIN_TRAIN_ROWS = 20
+IMAGE_WARMUP_EPOCHS = 3
 
 
 @dataclass
@@ -302,8 +302,68 @@ def progress_callback(
     return _Progress()
 
 
+def rows(values: Any, part: np.ndarray) -> Any:
+    """The given rows of model inputs or features: a dict of arrays, an array or a frame."""
+    if isinstance(values, dict):
+        return {k: v[part] for k, v in values.items()}
+    if isinstance(values, pd.DataFrame):
+        return values.iloc[part]
+    return values[part]
+
+
+def _prepare_table(
+    dataset: Dataset, spec: ModelSpec, split: Split | None
+) -> tuple[PreparedData, Split, Any, Any]:
+    data = prepare_data(dataset)
+    split = split or split_records(data.y, dataset.schema.task or "", spec)
+    train_features = data.features.iloc[split.train]
+    layout = make_layout(dataset.schema, train_features, data.kinds)
+    set_seed(spec.seed)
+    model = build_tabular_model(spec, layout, train_features, data.y[split.train])
+    return data, split, layout, model
+
+
+def _prepare_images(
+    dataset: Any, spec: ModelSpec, split: Split | None
+) -> tuple[PreparedData, Split, Any, Any]:
+    from dlcore.models.image import ImageLayout, build_image_model
+
+    if dataset.labels is None or len(dataset.classes) < 2:
+        raise UserError(
+            f"The images of '{dataset.name}' have no classes.",
+            expected="images in at least two class folders (or an .npz with labels)",
+            fix="put each class's images in its own folder inside the ZIP",
+        )
+    y = dataset.labels.astype(np.float32 if dataset.task == "binary" else np.int64)
+    if dataset.task == "binary":
+        y = (
+            dataset.labels == dataset.classes.index(dataset.positive_class or dataset.classes[1])
+        ).astype(np.float32)
+    data = PreparedData(dataset.images, y, np.arange(len(y)), {})
+    if (
+        split is None
+        and dataset.predefined_split
+        and {"train", "validation", "test"} <= set(dataset.predefined_split)
+    ):
+        parts = dataset.predefined_split
+        split = Split(
+            np.sort(parts["train"]),
+            np.sort(parts["validation"]),
+            np.sort(parts["test"]),
+            spec.seed,
+            False,
+        )
+    split = split or split_records(dataset.labels, dataset.task, spec)
+    height, width, channels = dataset.image_shape
+    layout = ImageLayout(
+        height, width, channels, dataset.task, list(dataset.classes), dataset.positive_class
+    )
+    model = build_image_model(spec, layout)
+    return data, split, layout, model
+
+
 def train(
-    dataset: Dataset,
+    dataset: Dataset | Any,
     spec: ModelSpec,
     *,
     on_event: EventHandler | None = None,
@@ -321,25 +381,22 @@ def train(
     be trained on.
     """
     keras = import_keras()
-    schema = dataset.schema
-    task = schema.task or ""
+    task = dataset.task or ""
     check_spec(spec, task)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    data = prepare_data(dataset)
-    split = split or split_records(data.y, task, spec)
-    train_features = data.features.iloc[split.train]
-    layout = make_layout(schema, train_features, data.kinds)
-    set_seed(spec.seed)
-    model = build_tabular_model(spec, layout, train_features, data.y[split.train])
+    if dataset.kind == "images":
+        data, split, layout, model = _prepare_images(dataset, spec, split)
+    else:
+        data, split, layout, model = _prepare_table(dataset, spec, split)
     timings["prepare_s"] = time.perf_counter() - t0
 
-    inputs = to_model_inputs(layout, data.features)
+    inputs = layout.inputs(data.features)
     targets = training_targets(data.y, layout)
     weights = sample_weights(data.y, task, spec)
 
-    def take(part: np.ndarray) -> dict[str, np.ndarray]:
-        return {k: v[part] for k, v in inputs.items()}
+    def take(part: np.ndarray) -> Any:
+        return rows(inputs, part)
 
     train_ds = make_tf_dataset(
         take(split.train),
@@ -364,7 +421,12 @@ def train(
     stopper = None
     if spec.early_stopping_patience > 0:
         stopper = keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=spec.early_stopping_patience, restore_best_weights=True
+            monitor="val_loss",
+            patience=spec.early_stopping_patience,
+            restore_best_weights=True,
+            # CNNs' batch-normalisation statistics settle over the first epochs; judging the
+            # validation loss before then can keep the weights of epoch 1.
+            start_from_epoch=IMAGE_WARMUP_EPOCHS if dataset.kind == "images" else 0,
         )
         callbacks.insert(0, stopper)
 
@@ -384,6 +446,8 @@ def train(
     best_epoch = int(np.nanargmin(val_loss)) + 1 if val_loss else epochs_run
     if stopper is None and val_loss:
         best_epoch = epochs_run  # without early stopping the last weights are kept
+    elif stopper is not None and stopper.best_weights is not None:
+        best_epoch = int(stopper.best_epoch) + 1  # the epoch whose weights were restored
     timings["per_epoch_s"] = timings["fit_s"] / max(epochs_run, 1)
     timings["total_s"] = time.perf_counter() - t0
     cancelled = bool(progress.cancelled)

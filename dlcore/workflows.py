@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from dlcore.data.dataset import Dataset
 from dlcore.evaluation import Report, evaluate
 from dlcore.models.spec import ModelSpec
-from dlcore.models.tabular import run_model, to_model_inputs
-from dlcore.registry import BACKGROUND_ROWS, ModelRecord, register
-from dlcore.training import EventHandler, StopCheck, TrainResult, train
+from dlcore.models.tabular import run_model
+from dlcore.registry import BACKGROUND_ROWS, IMAGE_BACKGROUND, ModelRecord, register
+from dlcore.training import EventHandler, StopCheck, TrainResult, rows, train
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def evaluate_split(result: TrainResult) -> Report:
     layout, data, split = result.layout, result.data, result.split
 
     def output(part: np.ndarray) -> np.ndarray:
-        return run_model(result.model, to_model_inputs(layout, data.features.iloc[part]))
+        return run_model(result.model, layout.inputs(rows(data.features, part)))
 
     return evaluate(
         layout.task,
@@ -62,13 +63,58 @@ def train_and_register(
     if result.cancelled:
         return TrainOutcome(None, result, None)
     report = evaluate_split(result)
+    if dataset.kind == "images":
+        card, background, test_predictions = _image_card(dataset, result, spec, name)
+    else:
+        card, background, test_predictions = (
+            _table_card(dataset, result, spec, name),
+            _table_background(result, spec),
+            None,
+        )
+    card.update(
+        {
+            "layout": result.layout.to_dict(),
+            "spec": spec.to_dict(),
+            "split": {
+                "seed": result.split.seed,
+                "stratified": result.split.stratified,
+                "sizes": result.split.sizes(),
+            },
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early,
+            "main_metric": result.main_metric,
+            "timings": result.timings,
+        }
+    )
+    if intended_use:
+        card["intended_use"] = intended_use
+    split = result.split.to_dict()
+    split["row_index"] = result.data.row_index.tolist()
+    record = register(
+        result.model,
+        card,
+        background=background,
+        evaluation=report,
+        split=split,
+        test_predictions=test_predictions,
+    )
+    return TrainOutcome(record, result, report)
+
+
+def _table_background(result: TrainResult, spec: ModelSpec) -> Any:
     train_rows = result.data.features.iloc[result.split.train]
-    background = train_rows.sample(min(BACKGROUND_ROWS, len(train_rows)), random_state=spec.seed)
+    return train_rows.sample(min(BACKGROUND_ROWS, len(train_rows)), random_state=spec.seed)
+
+
+def _table_card(
+    dataset: Dataset, result: TrainResult, spec: ModelSpec, name: str | None
+) -> dict[str, Any]:
     schema = dataset.schema
-    card = {
+    return {
         "name": name or f"{dataset.name} — {schema.task} network",
-        "layout": result.layout.to_dict(),
-        "spec": spec.to_dict(),
+        "kind": "tabular",
         "dataset": {
             "id": dataset.id,
             "name": dataset.name,
@@ -84,21 +130,35 @@ def train_and_register(
         },
         "schema": schema.to_dict(),
         "schema_fingerprint": schema.fingerprint(),
-        "split": {
-            "seed": result.split.seed,
-            "stratified": result.split.stratified,
-            "sizes": result.split.sizes(),
-        },
-        "history": result.history,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early,
-        "main_metric": result.main_metric,
-        "timings": result.timings,
     }
-    if intended_use:
-        card["intended_use"] = intended_use
-    split = result.split.to_dict()
-    split["row_index"] = result.data.row_index.tolist()
-    record = register(result.model, card, background=background, evaluation=report, split=split)
-    return TrainOutcome(record, result, report)
+
+
+def _image_card(
+    dataset: Any, result: TrainResult, spec: ModelSpec, name: str | None
+) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(spec.seed)
+    train_part = result.split.train
+    chosen = rng.choice(train_part, size=min(IMAGE_BACKGROUND, len(train_part)), replace=False)
+    background = dataset.images[np.sort(chosen)]
+    test = result.split.test
+    output = run_model(result.model, result.layout.inputs(dataset.images[test]))
+    card = {
+        "name": name or f"{dataset.name} — {spec.architecture.upper()} image classifier",
+        "kind": "image",
+        "dataset": {
+            "id": dataset.id,
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint(),
+            "rows": len(dataset.images),
+            "labelled_rows": len(result.data.y),
+            "target": "class",
+            "task": dataset.task,
+            "classes": dataset.classes,
+            "positive_class": dataset.positive_class,
+            "class_counts": dataset.class_counts(),
+            "image_shape": list(dataset.image_shape),
+        },
+    }
+    predictions = {"index": test, "labels": dataset.labels[test], "output": output}
+    return card, background, predictions

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
 from dlcore.config import get_settings
 from dlcore.data.dataset import Dataset
+from dlcore.data.images import ImageDataset, SkippedFile
 from dlcore.data.schema import Schema
 from dlcore.errors import NotFoundError
 from dlcore.fsutil import atomic_folder, new_id, read_json, write_json
@@ -33,6 +35,7 @@ class DatasetEntry:
     task: str | None
     fingerprint: str
     created: str
+    kind: str = "table"
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -45,8 +48,10 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def save_dataset(dataset: Dataset) -> str:
-    """Save a dataset into the workspace and index it; returns its id."""
+def save_dataset(dataset: Dataset | ImageDataset) -> str:
+    """Save a dataset (a table or images) into the workspace and index it; returns its id."""
+    if isinstance(dataset, ImageDataset):
+        return _save_images(dataset)
     settings = get_settings()
     dataset_id = dataset.id or new_id("d")
     final = settings.datasets_dir / dataset_id
@@ -84,6 +89,78 @@ def save_dataset(dataset: Dataset) -> str:
     return dataset_id
 
 
+def _save_images(dataset: ImageDataset) -> str:
+    settings = get_settings()
+    dataset_id = dataset.id or new_id("d")
+    final = settings.datasets_dir / dataset_id
+    split = dataset.predefined_split or {}
+    with atomic_folder(final) as folder:
+        np.savez_compressed(
+            folder / "images.npz",
+            images=dataset.images,
+            labels=dataset.labels
+            if dataset.labels is not None
+            else np.full(len(dataset.images), -1),
+            **{f"split_{k}": v for k, v in split.items()},
+        )
+        write_json(
+            folder / "dataset.json",
+            {
+                "id": dataset_id,
+                "kind": "images",
+                "name": dataset.name,
+                "source": dataset.source,
+                "description": dataset.description,
+                "classes": dataset.classes,
+                "positive_class": dataset.positive_class,
+                "file_names": dataset.file_names,
+                "skipped": [asdict(s) for s in dataset.skipped],
+                "dicom": dataset.dicom,
+                "fingerprint": dataset.fingerprint(),
+            },
+        )
+    with get_store().session() as session:
+        session.merge(
+            DatasetRow(
+                id=dataset_id,
+                name=dataset.name,
+                source=dataset.source,
+                kind="images",
+                rows=len(dataset.images),
+                columns=int(np.prod(dataset.image_shape)),
+                target="class" if dataset.labels is not None else None,
+                task=dataset.task if dataset.labels is not None else None,
+                fingerprint=dataset.fingerprint(),
+                path=str(final),
+            )
+        )
+        session.commit()
+    dataset.id = dataset_id
+    logger.info("saved image dataset %s (%d images)", dataset_id, len(dataset.images))
+    return dataset_id
+
+
+def _load_images(dataset_id: str, folder: Path, meta: dict) -> ImageDataset:
+    with np.load(folder / "images.npz", allow_pickle=False) as archive:
+        images = archive["images"]
+        labels = archive["labels"]
+        split = {k[len("split_") :]: archive[k] for k in archive.files if k.startswith("split_")}
+    return ImageDataset(
+        name=meta["name"],
+        images=images,
+        labels=None if (labels < 0).all() else labels.astype(np.int64),
+        classes=list(meta.get("classes", [])),
+        file_names=list(meta.get("file_names", [])),
+        source=meta.get("source", ""),
+        description=meta.get("description", ""),
+        id=dataset_id,
+        positive_class=meta.get("positive_class"),
+        predefined_split=split or None,
+        skipped=[SkippedFile(**s) for s in meta.get("skipped", [])],
+        dicom=meta.get("dicom", {}),
+    )
+
+
 def update_dataset_schema(dataset_id: str, schema: Schema) -> None:
     """Replace a saved dataset's schema (target, kinds, included columns)."""
     folder = _folder(dataset_id)
@@ -108,10 +185,12 @@ def _folder(dataset_id: str) -> Path:
     return folder
 
 
-def load_dataset(dataset_id: str) -> Dataset:
-    """Load a saved dataset by id. Raises NotFoundError when it does not exist."""
+def load_dataset(dataset_id: str) -> Dataset | ImageDataset:
+    """Load a saved dataset (table or images) by id. Raises NotFoundError when it does not exist."""
     folder = _folder(dataset_id)
     meta = read_json(folder / "dataset.json")
+    if meta.get("kind") == "images":
+        return _load_images(dataset_id, folder, meta)
     frame = pd.read_parquet(folder / "data.parquet")
     return Dataset(
         name=meta["name"],
@@ -139,6 +218,7 @@ def list_datasets() -> list[DatasetEntry]:
             r.task,
             r.fingerprint,
             r.created.isoformat(timespec="seconds"),
+            r.kind,
         )
         for r in rows
         if Path(r.path).is_dir()

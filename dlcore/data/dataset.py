@@ -27,6 +27,7 @@ class Dataset:
     description: str = ""
     id: str | None = None
     notes: list[str] = field(default_factory=list)
+    kind: str = "table"
 
     def fingerprint(self) -> str:
         """A short content hash of the table (rows, columns and values)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -53,3 +55,37 @@ def make_cohort(n: int = 400, seed: int = 0, *, task: str = "binary") -> pd.Data
     else:
         raise ValueError(f"unknown task {task!r}")
     return frame
+
+
+QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+def make_quadrant_images(n: int = 400, size: int = 32, seed: int = 0) -> tuple[Any, np.ndarray]:
+    """Noisy grayscale images; class 'square' holds a bright square in one random quadrant.
+
+    Returns (ImageDataset with classes ['none', 'square'], quadrant index per image, -1 for 'none').
+    A known answer for image explanations: the evidence for 'square' lies in its quadrant.
+    """
+    from dlcore.data.images import ImageDataset
+
+    rng = np.random.default_rng(seed)
+    images = rng.normal(60, 20, size=(n, size, size)).clip(0, 255)
+    labels = rng.integers(0, 2, size=n)
+    quadrants = np.where(labels == 1, rng.integers(0, 4, size=n), -1)
+    half, side = size // 2, size // 4
+    for i, quadrant in enumerate(quadrants):
+        if quadrant < 0:
+            continue
+        top = (0 if quadrant < 2 else half) + rng.integers(1, half - side)
+        left = (0 if quadrant % 2 == 0 else half) + rng.integers(1, half - side)
+        images[i, top : top + side, left : left + side] = rng.uniform(200, 255)
+    dataset = ImageDataset(
+        name="Synthetic bright squares",
+        images=images.astype(np.uint8)[:, :, :, None],
+        labels=labels.astype(np.int64),
+        classes=["none", "square"],
+        file_names=[f"image-{i}" for i in range(n)],
+        source="synthetic:squares",
+        positive_class="square",
+    )
+    return dataset, quadrants

@@ -21,6 +21,8 @@ DEFAULT_LOSS = {
     "regression": "mean_squared_error",
 }
 CLASS_WEIGHTING = ("balanced", "none")
+ARCHITECTURES = ("mlp", "cnn")
+AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
 SPEC_VERSION = 1
 
 
@@ -29,7 +31,9 @@ class ModelSpec:
     """A multilayer perceptron and how to train it; every field has a sensible default.
 
     ``hidden_units`` lists the units of each hidden layer. ``loss`` None picks the usual loss for
-    the task. ``optimizer`` is a Keras name; ``momentum`` > 0 with 'sgd' is SGD with momentum.
+    the task. For images, ``architecture`` is 'mlp' (flattened pixels) or 'cnn' (one convolution
+    block per ``conv_filters`` entry, then global average pooling), and ``augmentation`` lists
+    random transformations applied while training ('flip', 'rotation', 'zoom', 'contrast'). ``optimizer`` is a Keras name; ``momentum`` > 0 with 'sgd' is SGD with momentum.
     ``early_stopping_patience`` 0 turns early stopping off. Fractions are of the labelled records.
     """
 
@@ -49,6 +53,9 @@ class ModelSpec:
     test_fraction: float = 0.2
     class_weighting: str = "balanced"
     seed: int = 42
+    architecture: str = "mlp"
+    conv_filters: list[int] = field(default_factory=lambda: [32, 64])
+    augmentation: list[str] = field(default_factory=list)
     spec_version: int = SPEC_VERSION
 
     def resolved_loss(self, task: str) -> str:
@@ -73,8 +80,9 @@ class ModelSpec:
                 fix="remove or rename them",
             )
         values = dict(data)
-        if "hidden_units" in values:
-            values["hidden_units"] = list(values["hidden_units"])
+        for key in ("hidden_units", "conv_filters", "augmentation"):
+            if key in values:
+                values[key] = list(values[key])
         spec = cls(**values)
         check_spec(spec)
         return spec
@@ -166,6 +174,19 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
         raise _bad("class_weighting", spec.class_weighting, "'balanced' or 'none'")
     if isinstance(spec.seed, bool) or not isinstance(spec.seed, int) or spec.seed < 0:
         raise _bad("seed", spec.seed, "a whole number of 0 or more")
+    if spec.architecture not in ARCHITECTURES:
+        raise _bad("architecture", spec.architecture, "'mlp' or 'cnn'")
+    filters = spec.conv_filters
+    if not isinstance(filters, list) or not 1 <= len(filters) <= 6:
+        raise _bad("conv_filters", filters, "a list of 1 to 6 filter counts, such as [32, 64]")
+    for f in filters:
+        if isinstance(f, bool) or not isinstance(f, int) or not 1 <= f <= 1024:
+            raise _bad(
+                "conv_filters", filters, "whole numbers of filters between 1 and 1024 per block"
+            )
+    unknown = sorted(set(spec.augmentation) - set(AUGMENTATIONS))
+    if unknown:
+        raise _bad("augmentation", spec.augmentation, "a list among " + ", ".join(AUGMENTATIONS))
     if spec.loss is not None:
         all_losses = sorted({loss for group in LOSSES.values() for loss in group})
         if spec.loss not in all_losses:
@@ -202,3 +223,33 @@ def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
     if task == "regression":
         spec.class_weighting = "none"
     return spec
+
+
+def default_image_spec(n_images: int, architecture: str = "cnn") -> ModelSpec:
+    """Defaults for images: a small CNN (or the survey's MLP, 512 → 256 relu, SGD) for the set size."""
+    if architecture == "mlp":
+        return ModelSpec(
+            architecture="mlp",
+            hidden_units=[512, 256],
+            activation="relu",
+            dropout=0.0,
+            optimizer="sgd",
+            learning_rate=0.01,
+            batch_size=128,
+            epochs=10,
+            early_stopping_patience=0,
+            class_weighting="none",
+        )
+    return ModelSpec(
+        architecture="cnn",
+        conv_filters=[32, 64, 128],
+        hidden_units=[64],
+        activation="relu",
+        dropout=0.25,
+        batch_norm=True,
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=32 if n_images < 2000 else 64,
+        epochs=30,
+        early_stopping_patience=6,
+    )

@@ -16,6 +16,9 @@ from dlcore.kerasrt import import_keras, set_seed
 from dlcore.models.spec import ModelSpec, check_spec
 
 ENCODER_LAYER = "encoded"
+# Keras' default 0.99 leaves the moving variance dominated by its initial 1.0 after the few
+# hundred steps a small clinical data set gives (0.99^200 ≈ 0.13): inference then breaks.
+BN_MOMENTUM = 0.9
 CORE_MODEL = "core"
 MAIN_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "mae"}
 
@@ -51,6 +54,12 @@ class TabularLayout:
     @property
     def kinds(self) -> dict[str, str]:
         return {f.name: f.kind for f in self.features}
+
+    kind = "tabular"
+
+    def inputs(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Typed features as the model's input dict (see ``to_model_inputs``)."""
+        return to_model_inputs(self, features)
 
     @property
     def output_names(self) -> list[str]:
@@ -179,7 +188,7 @@ def _build_core(
     for i, units in enumerate(spec.hidden_units, start=1):
         x = layers.Dense(units, name=f"dense_{i}")(x)
         if spec.batch_norm:
-            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"batch_norm_{i}")(x)
         x = layers.Activation(spec.activation, name=f"{spec.activation}_{i}")(x)
         if spec.dropout > 0:
             x = layers.Dropout(spec.dropout, seed=spec.seed + i, name=f"dropout_{i}")(x)
@@ -234,28 +243,57 @@ def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, 
     return out
 
 
-def run_model(model: Any, inputs: dict[str, np.ndarray], batch_size: int = 8192) -> np.ndarray:
-    """Run the model on its input dict in batches (no ``model.predict``: it builds a dataset each call).
+def run_model(
+    model: Any, inputs: dict[str, np.ndarray] | np.ndarray, batch_size: int = 8192
+) -> np.ndarray:
+    """Run the model on its inputs (a dict of arrays, or one array) in batches.
 
-    Returns an array of shape (n, outputs).
+    No ``model.predict``: it builds a dataset on each call. Returns an array (n, outputs).
     """
     import tensorflow as tf
 
-    n = len(next(iter(inputs.values())))
+    n = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)
     chunks = []
     for start in range(0, max(n, 1), batch_size):
-        batch = {
-            key: tf.constant(value[start : start + batch_size]) for key, value in inputs.items()
-        }
+        if isinstance(inputs, dict):
+            batch = {
+                key: tf.constant(value[start : start + batch_size]) for key, value in inputs.items()
+            }
+        else:
+            batch = tf.constant(inputs[start : start + batch_size])
         chunks.append(np.asarray(model(batch, training=False)))
     return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, 1), dtype=np.float32)
 
 
-def layout_from_model(model: Any) -> TabularLayout:
+def layout_from_dict(data: dict[str, Any]) -> Any:
+    """A layout from a model card: an ImageLayout for image models, else a TabularLayout."""
+    if data.get("kind") == "image":
+        from dlcore.models.image import ImageLayout
+
+        return ImageLayout.from_dict(data)
+    return TabularLayout.from_dict(data)
+
+
+def layout_from_model(model: Any) -> Any:
     """Read a layout back from a model that has no card (an upload built by dlcore or similar).
 
-    Raises SchemaMismatchError when the model's inputs are not one (n, 1) input per column.
+    A single (n, H, W, C) input makes an image layout. Raises SchemaMismatchError when the inputs
+    are neither that nor one (n, 1) input per column.
     """
+    if len(model.inputs) == 1 and len(tuple(model.inputs[0].shape)) == 4:
+        from dlcore.models.image import ImageLayout
+
+        _, height, width, channels = tuple(model.inputs[0].shape)
+        if None in (height, width, channels):
+            raise SchemaMismatchError(
+                f"The model's image input has shape {tuple(model.inputs[0].shape)}.",
+                expected="a fixed image size (height, width, channels)",
+                fix="build the model with a fixed input shape",
+            )
+        base = _with_task(model, [])
+        return ImageLayout(
+            int(height), int(width), int(channels), base.task, base.classes, base.positive_class
+        )
     encoder = _find_layer(model, ENCODER_LAYER)
     if encoder is not None and hasattr(encoder, "columns"):
         # A dlcore model: the encoder keeps the original column names, in order.

@@ -1,0 +1,572 @@
+"""Medical images into datasets: PNG/JPEG files, a ZIP of one folder per class, MedMNIST-style
+``.npz`` archives and DICOM files, each checked file by file.
+
+Every image becomes a uint8 array (H, W, C) of the chosen size. A corrupt, truncated, oversized or
+unreadable file is listed with its reason and skipped; it never stops the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from dlcore.config import get_settings
+from dlcore.errors import BadUploadError, UnsupportedFileError
+
+logger = logging.getLogger(__name__)
+
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+DICOM_SUFFIXES = (".dcm", ".dicom")
+MAX_IMAGE_PIXELS = 40_000_000  # Pillow's decompression-bomb guard, lower than its default
+MAX_ZIP_MEMBERS = 20_000
+DEFAULT_SIZE = 64
+
+
+@dataclass
+class SkippedFile:
+    """A file that was not used, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass
+class ImageDataset:
+    """Images (N, H, W, C) uint8 with class labels, file names and where they came from.
+
+    ``labels`` holds class indices into ``classes`` (None for unlabelled images to score).
+    ``predefined_split`` maps 'train'/'validation'/'test' to image positions when the source
+    came split (MedMNIST). ``dicom`` holds, per DICOM file, its de-identification summary and the
+    non-identifying metadata kept.
+    """
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray | None
+    classes: list[str]
+    file_names: list[str]
+    source: str = ""
+    description: str = ""
+    id: str | None = None
+    positive_class: str | None = None
+    predefined_split: dict[str, np.ndarray] | None = None
+    skipped: list[SkippedFile] = field(default_factory=list)
+    dicom: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind: str = "images"
+
+    @property
+    def task(self) -> str:
+        return "binary" if len(self.classes) == 2 else "multiclass"
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def fingerprint(self) -> str:
+        """A short content hash of the pixels and labels."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.images).tobytes())
+        if self.labels is not None:
+            digest.update(np.ascontiguousarray(self.labels).tobytes())
+        return digest.hexdigest()[:16]
+
+    def class_counts(self) -> dict[str, int]:
+        """Images per class."""
+        if self.labels is None:
+            return {}
+        counts = np.bincount(self.labels, minlength=len(self.classes))
+        return {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
+
+
+def _pillow() -> Any:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    return Image
+
+
+def conform(
+    array: np.ndarray, size: int | tuple[int, int] | None, channels: int | None
+) -> np.ndarray:
+    """An image as uint8 (H, W, C): resized (bilinear) to ``size`` and converted to 1 or 3 channels."""
+    image_module = _pillow()
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if channels == 1 and array.shape[2] == 3:
+        array = np.asarray(image_module.fromarray(array).convert("L"))[:, :, None]
+    elif channels == 3 and array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    elif array.shape[2] == 4:
+        array = array[:, :, :3]
+    if size is not None:
+        height, width = (size, size) if isinstance(size, int) else size
+        if array.shape[:2] != (height, width):
+            mode_image = image_module.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+            resized = np.asarray(
+                mode_image.resize((width, height), image_module.Resampling.BILINEAR)
+            )
+            array = resized[:, :, None] if resized.ndim == 2 else resized
+    return array
+
+
+def decode_frames(
+    data: bytes,
+    name: str,
+    *,
+    size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> tuple[list[np.ndarray], dict[str, Any] | None]:
+    """Decode one file into its images: one for PNG/JPEG, one per frame for multi-frame DICOM.
+
+    Returns (images as uint8 (H, W, C), DICOM info or None). DICOM is de-identified on import
+    and windowed (the file's window, else automatic; MONOCHROME1 inverted). Raises as
+    ``decode_image`` does.
+    """
+    if Path(name).suffix.lower() in DICOM_SUFFIXES or data[128:132] == b"DICM":
+        from dlcore.data.dicom import read_dicom, to_display
+
+        dicom = read_dicom(data, name)
+        info = {
+            "summary": dicom.report.summary(),
+            "kept": dicom.meta,
+            "frames": int(dicom.frames.shape[0]),
+            "burned_in_annotation": dicom.report.burned_in_annotation,
+        }
+        frames = [
+            conform(to_display(dicom, frame), size, channels)
+            for frame in range(dicom.frames.shape[0])
+        ]
+        return frames, info
+    image, _ = decode_image(data, name, size=size, channels=channels)
+    return [image], None
+
+
+def decode_image(
+    data: bytes,
+    name: str,
+    *,
+    size: int | tuple[int, int] | None = None,
+    channels: int | None = None,
+) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """Decode one PNG, JPEG or DICOM file to uint8 (H, W, C); returns (image, DICOM info or None).
+
+    For a multi-frame DICOM file this is its first frame (``decode_frames`` gives them all).
+    Raises BadUploadError for corrupt, truncated, oversized or undecodable files and
+    UnsupportedFileError for other kinds of file.
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix in DICOM_SUFFIXES or data[128:132] == b"DICM":
+        frames, info = decode_frames(data, name, size=size, channels=channels)
+        return frames[0], info
+    if suffix not in PICTURE_SUFFIXES and not (
+        data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff"
+    ):
+        raise UnsupportedFileError(
+            f"Received '{name}', which is not an image this app reads.",
+            expected="PNG, JPEG or DICOM (.dcm) images",
+            fix="export the image as PNG or JPEG, or upload the DICOM file",
+        )
+    image_module = _pillow()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", image_module.DecompressionBombWarning)
+            with image_module.open(io.BytesIO(data)) as probe:
+                probe.verify()
+            with image_module.open(io.BytesIO(data)) as image:
+                image.load()
+                mode = "RGB" if image.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LA") else "L"
+                if image.mode in ("I;16", "I;16B", "I", "F"):
+                    values = np.asarray(image, dtype=np.float64)
+                    lo, hi = np.percentile(values, [0.5, 99.5])
+                    array = np.clip((values - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(
+                        np.uint8
+                    )
+                else:
+                    array = np.asarray(image.convert(mode))
+    except (image_module.DecompressionBombError, image_module.DecompressionBombWarning):
+        raise BadUploadError(
+            f"'{name}' claims more than {MAX_IMAGE_PIXELS:,} pixels.",
+            expected="an image of ordinary size (a decompression bomb is refused)",
+            fix="downscale the image before uploading it",
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadUploadError(
+            f"'{name}' could not be decoded as an image ({str(exc)[:120] or type(exc).__name__}).",
+            expected="an intact PNG or JPEG file",
+            fix="open it in an image viewer; if it does not show, export it again",
+        ) from None
+    return conform(array, size, channels), None
+
+
+def _check_size(data: bytes, name: str) -> None:
+    limit = get_settings().max_upload_bytes
+    if len(data) > limit:
+        raise BadUploadError(
+            f"'{name}' is {len(data) / 1e6:.1f} MB.",
+            expected=f"at most {limit / 1e6:.0f} MB",
+            fix="upload fewer or smaller images, or raise DLCORE_MAX_UPLOAD_MB",
+        )
+
+
+def _safe_member(member: str) -> bool:
+    path = PurePosixPath(member.replace("\\", "/"))
+    return not (member.startswith(("/", "\\")) or ".." in path.parts or ":" in member)
+
+
+def _class_of(parts: tuple[str, ...], common_root: str | None) -> str | None:
+    parts = parts[1:] if common_root and parts and parts[0] == common_root else parts
+    return parts[0] if len(parts) >= 2 else None
+
+
+def read_image_zip(
+    data: bytes, name: str = "images.zip", *, size: int = DEFAULT_SIZE, channels: int | None = None
+) -> ImageDataset:
+    """Read a ZIP of images, one folder per class (images at the top level are unlabelled).
+
+    Nothing is written to disk. Members with absolute paths or '..' are refused; caps on count,
+    total size and per-image pixels apply. Unreadable images are skipped with their reason.
+    Raises BadUploadError when the archive itself is unusable or holds no readable image.
+    """
+    _check_size(data, name)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise BadUploadError(
+            f"'{name}' is not a ZIP archive.",
+            expected="a .zip with one folder of images per class",
+            fix="compress the class folders into a ZIP and upload it",
+        ) from None
+    limit = get_settings().max_upload_bytes * 4
+    skipped: list[SkippedFile] = []
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise BadUploadError(
+                f"'{name}' holds {len(infos):,} files.",
+                expected=f"at most {MAX_ZIP_MEMBERS:,} files",
+                fix="split the images into several archives",
+            )
+        if sum(i.file_size for i in infos) > limit:
+            raise BadUploadError(
+                f"'{name}' expands to {sum(i.file_size for i in infos) / 1e6:.0f} MB.",
+                expected=f"at most {limit / 1e6:.0f} MB once unpacked (a ZIP bomb is refused)",
+                fix="upload fewer images per archive",
+            )
+        usable = []
+        for info in infos:
+            member = info.filename
+            base = PurePosixPath(member).name
+            if (
+                member.startswith("__MACOSX/")
+                or base.startswith(".")
+                or base in ("Thumbs.db", "desktop.ini")
+            ):
+                continue
+            if not _safe_member(member):
+                skipped.append(SkippedFile(member, "unsafe path (absolute or '..'): refused"))
+                continue
+            usable.append(info)
+        tops = {PurePosixPath(i.filename).parts[0] for i in usable}
+        common_root = (
+            next(iter(tops))
+            if len(tops) == 1 and all(len(PurePosixPath(i.filename).parts) >= 3 for i in usable)
+            else None
+        )
+        images, labels_text, names, dicom = [], [], [], {}
+        target_size = size
+        for info in sorted(usable, key=lambda i: i.filename):
+            member = info.filename
+            parts = PurePosixPath(member).parts
+            try:
+                raw = archive.read(info)
+                frames, meta = decode_frames(raw, member, size=target_size, channels=channels)
+            except (BadUploadError, UnsupportedFileError) as exc:
+                skipped.append(SkippedFile(member, exc.received))
+                continue
+            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+                skipped.append(
+                    SkippedFile(
+                        member, f"could not be read from the archive ({type(exc).__name__})"
+                    )
+                )
+                continue
+            channels = channels or frames[0].shape[2]
+            for i, frame in enumerate(frames):
+                images.append(frame)
+                labels_text.append(_class_of(parts, common_root))
+                names.append(member if len(frames) == 1 else f"{member}#frame{i + 1}")
+            if meta is not None:
+                dicom[member] = meta
+    if not images:
+        raise BadUploadError(
+            f"No readable image in '{name}' ({len(skipped)} file(s) skipped"
+            + (f", for example '{skipped[0].name}': {skipped[0].reason}" if skipped else "")
+            + ").",
+            expected="PNG, JPEG or DICOM images in one folder per class",
+            fix="check the archive's contents and upload it again",
+        )
+    return _assemble(name, images, labels_text, names, skipped, dicom, source=name)
+
+
+def _assemble(
+    name: str,
+    images: list[np.ndarray],
+    labels_text: list[str | None],
+    names: list[str],
+    skipped: list[SkippedFile],
+    dicom: dict[str, dict[str, Any]],
+    *,
+    source: str,
+) -> ImageDataset:
+    stacked = np.stack(images).astype(np.uint8)
+    labelled = [t for t in labels_text if t is not None]
+    labels = None
+    classes: list[str] = []
+    if labelled:
+        if len(labelled) < len(labels_text):
+            keep = [i for i, t in enumerate(labels_text) if t is not None]
+            for i, t in enumerate(labels_text):
+                if t is None:
+                    skipped.append(
+                        SkippedFile(
+                            names[i], "not inside a class folder: left out of the labelled set"
+                        )
+                    )
+            stacked = stacked[keep]
+            names = [names[i] for i in keep]
+            labels_text = [labels_text[i] for i in keep]
+        classes = sorted(set(labelled))
+        index = {c: i for i, c in enumerate(classes)}
+        labels = np.array([index[t] for t in labels_text], dtype=np.int64)
+    for item in skipped:
+        logger.info("skipped an image: %s", item.reason)
+    return ImageDataset(
+        name=Path(name).stem,
+        images=stacked,
+        labels=labels,
+        classes=classes,
+        file_names=names,
+        source=source,
+        skipped=skipped,
+        dicom=dicom,
+        positive_class=guess_positive_image_class(classes),
+    )
+
+
+def guess_positive_image_class(classes: list[str]) -> str | None:
+    """For two classes: the one named like a finding (malignant, pneumonia, abnormal, ...) or the second."""
+    if len(classes) != 2:
+        return None
+    findings = (
+        "malignant",
+        "pneumonia",
+        "abnormal",
+        "disease",
+        "positive",
+        "tumor",
+        "tumour",
+        "lesion",
+        "cancer",
+        "1",
+        "yes",
+    )
+    for c in classes:
+        if c.lower() in findings:
+            return c
+    return classes[1]
+
+
+def read_npz(
+    data: bytes, name: str = "images.npz", *, classes: list[str] | None = None
+) -> ImageDataset:
+    """Read a MedMNIST-style archive: train_/val_/test_ images and labels (or images/labels).
+
+    Labels may be (N,) or (N, 1) integers. The given split is kept as the predefined split. Loaded
+    with ``allow_pickle=False``. Raises BadUploadError for missing or inconsistent arrays.
+    """
+    _check_size(data, name)
+    try:
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
+        arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise BadUploadError(
+            f"'{name}' could not be read as a NumPy .npz archive ({str(exc)[:100]}).",
+            expected="a .npz with train_images, train_labels (and val_/test_ parts), without pickled objects",
+            fix="save it with numpy.savez of plain arrays",
+        ) from None
+    parts = [p for p in ("train", "val", "test") if f"{p}_images" in arrays]
+    if not parts and "images" in arrays:
+        arrays = {"train_images": arrays["images"], "train_labels": arrays.get("labels")}
+        parts = ["train"]
+    if not parts:
+        raise BadUploadError(
+            f"'{name}' holds arrays {sorted(arrays)[:8]}.",
+            expected="train_images and train_labels (MedMNIST layout), optionally val_ and test_ parts",
+            fix="rename the arrays, or upload a ZIP of class folders",
+        )
+    images, labels, split, start = [], [], {}, 0
+    for part in parts:
+        x = arrays[f"{part}_images"]
+        y = arrays.get(f"{part}_labels")
+        if y is None:
+            raise BadUploadError(
+                f"'{name}' has {part}_images but no {part}_labels.",
+                expected=f"{part}_labels with one class per image",
+                fix="add the labels array",
+            )
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1 or len(y) != len(x):
+            raise BadUploadError(
+                f"'{name}': {part}_labels has shape {tuple(y.shape)} for {len(x)} images.",
+                expected="labels of shape (N,) or (N, 1), one per image (multi-label is not supported)",
+                fix="store one class index per image",
+            )
+        if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[3] not in (1, 3)):
+            raise BadUploadError(
+                f"'{name}': {part}_images has shape {tuple(x.shape)}.",
+                expected="(N, H, W) grayscale or (N, H, W, 1 or 3) images",
+                fix="reshape the images array",
+            )
+        if x.dtype != np.uint8:
+            x = np.clip(x * 255 if x.max() <= 1.0 else x, 0, 255).astype(np.uint8)
+        images.append(x if x.ndim == 4 else x[:, :, :, None])
+        labels.append(y.astype(np.int64))
+        key = {"val": "validation"}.get(part, part)
+        split[key] = np.arange(start, start + len(x))
+        start += len(x)
+    stacked = np.concatenate(images)
+    y_all = np.concatenate(labels)
+    values = np.unique(y_all)
+    if values.min() < 0:
+        raise BadUploadError(
+            f"'{name}' has negative labels.",
+            expected="class indices 0, 1, 2, …",
+            fix="recode the labels",
+        )
+    n_classes = int(values.max()) + 1
+    names_of_classes = classes or [str(i) for i in range(n_classes)]
+    if len(split) < 3:
+        split = None  # without all three parts the app makes its own seeded split
+    return ImageDataset(
+        name=Path(name).stem,
+        images=stacked,
+        labels=y_all,
+        classes=names_of_classes,
+        file_names=[f"{name}#{i}" for i in range(len(stacked))],
+        source=name,
+        predefined_split=split,
+        positive_class=guess_positive_image_class(names_of_classes),
+    )
+
+
+def read_images(
+    source: bytes | str | Path,
+    name: str | None = None,
+    *,
+    size: int = DEFAULT_SIZE,
+    channels: int | None = None,
+) -> ImageDataset:
+    """Read image data of any supported kind: a ZIP of class folders, an .npz, one image, or a folder.
+
+    A folder (path) is read like a ZIP: sub-folders are classes, files at its top are unlabelled.
+    Raises UnsupportedFileError or BadUploadError with the reason.
+    """
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        return _read_folder(Path(source), size=size, channels=channels)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise BadUploadError(
+                f"No file at '{path}'.", expected="a readable file or folder", fix="check the path"
+            )
+        data, name = path.read_bytes(), name or path.name
+    else:
+        data, name = bytes(source), name or "upload"
+    suffix = Path(name).suffix.lower()
+    if suffix == ".zip" or (data[:4] == b"PK\x03\x04" and suffix != ".npz"):
+        return read_image_zip(data, name, size=size, channels=channels)
+    if suffix == ".npz":
+        return read_npz(data, name)
+    _check_size(data, name)
+    frames, meta = decode_frames(data, name, size=size, channels=channels)
+    return ImageDataset(
+        name=Path(name).stem,
+        images=np.stack(frames),
+        labels=None,
+        classes=[],
+        file_names=[name]
+        if len(frames) == 1
+        else [f"{name}#frame{i + 1}" for i in range(len(frames))],
+        source=name,
+        dicom={name: meta} if meta else {},
+    )
+
+
+def _read_folder(folder: Path, *, size: int, channels: int | None) -> ImageDataset:
+    images, labels_text, names, skipped, dicom = [], [], [], [], {}
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if len(files) > MAX_ZIP_MEMBERS:
+        raise BadUploadError(
+            f"'{folder}' holds {len(files):,} files.",
+            expected=f"at most {MAX_ZIP_MEMBERS:,}",
+            fix="use a smaller folder",
+        )
+    for path in files:
+        relative = path.relative_to(folder)
+        try:
+            frames, meta = decode_frames(
+                path.read_bytes(), str(relative), size=size, channels=channels
+            )
+        except (BadUploadError, UnsupportedFileError) as exc:
+            skipped.append(SkippedFile(str(relative), exc.received))
+            continue
+        channels = channels or frames[0].shape[2]
+        for i, frame in enumerate(frames):
+            images.append(frame)
+            labels_text.append(relative.parts[0] if len(relative.parts) >= 2 else None)
+            names.append(str(relative) if len(frames) == 1 else f"{relative}#frame{i + 1}")
+        if meta is not None:
+            dicom[str(relative)] = meta
+    if not images:
+        raise BadUploadError(
+            f"No readable image in '{folder}' ({len(skipped)} file(s) skipped).",
+            expected="PNG, JPEG or DICOM files, in one sub-folder per class for training",
+            fix="check the folder's contents",
+        )
+    return _assemble(folder.name, images, labels_text, names, skipped, dicom, source=str(folder))
+
+
+def load_digits_images(size: int = 28) -> ImageDataset:
+    """scikit-learn's handwritten digits (1,797 images, 10 classes), brought from 8×8 to size×size.
+
+    The survey's MNIST-style example, on real handwriting that ships with scikit-learn.
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    small = (bunch.images / 16.0 * 255).astype(np.uint8)
+    images = np.stack([conform(image, size, 1) for image in small])
+    return ImageDataset(
+        name="Handwritten digits",
+        images=images,
+        labels=bunch.target.astype(np.int64),
+        classes=[str(i) for i in range(10)],
+        file_names=[f"digit-{i}" for i in range(len(images))],
+        source="demo:digits",
+        description=(
+            "1,797 handwritten digits 0–9 (UCI optical recognition of handwritten digits, shipped "
+            f"with scikit-learn), upsampled from 8×8 to {size}×{size} pixels: the MNIST-style example "
+            "of the deep-learning survey."
+        ),
+    )

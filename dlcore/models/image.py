@@ -1,0 +1,130 @@
+"""Image networks: the survey's MLP on flattened pixels and a small CNN family, with pixel
+rescaling and augmentation as Keras layers inside the saved model (it takes raw 0–255 pixels)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dlcore.kerasrt import import_keras, set_seed
+from dlcore.models.spec import ModelSpec, check_spec
+
+LOGITS_LAYER = "logits"
+# Keras' default 0.99 leaves the moving variance dominated by its initial 1.0 after the few
+# hundred steps a small data set gives (0.99^200 ≈ 0.13), and inference breaks.
+BN_MOMENTUM = 0.9
+INPUT_NAME = "image"
+
+
+@dataclass
+class ImageLayout:
+    """The input of an image model (height, width, channels) with the task and the classes."""
+
+    height: int
+    width: int
+    channels: int
+    task: str
+    classes: list[str] = field(default_factory=list)
+    positive_class: str | None = None
+    kind: str = "image"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    @property
+    def output_names(self) -> list[str]:
+        if self.task == "binary":
+            return [f"P({self.positive_class})"]
+        return list(self.classes)
+
+    def inputs(self, images: np.ndarray) -> np.ndarray:
+        """Images as the model takes them: float32 (n, H, W, C) raw pixel values 0–255."""
+        return np.asarray(images, dtype=np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageLayout:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def build_image_model(spec: ModelSpec, layout: ImageLayout) -> Any:
+    """Build and compile an image classifier for ``layout`` as ``spec`` says.
+
+    Input: raw pixels (n, H, W, C) 0–255. Layers: rescaling to 0–1, the training-only
+    augmentations, then either flatten + dense layers ('mlp') or convolution blocks (convolution,
+    optional batch normalisation, activation, 2×2 max pooling) and global average pooling ('cnn'),
+    then the dense head, a 'logits' layer and the output activation (sigmoid or softmax).
+    """
+    from dlcore.models.tabular import compile_model
+
+    keras = import_keras()
+    layers = keras.layers
+    check_spec(spec, layout.task)
+    set_seed(spec.seed)
+    inputs = keras.Input(shape=layout.shape, name=INPUT_NAME, dtype="float32")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
+    if "flip" in spec.augmentation:
+        x = layers.RandomFlip("horizontal", seed=spec.seed, name="augment_flip")(x)
+    if "rotation" in spec.augmentation:
+        x = layers.RandomRotation(0.05, seed=spec.seed, name="augment_rotation")(x)
+    if "zoom" in spec.augmentation:
+        x = layers.RandomZoom(0.1, seed=spec.seed, name="augment_zoom")(x)
+    if "contrast" in spec.augmentation:
+        x = layers.RandomContrast(0.2, seed=spec.seed, name="augment_contrast")(x)
+    if spec.architecture == "cnn":
+        size = min(layout.height, layout.width)
+        for i, filters in enumerate(spec.conv_filters, start=1):
+            x = layers.Conv2D(
+                filters, 3, padding="same", use_bias=not spec.batch_norm, name=f"conv_{i}"
+            )(x)
+            if spec.batch_norm:
+                x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"conv_norm_{i}")(x)
+            x = layers.Activation(spec.activation, name=f"conv_{spec.activation}_{i}")(x)
+            # Pool while the map stays at least 8×8: a finer last map localises Grad-CAM better.
+            if size // 2 >= 8:
+                x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+                size //= 2
+        x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    else:
+        x = layers.Flatten(name="flatten")(x)
+    for i, units in enumerate(spec.hidden_units, start=1):
+        x = layers.Dense(units, name=f"dense_{i}")(x)
+        x = layers.Activation(spec.activation, name=f"{spec.activation}_{i}")(x)
+        if spec.dropout > 0:
+            x = layers.Dropout(spec.dropout, seed=spec.seed + i, name=f"dropout_{i}")(x)
+    units = 1 if layout.task == "binary" else len(layout.classes)
+    logits = layers.Dense(units, name=LOGITS_LAYER)(x)
+    output = layers.Activation(
+        "sigmoid" if layout.task == "binary" else "softmax", name="probability"
+    )(logits)
+    model = keras.Model(inputs, output, name=f"dlcore_image_{spec.architecture}")
+    compile_model(model, spec, layout.task)
+    return model
+
+
+def last_conv_layer(model: Any) -> Any | None:
+    """Where Grad-CAM looks: the output of the last convolution block (after its normalisation
+    and activation, before pooling), or None for a model without convolutions (an MLP)."""
+    layers = list(model.layers)
+    conv_positions = [i for i, layer in enumerate(layers) if type(layer).__name__ == "Conv2D"]
+    if not conv_positions:
+        return None
+    chosen = layers[conv_positions[-1]]
+    for layer in layers[conv_positions[-1] + 1 :]:
+        kind = type(layer).__name__
+        if kind not in ("BatchNormalization", "Activation", "ReLU"):
+            break
+        chosen = layer
+    return chosen
+
+
+def image_architecture(model: Any) -> list[dict[str, Any]]:
+    """One row per layer: name, type, output shape and parameter count."""
+    from dlcore.models.tabular import architecture_summary
+
+    return architecture_summary(model)
