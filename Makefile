@@ -36,6 +36,7 @@ bench: install
 	$(PY) bench/train_overhead.py
 	$(PY) bench/shap_latency.py
 	$(PY) bench/real_tables.py
+	$(PY) bench/medmnist.py
 	@if [ -f bench/app_start.py ]; then $(PY) bench/app_start.py; fi
 
 lint: install

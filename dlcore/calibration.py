@@ -1,0 +1,247 @@
+"""Calibration: is a predicted probability honest? Reliability bins, Brier score, expected
+calibration error, calibration slope and intercept — and recalibration (temperature scaling or
+isotonic regression) fitted on the validation split and saved in the model card."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dlcore.errors import UserError
+
+EPS = 1e-7
+RECALIBRATION_METHODS = ("none", "temperature", "isotonic")
+
+
+@dataclass
+class ReliabilityBin:
+    """One bin of a reliability diagram: mean predicted probability against the observed rate."""
+
+    mean_predicted: float
+    observed: float
+    n: int
+    low: float
+    high: float
+
+
+@dataclass
+class CalibrationReport:
+    """How well predicted probabilities match observed frequencies (binary outcome)."""
+
+    bins: list[ReliabilityBin]
+    brier: float
+    ece: float
+    slope: float
+    intercept: float
+    calibration_in_the_large: float
+    mean_predicted: float
+    observed_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def wilson_interval(successes: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a proportion (95% by default)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
+def logistic_fit(
+    y: np.ndarray, x: np.ndarray, *, offset: np.ndarray | None = None, fit_slope: bool = True
+) -> tuple[float, float]:
+    """Maximum-likelihood logistic regression of y on x by Newton–Raphson: (intercept, slope).
+
+    With ``fit_slope=False`` the slope is fixed at 1 and ``x`` enters as an offset
+    (calibration-in-the-large).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    offset = np.zeros_like(x) if offset is None else offset
+    beta = np.zeros(2 if fit_slope else 1)
+    for _ in range(100):
+        eta = beta[0] + (beta[1] * x if fit_slope else x) + offset
+        mu = _sigmoid(eta)
+        w = np.clip(mu * (1 - mu), 1e-12, None)
+        design = np.column_stack([np.ones_like(x), x]) if fit_slope else np.ones((len(x), 1))
+        gradient = design.T @ (y - mu)
+        hessian = design.T @ (design * w[:, None])
+        try:
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            break
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return (float(beta[0]), float(beta[1])) if fit_slope else (float(beta[0]), 1.0)
+
+
+def calibration_report(
+    y: np.ndarray, p: np.ndarray, *, n_bins: int = 10, strategy: str = "quantile"
+) -> CalibrationReport:
+    """Reliability bins (quantile or uniform, with Wilson intervals), Brier score, expected
+    calibration error, and the calibration slope and intercept of logit(y) ~ logit(p).
+
+    A perfectly calibrated score gives ECE ≈ 0, slope ≈ 1 and calibration-in-the-large ≈ 0.
+    """
+    y = np.asarray(y, dtype=np.float64).ravel()
+    p = np.clip(np.asarray(p, dtype=np.float64).ravel(), 0, 1)
+    if len(y) == 0:
+        raise UserError(
+            "There are no records to judge calibration on.",
+            expected="labelled records",
+            fix="use data with outcomes",
+        )
+    if strategy == "quantile":
+        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
+    else:
+        edges = np.linspace(0, 1, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
+    bins, ece = [], 0.0
+    for b in range(max(len(edges) - 1, 1)):
+        mask = which == b
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        observed = float(y[mask].mean())
+        predicted = float(p[mask].mean())
+        low, high = wilson_interval(y[mask].sum(), n)
+        bins.append(ReliabilityBin(predicted, observed, n, low, high))
+        ece += n / len(y) * abs(observed - predicted)
+    logits = _logit(p)
+    if 0 < y.sum() < len(y):
+        intercept, slope = logistic_fit(y, logits)
+        citl, _ = logistic_fit(y, np.zeros_like(logits), offset=logits, fit_slope=False)
+    else:
+        intercept = slope = citl = float("nan")
+    return CalibrationReport(
+        bins=bins,
+        brier=float(np.mean((p - y) ** 2)),
+        ece=float(ece),
+        slope=slope,
+        intercept=intercept,
+        calibration_in_the_large=citl,
+        mean_predicted=float(p.mean()),
+        observed_rate=float(y.mean()),
+    )
+
+
+@dataclass
+class Recalibrator:
+    """A fitted recalibration map from the model's probabilities to calibrated ones."""
+
+    method: str = "none"
+    temperature: float = 1.0
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    fitted_on: str = ""
+    n: int = 0
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, same shape: (n,) or (n, 1) binary, (n, k) multiclass."""
+        p = np.asarray(probabilities, dtype=np.float64)
+        if self.method == "none":
+            return p
+        if p.ndim == 2 and p.shape[1] > 1:
+            logits = np.log(np.clip(p, EPS, 1)) / self.temperature
+            logits -= logits.max(axis=1, keepdims=True)
+            exp = np.exp(logits)
+            return exp / exp.sum(axis=1, keepdims=True)
+        if self.method == "temperature":
+            return _sigmoid(_logit(p) / self.temperature)
+        return np.interp(p, self.x, self.y)
+
+    def describe(self) -> str:
+        """One line for people: what recalibration does to these probabilities."""
+        if self.method == "temperature":
+            return f"calibrated by temperature scaling (T = {self.temperature:.2f}, fitted on the {self.fitted_on}, {self.n} records)"
+        if self.method == "isotonic":
+            return f"calibrated by isotonic regression (fitted on the {self.fitted_on}, {self.n} records)"
+        return "not recalibrated (the network's own output)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Recalibrator:
+        return cls(**data) if data else cls()
+
+
+def fit_recalibration(
+    y: np.ndarray, probabilities: np.ndarray, method: str, *, fitted_on: str = "validation split"
+) -> Recalibrator:
+    """Fit temperature scaling or isotonic regression on (y, probabilities).
+
+    ``y`` is 0/1 for binary outputs (n,) or (n, 1), class indices for multiclass (n, k), where
+    only temperature scaling applies. Raises UserError for an unknown method or too few records.
+    """
+    from scipy.optimize import minimize_scalar
+
+    if method not in RECALIBRATION_METHODS:
+        raise UserError(
+            f"Recalibration '{method}' is unknown.",
+            expected=", ".join(RECALIBRATION_METHODS),
+            fix="pick one of those",
+        )
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(y)
+    if method == "none":
+        return Recalibrator()
+    if len(y) < 20:
+        raise UserError(
+            f"Only {len(y)} records to fit recalibration on.",
+            expected="at least 20 validation records",
+            fix="train with a larger validation share",
+        )
+    multiclass = p.ndim == 2 and p.shape[1] > 1
+    if multiclass and method == "isotonic":
+        raise UserError(
+            "Isotonic recalibration is for binary models.",
+            expected="temperature scaling for a multiclass model",
+            fix="choose temperature scaling",
+        )
+    if method == "temperature":
+        if multiclass:
+            log_p = np.log(np.clip(p, EPS, 1))
+
+            def loss(t: float) -> float:
+                z = log_p / t
+                z -= z.max(axis=1, keepdims=True)
+                log_softmax = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+                return -float(log_softmax[np.arange(len(y)), y.astype(int)].mean())
+        else:
+            logits, target = _logit(p.ravel()), y.astype(np.float64).ravel()
+
+            def loss(t: float) -> float:
+                q = np.clip(_sigmoid(logits / t), EPS, 1 - EPS)
+                return -float(np.mean(target * np.log(q) + (1 - target) * np.log(1 - q)))
+
+        best = minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded")
+        return Recalibrator("temperature", float(best.x), fitted_on=fitted_on, n=len(y))
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+        p.ravel(), y.astype(np.float64).ravel()
+    )
+    return Recalibrator(
+        "isotonic",
+        x=[float(v) for v in iso.X_thresholds_],
+        y=[float(v) for v in iso.y_thresholds_],
+        fitted_on=fitted_on,
+        n=len(y),
+    )
