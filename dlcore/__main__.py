@@ -4,6 +4,7 @@
     python -m dlcore train --data IMAGES.zip|.npz|FOLDER [--architecture cnn|mlp] [--json]
     python -m dlcore predict --model ID --data FILE --out FILE [--json]
     python -m dlcore explain --model ID --data FILE --row N [--json]
+    python -m dlcore evaluate --model ID [--data FILE] [--json]
     python -m dlcore models [--json]
     python -m dlcore datasets [--json]
     python -m dlcore demo [--json]          trains the demo models
@@ -233,12 +234,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
         layout = loaded.layout
         images = load_images_argument(args.data, (layout.height, layout.width), layout.channels)
         result = predict_images(
-            loaded.model, layout, images.images, images.file_names, threshold=loaded.threshold
+            loaded.model,
+            layout,
+            images.images,
+            images.file_names,
+            threshold=loaded.threshold,
+            recalibrator=loaded.recalibrator,
         )
         out, warnings = result.table, [f"skipped {s.name}: {s.reason}" for s in images.skipped]
     else:
         table = read_table(args.data)
-        result = predict(loaded.model, loaded.layout, table.frame, threshold=loaded.threshold)
+        result = predict(
+            loaded.model,
+            loaded.layout,
+            table.frame,
+            threshold=loaded.threshold,
+            recalibrator=loaded.recalibrator,
+        )
         out, warnings = pd.concat([table.frame, result.table], axis=1), table.warnings
     out_path = Path(args.out)
     if out_path.suffix.lower() == ".parquet":
@@ -344,6 +356,70 @@ def _explain_image(args: argparse.Namespace, loaded: Any) -> int:
         },
         "\n".join(lines),
     )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from dlcore.data import read_table
+    from dlcore.registry import load_model
+    from dlcore.workflows import clinical_report, evaluation_data
+
+    loaded = load_model(args.model)
+    records, source = None, None
+    if args.data:
+        if loaded.kind == "image":
+            layout = loaded.layout
+            records = load_images_argument(
+                args.data, (layout.height, layout.width), layout.channels
+            )
+        else:
+            records = read_table(args.data).frame
+        source = f"external cohort {Path(args.data).name} ({len(records.images) if hasattr(records, 'images') else len(records)} records)"
+    data = evaluation_data(loaded, records, source=source)
+    report = clinical_report(loaded, data, threshold=args.threshold, resamples=args.resamples)
+    payload: dict[str, Any] = {
+        "model_id": loaded.id,
+        "task": report.task,
+        "data": data.source,
+        "external": data.external,
+        "n": report.n,
+        "metrics": report.headline(),
+        "resamples": args.resamples,
+    }
+    lines = [f"{loaded.name}: {data.source}"]
+    if report.task == "binary":
+        payload["calibration"] = {
+            "recalibration": report.calibrated,
+            "brier": report.calibration.brier,
+            "ece": report.calibration.ece,
+            "slope": report.calibration.slope,
+            "intercept": report.calibration.intercept,
+            "calibration_in_the_large": report.calibration.calibration_in_the_large,
+        }
+        payload["operating_point"] = {
+            "threshold": report.threshold,
+            "chosen": loaded.card.get("operating_point", {"preset": "default 0.5"}),
+            "confusion": report.confusion,
+        }
+        lines.append(
+            f"prevalence {report.prevalence:.1%}; ROC AUC {report.auc}; PR AUC {report.pr_auc}"
+        )
+        lines.append(
+            f"at threshold {report.threshold:.3f}: "
+            + ", ".join(f"{k} {v}" for k, v in report.at_threshold.items())
+        )
+        c = report.calibration
+        lines.append(
+            f"calibration ({report.calibrated}): Brier {c.brier:.3f}, ECE {c.ece:.3f}, slope {c.slope:.2f}, "
+            f"calibration-in-the-large {c.calibration_in_the_large:+.2f}"
+        )
+    else:
+        lines += [
+            f"{k}: {v['value']:.3f} ({v['low']:.3f}–{v['high']:.3f})"
+            for k, v in report.headline().items()
+        ]
+    lines.append(f"95% intervals from {args.resamples} stratified bootstrap resamples")
+    _emit(args, payload, "\n".join(lines))
     return 0
 
 
@@ -481,6 +557,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--out", help="for images: write the heatmap overlay to this PNG")
     explain.set_defaults(func=cmd_explain)
+
+    evaluate = sub.add_parser("evaluate", help="clinical evaluation with confidence intervals")
+    common(evaluate)
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", help="an external cohort (default: the model's test split)")
+    evaluate.add_argument(
+        "--threshold", type=float, help="decision threshold (default: the model's operating point)"
+    )
+    evaluate.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)"
+    )
+    evaluate.set_defaults(func=cmd_evaluate)
 
     models = sub.add_parser("models", help="list registered models")
     common(models)

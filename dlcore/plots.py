@@ -252,8 +252,14 @@ def plot_missingness(missing_share: dict[str, float]) -> Any:
     return _layout(fig, title, "Share missing", "", height=max(200, 28 * len(items) + 100))
 
 
-def plot_class_balance(class_counts: dict[str, int], positive_class: str | None = None) -> Any:
-    """Records per outcome class."""
+def plot_class_balance(
+    class_counts: dict[str, int],
+    positive_class: str | None = None,
+    *,
+    title: str = "Records per outcome class",
+    unit: str = "Records",
+) -> Any:
+    """Records (or images: ``unit``) per outcome class."""
     import plotly.graph_objects as go
 
     labels = list(class_counts)
@@ -266,7 +272,7 @@ def plot_class_balance(class_counts: dict[str, int], positive_class: str | None 
             text=[class_counts[k] for k in labels],
         )
     )
-    return _layout(fig, "Records per outcome class", "Class", "Records", height=300)
+    return _layout(fig, title, "Class", unit, height=300)
 
 
 def plot_histogram(histogram: dict[str, list[float]], column: str) -> Any:
@@ -484,3 +490,62 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.4
     alpha = opacity * heat[..., None]
     blended = (1 - alpha) * rgb.astype(np.float64) + alpha * 255 * colour
     return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))
+
+
+CHANNEL_COLORS = {"gray": NEUTRAL_COLOR, "red": "#c0392b", "green": "#1e8449", "blue": "#2471a3"}
+
+
+def plot_intensity_histogram(histogram: dict[str, Any]) -> Any:
+    """Pixel intensities of an image set (from ``dlcore.data.images.intensity_histogram``), one
+    trace per channel, as shares of the pixels."""
+    import plotly.graph_objects as go
+
+    edges = np.asarray(histogram["edges"])
+    centers = (edges[:-1] + edges[1:]) / 2
+    fig = _figure()
+    for name, counts in histogram["counts"].items():
+        counts = np.asarray(counts, dtype=float)
+        fig.add_trace(
+            go.Scatter(
+                x=centers,
+                y=counts / max(counts.sum(), 1.0),
+                mode="lines",
+                line={"shape": "hvh", "color": CHANNEL_COLORS.get(name, TRAIN_COLOR), "width": 2},
+                name=name,
+                hovertemplate="intensity %{x:.0f}: %{y:.1%} of pixels<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_xaxes(range=[0, 256])
+    fig.update_yaxes(tickformat=".0%")
+    return _layout(
+        fig,
+        "Pixel intensities",
+        "Intensity (0 = black, 255 = white)",
+        "Share of pixels",
+        height=300,
+        showlegend=len(histogram["counts"]) > 1,
+    )
+
+
+def plot_class_probabilities(
+    classes: list[str], probabilities: Any, title: str = "Class probabilities"
+) -> Any:
+    """One bar per class with the model's probability, the most probable highlighted."""
+    import plotly.graph_objects as go
+
+    values = [float(p) for p in np.asarray(probabilities).ravel()]
+    top = int(np.argmax(values)) if values else -1
+    fig = go.Figure(
+        go.Bar(
+            x=[str(c) for c in classes],
+            y=values,
+            marker_color=[RAISE_COLOR if i == top else TRAIN_COLOR for i in range(len(values))],
+            text=[f"{v:.0%}" for v in values],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(type="category")
+    return _layout(
+        fig, title, "Class", "Probability", height=300, yaxis_tickformat=".0%", yaxis_range=[0, 1.1]
+    )

@@ -25,6 +25,7 @@ class PredictionResult:
     table: pd.DataFrame
     output: np.ndarray
     notes: list[str] = field(default_factory=list)
+    calibration: str = "not recalibrated (the network's own output)"
 
 
 def check_records(layout: TabularLayout, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -127,6 +128,7 @@ def predict(
     *,
     threshold: float = 0.5,
     batch_size: int = 8192,
+    recalibrator: Any = None,
 ) -> PredictionResult:
     """Predict for every record of ``frame`` (raw values, as in the training table).
 
@@ -136,9 +138,17 @@ def predict(
     """
     features, notes = check_records(layout, frame)
     output = run_model(model, to_model_inputs(layout, features), batch_size=batch_size)
-    table = prediction_table(layout, output, frame.index, threshold)
+    shown, described = _recalibrated(layout, output, recalibrator)
+    table = prediction_table(layout, shown, frame.index, threshold)
     logger.info("predicted %d record(s)", len(frame))
-    return PredictionResult(table, output, notes)
+    return PredictionResult(table, output, notes, described)
+
+
+def _recalibrated(layout: Any, output: np.ndarray, recalibrator: Any) -> tuple[np.ndarray, str]:
+    """The probabilities to show (recalibrated when a recalibration was fitted) and what they are."""
+    if recalibrator is None or layout.task == "regression" or recalibrator.method == "none":
+        return output, "not recalibrated (the network's own output)"
+    return np.asarray(recalibrator.apply(output)).reshape(output.shape), recalibrator.describe()
 
 
 def predict_images(
@@ -148,6 +158,7 @@ def predict_images(
     names: list[str] | None = None,
     *,
     threshold: float = 0.5,
+    recalibrator: Any = None,
 ) -> PredictionResult:
     """Predict for images (n, H, W, C) already read at the model's size and channels.
 
@@ -163,9 +174,10 @@ def predict_images(
             fix="read the images at the model's size and channels",
         )
     output = run_model(model, layout.inputs(images), batch_size=256)
+    shown, described = _recalibrated(layout, output, recalibrator)
     index = pd.Index(
         names if names is not None else [f"image {i}" for i in range(len(images))], name="file"
     )
-    table = prediction_table(layout, output, index, threshold)
+    table = prediction_table(layout, shown, index, threshold)
     table.index = index
-    return PredictionResult(table.reset_index(), output, [])
+    return PredictionResult(table.reset_index(), output, [], described)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
+from dlcore.calibration import Recalibrator
 from dlcore.config import get_settings
 from dlcore.errors import (
     BadUploadError,
@@ -97,6 +98,16 @@ class LoadedModel:
     def threshold(self) -> float:
         """The decision threshold for a binary model (the operating point, else 0.5)."""
         return float(self.card.get("operating_point", {}).get("threshold", 0.5))
+
+    @property
+    def recalibrator(self) -> Recalibrator:
+        """The recalibration fitted for this model (the identity when none was fitted)."""
+        return Recalibrator.from_dict(self.card.get("calibration"))
+
+    def split(self) -> dict[str, Any] | None:
+        """The stored train/validation/test positions and the labelled rows' index, if any."""
+        path = self.folder / SPLIT_FILE
+        return read_json(path) if path.is_file() else None
 
     @property
     def kind(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from dlcore.data.dataset import Dataset
+from dlcore.errors import SchemaMismatchError, UserError
 from dlcore.evaluation import Report, evaluate
 from dlcore.models.spec import ModelSpec
 from dlcore.models.tabular import run_model
@@ -59,9 +60,12 @@ def train_and_register(
     A cancelled run registers nothing. Raises UserError for data or settings that cannot be
     trained on.
     """
+    from dlcore.data.catalog import ensure_saved
+
     result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
     if result.cancelled:
         return TrainOutcome(None, result, None)
+    ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
     report = evaluate_split(result)
     if dataset.kind == "images":
         card, background, test_predictions = _image_card(dataset, result, spec, name)
@@ -162,3 +166,233 @@ def _image_card(
     }
     predictions = {"index": test, "labels": dataset.labels[test], "output": output}
     return card, background, predictions
+
+
+@dataclass
+class EvaluationData:
+    """Outcomes and model outputs for the records a model is judged on.
+
+    ``y`` is 0/1 (binary), class index (multiclass) or the value (regression); ``output`` the raw
+    model output (n, outputs) and ``probabilities`` the recalibrated one; ``records`` the raw
+    records (tables only, for subgroups); ``source`` says which data this is.
+    """
+
+    y: np.ndarray
+    output: np.ndarray
+    probabilities: np.ndarray
+    records: Any
+    source: str
+    external: bool
+
+
+def evaluation_data(
+    loaded: Any, records: Any = None, *, source: str | None = None
+) -> EvaluationData:
+    """The model's held-out test split (default), or an external cohort with the same schema.
+
+    For an external table, the outcome column must be present; its values are encoded with the
+    model's classes. Raises NotFoundError when the model's dataset is no longer in the workspace
+    and SchemaMismatchError when external records do not fit the model.
+    """
+    from dlcore.data.catalog import load_dataset
+    from dlcore.data.dataset import encode_target
+    from dlcore.data.schema import Schema
+    from dlcore.prediction import check_records
+
+    layout = loaded.layout
+    if records is None:
+        dataset_id = loaded.card.get("dataset", {}).get("id")
+        split = loaded.split()
+        if not dataset_id or split is None:
+            raise UserError(
+                "This model has no stored test split (it was uploaded, or trained outside a saved dataset).",
+                expected="a model trained in this app on a saved dataset",
+                fix="evaluate it on an external cohort file with the model's columns and outcome",
+            )
+        dataset = load_dataset(dataset_id)
+        test = np.asarray(split["test"], dtype=np.int64)
+        if loaded.kind == "image":
+            labels = dataset.labels[test]
+            y = (
+                labels
+                if layout.task == "multiclass"
+                else (labels == layout.classes.index(layout.positive_class)).astype(int)
+            )
+            inputs, frame = layout.inputs(dataset.images[test]), None
+        else:
+            row_index = np.asarray(split["row_index"])[test]
+            frame = dataset.frame.loc[row_index]
+            schema = Schema.from_dict(loaded.card["schema"])
+            y, _ = encode_target(frame, schema)
+            features, _ = check_records(layout, frame)
+            inputs = layout.inputs(features)
+        label = source or f"held-out test split of '{dataset.name}' ({len(test)} records)"
+        external = False
+    else:
+        if loaded.kind == "image" and not hasattr(records, "images"):
+            raise UserError(
+                "An external image cohort must be images with their classes.",
+                expected="a ZIP with one folder per class (or an .npz with labels)",
+                fix="upload a ZIP of class folders",
+            )
+        if hasattr(records, "images"):
+            mapped = np.array(
+                [
+                    layout.classes.index(records.classes[v])
+                    if records.classes[v] in layout.classes
+                    else -1
+                    for v in records.labels
+                ]
+            )
+            if (mapped < 0).any():
+                unknown = sorted(
+                    {
+                        records.classes[v]
+                        for v, m in zip(records.labels, mapped, strict=True)
+                        if m < 0
+                    }
+                )
+                raise SchemaMismatchError(
+                    f"The cohort has classes the model does not know: {', '.join(unknown)}.",
+                    expected="classes " + ", ".join(layout.classes),
+                    fix="name the class folders as the model's classes",
+                )
+            y = (
+                mapped
+                if layout.task == "multiclass"
+                else (mapped == layout.classes.index(layout.positive_class)).astype(int)
+            )
+            inputs, frame = layout.inputs(records.images), None
+        else:
+            schema = Schema.from_dict(loaded.card["schema"]) if "schema" in loaded.card else None
+            target = layout.target or (schema.target if schema else None)
+            if target is None or target not in records.columns:
+                raise SchemaMismatchError(
+                    f"The cohort has no outcome column '{target}'.",
+                    expected=f"the model's columns and the outcome '{target}'",
+                    fix=f"add the '{target}' column with each patient's outcome",
+                )
+            labelled = records[records[target].notna()]
+            schema = schema or Schema(
+                columns=[],
+                target=target,
+                task=layout.task,
+                classes=layout.classes,
+                positive_class=layout.positive_class,
+            )
+            y, _ = encode_target(labelled, schema)
+            features, _ = check_records(layout, labelled)
+            inputs, frame = layout.inputs(features), labelled
+        label = source or "external cohort"
+        external = True
+    output = run_model(loaded.model, inputs)
+    probabilities = loaded.recalibrator.apply(output) if layout.task != "regression" else output
+    return EvaluationData(
+        np.asarray(y),
+        output,
+        np.asarray(probabilities).reshape(output.shape),
+        frame,
+        label,
+        external,
+    )
+
+
+def clinical_report(
+    loaded: Any,
+    data: EvaluationData,
+    *,
+    threshold: float | None = None,
+    resamples: int = 1000,
+    decision_range: tuple[float, float] = (0.01, 0.6),
+) -> Any:
+    """The clinical report for the task: binary (CIs, calibration, threshold, decision curve),
+    multiclass (one-vs-rest AUCs with CIs) or regression (errors with CIs)."""
+    from dlcore.clinical import (
+        evaluate_binary_clinical,
+        evaluate_multiclass_clinical,
+        evaluate_regression_clinical,
+    )
+
+    layout = loaded.layout
+    if layout.task == "binary":
+        negative = next((c for c in layout.classes if c != layout.positive_class), "other")
+        return evaluate_binary_clinical(
+            data.y,
+            data.probabilities[:, 0],
+            threshold=loaded.threshold if threshold is None else threshold,
+            source=data.source,
+            positive_class=str(layout.positive_class),
+            negative_class=str(negative),
+            calibrated=loaded.recalibrator.describe(),
+            resamples=resamples,
+            decision_range=decision_range,
+        )
+    if layout.task == "multiclass":
+        return evaluate_multiclass_clinical(
+            data.y, data.probabilities, layout.classes, source=data.source, resamples=resamples
+        )
+    return evaluate_regression_clinical(
+        data.y, data.output[:, 0], source=data.source, resamples=resamples
+    )
+
+
+def fit_model_recalibration(loaded: Any, method: str) -> Any:
+    """Fit recalibration on the model's validation split and save it in its card; returns it."""
+    from dlcore.calibration import fit_recalibration
+    from dlcore.registry import update_card
+
+    split = loaded.split()
+    if split is None or not loaded.card.get("dataset", {}).get("id"):
+        raise UserError(
+            "This model has no stored validation split to fit recalibration on.",
+            expected="a model trained in this app on a saved dataset",
+            fix="retrain the model in this app",
+        )
+    from dlcore.data.catalog import load_dataset
+
+    dataset = load_dataset(loaded.card["dataset"]["id"])
+    validation = np.asarray(split["validation"], dtype=np.int64)
+    layout = loaded.layout
+    if loaded.kind == "image":
+        labels = dataset.labels[validation]
+        inputs = layout.inputs(dataset.images[validation])
+    else:
+        from dlcore.data.dataset import encode_target
+        from dlcore.data.schema import Schema
+        from dlcore.prediction import check_records
+
+        frame = dataset.frame.loc[np.asarray(split["row_index"])[validation]]
+        labels, _ = encode_target(frame, Schema.from_dict(loaded.card["schema"]))
+        inputs = layout.inputs(check_records(layout, frame)[0])
+    output = run_model(loaded.model, inputs)
+    if layout.task == "binary" and loaded.kind == "image":
+        labels = (labels == layout.classes.index(layout.positive_class)).astype(int)
+    recalibrator = fit_recalibration(labels, output, method, fitted_on="validation split")
+    loaded.card = update_card(loaded.id, {"calibration": recalibrator.to_dict()})
+    return recalibrator
+
+
+def set_operating_point(
+    loaded: Any,
+    threshold: float,
+    *,
+    preset: str,
+    value: float | None,
+    source: str,
+    metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Save the chosen decision threshold (and how it was chosen) in the model card."""
+    from dlcore.registry import update_card
+    from dlcore.store import utcnow
+
+    point = {
+        "threshold": float(threshold),
+        "preset": preset,
+        "value": value,
+        "set_on": source,
+        "calibrated": loaded.recalibrator.method != "none",
+        "metrics": metrics or {},
+        "set_at": utcnow().isoformat(timespec="seconds") + "Z",
+    }
+    loaded.card = update_card(loaded.id, {"operating_point": point})
+    return point

@@ -225,6 +225,23 @@ def list_datasets() -> list[DatasetEntry]:
     ]
 
 
+def ensure_saved(dataset: Dataset | ImageDataset) -> str:
+    """The id of this dataset in the workspace: its own, an identical saved one's, or a new save.
+
+    Models keep the id, so their test split can be re-evaluated and their records explained later.
+    """
+    if dataset.id:
+        return dataset.id
+    fingerprint = dataset.fingerprint()
+    with get_store().session() as session:
+        rows = session.scalars(select(DatasetRow).where(DatasetRow.fingerprint == fingerprint)).all()
+    for row in rows:
+        if Path(row.path).is_dir():
+            dataset.id = row.id
+            return row.id
+    return save_dataset(dataset)
+
+
 def find_dataset_by_source(source: str) -> DatasetEntry | None:
     """The newest saved dataset with this source (for example 'demo:breast_cancer'), if any."""
     return next((d for d in list_datasets() if d.source == source), None)

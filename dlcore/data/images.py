@@ -570,3 +570,177 @@ def load_digits_images(size: int = 28) -> ImageDataset:
             "of the deep-learning survey."
         ),
     )
+
+
+def read_image_files(
+    files: list[Path | tuple[str, bytes]],
+    name: str = "images",
+    *,
+    size: int | tuple[int, int] = DEFAULT_SIZE,
+    channels: int | None = None,
+) -> ImageDataset:
+    """Read several image files (paths, or (name, bytes) pairs) as one unlabelled image set.
+
+    PNG, JPEG and DICOM files (every frame of a multi-frame one) and ZIP archives (their images,
+    labels dropped) are read at ``size``; a file that cannot be read is listed in ``skipped``
+    with its reason. Raises BadUploadError when no file holds a readable image.
+    """
+    images: list[np.ndarray] = []
+    names: list[str] = []
+    skipped: list[SkippedFile] = []
+    dicom: dict[str, dict[str, Any]] = {}
+    for item in files:
+        file_name, data = (item.name, item.read_bytes()) if isinstance(item, Path) else item
+        try:
+            _check_size(data, file_name)
+            if Path(file_name).suffix.lower() == ".zip" or data[:4] == b"PK\x03\x04":
+                part = read_image_zip(data, file_name, size=size, channels=channels)  # type: ignore[arg-type]
+                frames = list(part.images)
+                frame_names = [f"{file_name}/{n}" for n in part.file_names]
+                skipped.extend(SkippedFile(f"{file_name}/{s.name}", s.reason) for s in part.skipped)
+                dicom.update({f"{file_name}/{k}": v for k, v in part.dicom.items()})
+            else:
+                frames, meta = decode_frames(data, file_name, size=size, channels=channels)
+                frame_names = (
+                    [file_name]
+                    if len(frames) == 1
+                    else [f"{file_name}#frame{i + 1}" for i in range(len(frames))]
+                )
+                if meta is not None:
+                    dicom[file_name] = meta
+        except (BadUploadError, UnsupportedFileError) as exc:
+            skipped.append(SkippedFile(file_name, exc.received))
+            continue
+        if images and frames[0].shape != images[0].shape:
+            # The first file fixes the channels when the caller left them open ("as read").
+            frames = [conform(frame, None, images[0].shape[2]) for frame in frames]
+        channels = channels or frames[0].shape[2]
+        images.extend(frames)
+        names.extend(frame_names)
+    if not images:
+        raise BadUploadError(
+            f"No readable image among {len(files)} file(s)"
+            + (f": for example '{skipped[0].name}': {skipped[0].reason}" if skipped else "")
+            + ".",
+            expected="PNG, JPEG or DICOM images",
+            fix="check the files; export them again if an image viewer cannot open them",
+        )
+    return ImageDataset(
+        name=name,
+        images=np.stack(images).astype(np.uint8),
+        labels=None,
+        classes=[],
+        file_names=names,
+        source=", ".join(f.name if isinstance(f, Path) else f[0] for f in files)[:200],
+        skipped=skipped,
+        dicom=dicom,
+    )
+
+
+CHANNEL_NAMES = {1: ["gray"], 3: ["red", "green", "blue"]}
+
+
+def intensity_histogram(images: np.ndarray, bins: int = 32) -> dict[str, Any]:
+    """Pixel intensities (0–255) of an image set: ``{'edges': bins + 1 edges, 'counts': {channel:
+    counts}}`` with one count list per channel ('gray', or 'red', 'green', 'blue'), and the
+    share of pixels at 0 and at 255 (clipping) in 'clipped_low' and 'clipped_high'."""
+    array = np.asarray(images)
+    if array.ndim == 3:
+        array = array[..., None]
+    pixels = array.reshape(-1, array.shape[-1])
+    if len(pixels) > 2_000_000:  # a regular subsample gives the same histogram
+        pixels = pixels[:: len(pixels) // 1_000_000]
+    edges = np.linspace(0, 256, bins + 1)
+    names = CHANNEL_NAMES.get(pixels.shape[1], [f"channel {i + 1}" for i in range(pixels.shape[1])])
+    counts = {
+        name: np.histogram(pixels[:, i], bins=edges)[0].astype(int).tolist()
+        for i, name in enumerate(names)
+    }
+    total = max(pixels.size, 1)
+    return {
+        "edges": edges.tolist(),
+        "counts": counts,
+        "clipped_low": float((pixels == 0).sum() / total),
+        "clipped_high": float((pixels == 255).sum() / total),
+    }
+
+
+def class_samples(dataset: ImageDataset, per_class: int = 6, seed: int = 0) -> dict[str, list[int]]:
+    """Positions of a few images per class (seeded), for a sample grid; unlabelled sets give
+    ``{'unlabelled': [...]}`` with up to twice ``per_class`` images in their order."""
+    if dataset.labels is None:
+        return {"unlabelled": list(range(min(len(dataset.images), 2 * per_class)))}
+    rng = np.random.default_rng(seed)
+    out = {}
+    for k, name in enumerate(dataset.classes):
+        positions = np.flatnonzero(dataset.labels == k)
+        if len(positions) > per_class:
+            positions = np.sort(rng.choice(positions, per_class, replace=False))
+        out[name] = positions.tolist()
+    return out
+
+
+@dataclass
+class ConfusionCases:
+    """Test-split cases by confusion-matrix cell: actual and predicted class per case (indices
+    into ``classes``), the probability the model gave its prediction, the matrix, and where each
+    case is in its dataset (``index``, when known)."""
+
+    classes: list[str]
+    actual: np.ndarray
+    predicted: np.ndarray
+    probability: np.ndarray
+    matrix: np.ndarray
+    index: np.ndarray | None = None
+
+    def cell(self, actual: int, predicted: int) -> np.ndarray:
+        """Positions (into the test predictions) of the cases in one cell, most confident first."""
+        positions = np.flatnonzero((self.actual == actual) & (self.predicted == predicted))
+        return positions[np.argsort(-self.probability[positions], kind="stable")]
+
+    def most_common_mistake(self) -> tuple[int, int] | None:
+        """The (actual, predicted) off-diagonal cell with the most cases, or None without errors."""
+        off = self.matrix.copy()
+        np.fill_diagonal(off, 0)
+        if off.max() <= 0:
+            return None
+        actual, predicted = np.unravel_index(int(np.argmax(off)), off.shape)
+        return int(actual), int(predicted)
+
+
+def confusion_cases(
+    labels: np.ndarray,
+    output: np.ndarray,
+    classes: list[str],
+    positive_class: str | None = None,
+    threshold: float = 0.5,
+    index: np.ndarray | None = None,
+) -> ConfusionCases:
+    """Group test predictions by confusion cell. ``labels`` are class indices into ``classes``;
+    ``output`` is the model's (n, 1) probability of ``positive_class`` for two classes (predicted
+    positive at ``threshold``) or (n, k) class probabilities (predicted = the most probable);
+    ``index`` says where each case is in its dataset."""
+    labels = np.asarray(labels).astype(int)
+    output = np.asarray(output, dtype=float)
+    if output.ndim == 1:
+        output = output[:, None]
+    if output.shape[1] == 1:
+        positive = classes.index(positive_class) if positive_class in classes else 1
+        negative = 1 - positive if len(classes) == 2 else 0
+        p = output[:, 0]
+        predicted = np.where(p >= threshold, positive, negative)
+        probability = np.where(predicted == positive, p, 1 - p)
+    else:
+        predicted = output.argmax(axis=1)
+        probability = output.max(axis=1)
+    k = len(classes)
+    matrix = np.zeros((k, k), dtype=int)
+    np.add.at(matrix, (labels, predicted), 1)
+    return ConfusionCases(
+        list(classes),
+        labels,
+        predicted,
+        probability,
+        matrix,
+        None if index is None else np.asarray(index),
+    )

@@ -1,0 +1,257 @@
+"""The model card: who the model is for, what it was trained on, how well it works (with
+uncertainty), how its probabilities and threshold behave, for whom it may not work — as Markdown
+and as one self-contained HTML file with its plots (Mitchell et al., 'Model Cards for Model
+Reporting', 2019)."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def _esc(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None) -> list[str]:
+    """What a reader must know before relying on the model: data warnings (leakage, imbalance,
+    missingness) recomputed from the training data when it is still in the workspace, the size
+    of the evaluation, calibration, flagged subgroups, and provenance."""
+    notes: list[str] = []
+    dataset = card.get("dataset", {})
+    if card.get("source", {}).get("kind") == "upload":
+        notes.append(
+            "Uploaded model: its training data and metrics are as its card states; they were not checked here."
+        )
+    if card.get("kind") == "tabular" and dataset.get("id"):
+        try:
+            from dlcore.data.catalog import load_dataset
+            from dlcore.data.quality import quality_report
+            from dlcore.data.schema import Schema
+
+            data = load_dataset(dataset["id"])
+            findings = quality_report(data.frame, Schema.from_dict(card["schema"])).findings
+            notes += [f"Training data: {f.message}" for f in findings if f.severity == "warning"]
+        except Exception:  # the card is still useful without the data report
+            logger.info("training data unavailable for the model card's limitations")
+    if dataset.get("source", "").startswith("demo:"):
+        notes.append(
+            "Trained on a public teaching data set from one source: not validated for clinical decisions."
+        )
+    if report is not None:
+        n = getattr(report, "n", 0)
+        if n and n < 200:
+            notes.append(f"Evaluated on only {n} records: the confidence intervals are wide.")
+        if getattr(report, "task", "") == "binary":
+            if "external" not in report.source:
+                notes.append(
+                    "Not externally validated: the metrics come from a held-out split of the training source."
+                )
+            c = report.calibration
+            if abs(c.calibration_in_the_large) > 0.2 or abs(c.slope - 1) > 0.2:
+                notes.append(
+                    f"Probabilities are imperfectly calibrated (slope {c.slope:.2f}, calibration-in-the-large "
+                    f"{c.calibration_in_the_large:+.2f}); recalibrate before reading them as risks."
+                )
+    if subgroups is not None:
+        for row in subgroups.rows:
+            if row.flags:
+                notes.append(
+                    f"Subgroup {subgroups.column} = {row.group}: " + "; ".join(row.flags) + "."
+                )
+    if not notes:
+        notes.append(
+            "No specific limitation was detected; clinical use still needs prospective validation."
+        )
+    return notes
+
+
+def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any = None) -> str:
+    """The model card as Markdown."""
+    dataset = card.get("dataset", {})
+    spec = card.get("spec", {})
+    lines = [
+        f"# Model card: {card.get('name', card.get('id'))}",
+        "",
+        f"Version {card.get('version', 1)} · id `{card.get('id')}` · created {card.get('created', '—')} · "
+        f"{card.get('kind', 'tabular')} {card.get('task', '')} model",
+        "",
+        "## Intended use",
+        "",
+        str(card.get("intended_use", "—")),
+        "",
+        "## Data",
+        "",
+        f"- Source: {dataset.get('name', '—')} ({dataset.get('source', '—')}), fingerprint `{dataset.get('fingerprint', '—')}`",
+        f"- Records: {dataset.get('rows', '—')} ({dataset.get('labelled_rows', '—')} labelled); outcome: "
+        f"{dataset.get('target', '—')}"
+        + (
+            f", positive class {dataset['positive_class']}" if dataset.get("positive_class") else ""
+        ),
+    ]
+    if dataset.get("class_counts"):
+        lines.append(
+            "- Images per class: "
+            + ", ".join(f"{k} {v}" for k, v in dataset["class_counts"].items())
+        )
+    if dataset.get("excluded_columns"):
+        lines.append(
+            "- Left out: " + "; ".join(f"{k} ({v})" for k, v in dataset["excluded_columns"].items())
+        )
+    if card.get("split"):
+        sizes = card["split"].get("sizes", {})
+        lines.append(
+            f"- Split (seed {card['split'].get('seed')}): "
+            + ", ".join(f"{k} {v}" for k, v in sizes.items())
+        )
+    lines += ["", "## Model", ""]
+    if spec:
+        lines.append(
+            f"{spec.get('architecture', 'mlp').upper()} with hidden layers {spec.get('hidden_units')}"
+            + (
+                f" after convolution blocks {spec.get('conv_filters')}"
+                if spec.get("architecture") == "cnn"
+                else ""
+            )
+            + f", {spec.get('activation')} activation, dropout {spec.get('dropout')}, optimizer {spec.get('optimizer')} "
+            f"(learning rate {spec.get('learning_rate')}), batch {spec.get('batch_size')}, "
+            f"{card.get('epochs_run', '?')} epochs (best {card.get('best_epoch', '?')}), seed {spec.get('seed')}."
+        )
+    lines += ["", "## Performance", ""]
+    if report is not None:
+        lines.append(
+            f"On the {report.source}; 95% intervals from {getattr(report, 'resamples', 1000)} stratified bootstrap resamples."
+        )
+        lines += ["", "| metric | value (95% CI) |", "|---|---|"]
+        for key, value in report.headline().items():
+            if isinstance(value, dict):
+                lines.append(
+                    f"| {_esc(key)} | {value['value']:.3f} ({value['low']:.3f}–{value['high']:.3f}) |"
+                )
+            else:
+                lines.append(f"| {_esc(key)} | {value:.3f} |")
+        if getattr(report, "task", "") == "binary":
+            c = report.calibration
+            lines += [
+                "",
+                "## Calibration",
+                "",
+                f"{report.calibrated.capitalize()}. Brier score {c.brier:.3f}, expected calibration error {c.ece:.3f}, "
+                f"calibration slope {c.slope:.2f}, calibration-in-the-large {c.calibration_in_the_large:+.2f} "
+                f"(mean predicted {c.mean_predicted:.3f} against observed {c.observed_rate:.3f}).",
+            ]
+    elif card.get("metrics"):
+        lines += ["| metric | value |", "|---|---|"] + [
+            f"| {_esc(k)} | {v:.3f} |" for k, v in card["metrics"].items() if isinstance(v, float)
+        ]
+    point = card.get("operating_point")
+    lines += ["", "## Operating point", ""]
+    if point:
+        how = point.get("preset", "fixed")
+        value = point.get("value")
+        lines.append(
+            f"Decision threshold {point['threshold']:.3f} ({how}{'' if value is None else f' {value}'}), set on the "
+            f"{point.get('set_on', '—')}"
+            + (" with recalibrated probabilities" if point.get("calibrated") else "")
+            + "."
+        )
+    else:
+        lines.append("The default threshold 0.5 (no operating point was chosen).")
+    if subgroups is not None:
+        frame = subgroups.to_frame()
+        lines += [
+            "",
+            f"## Subgroups by {subgroups.column}",
+            "",
+            "| " + " | ".join(frame.columns) + " |",
+            "|" + "---|" * len(frame.columns),
+        ]
+        for row in frame.itertuples(index=False):
+            lines.append(
+                "| "
+                + " | ".join(_esc(f"{v:.3f}" if isinstance(v, float) else v) for v in row)
+                + " |"
+            )
+    lines += ["", "## Limitations", ""] + [
+        f"- {note}" for note in limitations(card, report, subgroups)
+    ]
+    versions = card.get("library_versions", {})
+    if versions:
+        lines += ["", "## Software", "", ", ".join(f"{k} {v}" for k, v in versions.items())]
+    return "\n".join(lines) + "\n"
+
+
+def model_card_html(
+    card: dict[str, Any],
+    report: Any = None,
+    subgroups: Any = None,
+    figures: list[Any] | None = None,
+) -> str:
+    """The model card as one self-contained HTML file (plotly.js inlined once, no network)."""
+    import re
+
+    markdown = model_card_markdown(card, report, subgroups)
+    body = []
+    in_list = in_table = False
+    for line in markdown.splitlines():
+        text = html.escape(line)
+        text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip("|"))]
+            if set(line) <= set("|-"):
+                continue
+            tag = "th" if not in_table else "td"
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+            body.append(
+                "<tr>"
+                + "".join(
+                    f"<{tag}>{html.escape(c.replace(chr(92) + '|', '|'))}</{tag}>" for c in cells
+                )
+                + "</tr>"
+            )
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("- "):
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{text[2:]}</li>")
+            continue
+        if in_list:
+            body.append("</ul>")
+            in_list = False
+        if line.startswith("# "):
+            body.append(f"<h1>{text[2:]}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{text[3:]}</h2>")
+        elif line.strip():
+            body.append(f"<p>{text}</p>")
+    if in_list:
+        body.append("</ul>")
+    if in_table:
+        body.append("</table>")
+    plots = []
+    for i, figure in enumerate(figures or []):
+        plots.append(
+            figure.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
+        )
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:980px;margin:2rem auto;color:#14212e;line-height:1.5}"
+        "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccd5de;padding:.3rem .6rem;text-align:left}"
+        "th{background:#eef2f6}code{background:#eef2f6;padding:0 .2rem}h1{color:#1f5f99}"
+    )
+    title = html.escape(str(card.get("name", "model")))
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Model card: {title}</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}"
+        + ("<h2>Figures</h2>" + "".join(plots) if plots else "")
+        + "</body></html>"
+    )
