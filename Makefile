@@ -37,6 +37,7 @@ bench: install
 	$(PY) bench/shap_latency.py
 	$(PY) bench/real_tables.py
 	$(PY) bench/medmnist.py
+	$(PY) bench/bootstrap_speed.py
 	@if [ -f bench/app_start.py ]; then $(PY) bench/app_start.py; fi
 
 lint: install
