@@ -106,6 +106,88 @@ class JobEventRow(Base):
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    display_name: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AuditRow(Base):
+    """Append-only: who did what, when, to which object and model version. Never patient values."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(120), default="")
+    model_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ReviewSessionRow(Base):
+    __tablename__ = "review_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    model_id: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[int] = mapped_column(Integer, default=1)
+    model_name: Mapped[str] = mapped_column(String(200), default="")
+    dataset_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), default="tabular")
+    threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    show_identifiers: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReviewCaseRow(Base):
+    __tablename__ = "review_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("review_sessions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    record_index: Mapped[str] = mapped_column(String(120))
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prediction: Mapped[str] = mapped_column(String(200), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReviewDecisionRow(Base):
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("review_sessions.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("review_cases.id", ondelete="CASCADE"), index=True
+    )
+    reviewer: Mapped[str] = mapped_column(String(64), index=True)
+    agree: Mapped[bool] = mapped_column(Boolean)
+    label: Mapped[str] = mapped_column(String(200))
+    confidence: Mapped[int] = mapped_column(Integer, default=3)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Store:
     """One database: an engine, a session factory and the tables created on first use."""
 
@@ -113,6 +195,8 @@ class Store:
         self.url = url
         self.engine: Engine = _make_engine(url)
         Base.metadata.create_all(self.engine)
+        if url.startswith("sqlite"):
+            _protect_audit(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:
@@ -150,6 +234,20 @@ def _make_engine(url: str) -> Engine:
     return create_engine(
         url, pool_pre_ping=True, json_serializer=lambda obj: json.dumps(obj, default=str)
     )
+
+
+def _protect_audit(engine: Engine) -> None:
+    """Make the audit table append-only in the database itself (SQLite triggers)."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        for operation in ("UPDATE", "DELETE"):
+            connection.execute(
+                text(
+                    f"CREATE TRIGGER IF NOT EXISTS audit_no_{operation.lower()} BEFORE {operation} ON audit "
+                    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+                )
+            )
 
 
 _stores: dict[str, Store] = {}

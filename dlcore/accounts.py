@@ -1,0 +1,284 @@
+"""Local accounts, roles and what each role may do; passwords hashed with Argon2 (argon2-cffi).
+
+Roles: 'admin' (users and settings, and everything else), 'trainer' (data, training, models)
+and 'clinician' (predict, explain, review). Accounts can also come from an OpenID Connect login
+(Streamlit's st.login), matched to a local account by e-mail for its role.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from dlcore.errors import NotFoundError, UserError
+from dlcore.store import UserRow, get_store, utcnow
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("admin", "trainer", "clinician")
+# Which role may use what (pages and actions); admins may use everything.
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "home": ("admin", "trainer", "clinician"),
+    "data": ("admin", "trainer"),
+    "train": ("admin", "trainer"),
+    "models": ("admin", "trainer"),
+    "evaluate": ("admin", "trainer", "clinician"),
+    "predict": ("admin", "trainer", "clinician"),
+    "explain": ("admin", "trainer", "clinician"),
+    "review": ("admin", "trainer", "clinician"),
+    "review_manage": ("admin", "trainer"),
+    "learn": ("admin", "trainer", "clinician"),
+    "admin": ("admin",),
+    "delete_model": ("admin", "trainer"),
+}
+AUTH_MODES = ("none", "local", "oidc")
+_USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
+MIN_PASSWORD = 10
+
+
+@dataclass
+class Account:
+    """A person using the app: username, role, and how they signed in."""
+
+    username: str
+    role: str
+    display_name: str = ""
+    email: str | None = None
+    via: str = "local"  # local | oidc | demo
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+DEMO_ACCOUNT = Account("demo", "admin", "Demo user (no login)", via="demo")
+
+
+def auth_mode() -> str:
+    """'none' (open demo mode: everyone is an admin, a banner says so), 'local' or 'oidc'.
+
+    From ``DLCORE_AUTH``; raises UserError for another value.
+    """
+    mode = (os.environ.get("DLCORE_AUTH") or "none").strip().lower()
+    if mode not in AUTH_MODES:
+        raise UserError(
+            f"DLCORE_AUTH is '{mode}'.",
+            expected="none (demo mode), local (accounts in the database) or oidc (st.login)",
+            fix="set DLCORE_AUTH to one of those",
+        )
+    return mode
+
+
+def may(account: Account | None, what: str) -> bool:
+    """Whether ``account`` may use a page or take an action (see PERMISSIONS)."""
+    if account is None:
+        return False
+    return account.role == "admin" or account.role in PERMISSIONS.get(what, ())
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def _check_new(username: str, role: str, password: str | None) -> None:
+    if not _USERNAME.match(username or ""):
+        raise UserError(
+            f"Username '{username}' is not allowed.",
+            expected="2 to 64 letters, digits, dots, dashes, underscores or @",
+            fix="choose a simple username such as j.smith",
+        )
+    if role not in ROLES:
+        raise UserError(
+            f"Role '{role}' is unknown.", expected=", ".join(ROLES), fix="pick one of those roles"
+        )
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise UserError(
+            f"The password has {len(password)} characters.",
+            expected=f"at least {MIN_PASSWORD} characters",
+            fix="choose a longer password (a passphrase of several words works well)",
+        )
+
+
+def create_user(
+    username: str,
+    role: str,
+    password: str | None = None,
+    *,
+    display_name: str = "",
+    email: str | None = None,
+) -> Account:
+    """Create a local account (a password is required unless it signs in through OIDC).
+
+    Only the Argon2 hash of the password is stored. Raises UserError for a taken or invalid
+    username, an unknown role or a short password.
+    """
+    username = (username or "").strip()
+    _check_new(username, role, password)
+    email = (email or "").strip().lower() or None
+    with get_store().session() as session:
+        if session.scalar(select(UserRow).where(func.lower(UserRow.username) == username.lower())):
+            raise UserError(
+                f"The username '{username}' is taken.",
+                expected="a new username",
+                fix="choose another",
+            )
+        session.add(
+            UserRow(
+                username=username,
+                role=role,
+                display_name=display_name.strip()[:120],
+                email=email,
+                password_hash=_hasher().hash(password) if password else None,
+            )
+        )
+        session.commit()
+    logger.info("created a %s account", role)
+    return Account(username, role, display_name.strip()[:120], email)
+
+
+def authenticate(username: str, password: str) -> Account | None:
+    """The account when the password is right (and the account active), else None."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    with get_store().session() as session:
+        row = session.scalar(
+            select(UserRow).where(func.lower(UserRow.username) == (username or "").strip().lower())
+        )
+        if row is None or not row.active or not row.password_hash:
+            _hasher().hash("timing equaliser")  # no hint, by timing, that the name exists
+            return None
+        try:
+            _hasher().verify(row.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            return None
+        row.last_login = utcnow()
+        session.commit()
+        return Account(row.username, row.role, row.display_name, row.email)
+
+
+def account_for_email(email: str) -> Account | None:
+    """The active local account with this e-mail (how an OIDC login gets its role), or None."""
+    with get_store().session() as session:
+        row = session.scalar(
+            select(UserRow).where(
+                UserRow.email == (email or "").strip().lower(), UserRow.active.is_(True)
+            )
+        )
+        if row is None:
+            return None
+        row.last_login = utcnow()
+        session.commit()
+        return Account(row.username, row.role, row.display_name, row.email, via="oidc")
+
+
+def list_users() -> list[dict[str, Any]]:
+    """Accounts without their password hashes."""
+    with get_store().session() as session:
+        rows = session.scalars(select(UserRow).order_by(UserRow.username)).all()
+    return [
+        {
+            "username": r.username,
+            "role": r.role,
+            "display_name": r.display_name,
+            "email": r.email,
+            "active": r.active,
+            "created": r.created,
+            "last_login": r.last_login,
+        }
+        for r in rows
+    ]
+
+
+def set_role(username: str, role: str) -> None:
+    """Change an account's role. Raises NotFoundError / UserError."""
+    _check_new(username, role, None)
+    with get_store().session() as session:
+        row = _user(session, username)
+        if row.role == "admin" and role != "admin" and _admins(session) <= 1:
+            raise UserError(
+                "This is the last admin account.",
+                expected="at least one admin",
+                fix="make someone else admin first",
+            )
+        row.role = role
+        session.commit()
+
+
+def set_active(username: str, active: bool) -> None:
+    """Enable or disable an account (disabled accounts cannot sign in)."""
+    with get_store().session() as session:
+        row = _user(session, username)
+        if not active and row.role == "admin" and _admins(session) <= 1:
+            raise UserError(
+                "This is the last admin account.",
+                expected="at least one active admin",
+                fix="make someone else admin first",
+            )
+        row.active = active
+        session.commit()
+
+
+def set_password(username: str, password: str) -> None:
+    """Replace an account's password (hashed)."""
+    _check_new(username, "clinician", password)
+    with get_store().session() as session:
+        _user(session, username).password_hash = _hasher().hash(password)
+        session.commit()
+
+
+def _user(session: Any, username: str) -> UserRow:
+    row = session.scalar(
+        select(UserRow).where(func.lower(UserRow.username) == (username or "").lower())
+    )
+    if row is None:
+        raise NotFoundError(
+            f"There is no account '{username}'.",
+            expected="an existing username",
+            fix="pick one from the list",
+        )
+    return row
+
+
+def _admins(session: Any) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(UserRow)
+            .where(UserRow.role == "admin", UserRow.active.is_(True))
+        )
+        or 0
+    )
+
+
+def has_accounts() -> bool:
+    """Whether any account exists (else the first admin is created from the environment or a form)."""
+    with get_store().session() as session:
+        return bool(session.scalar(select(func.count()).select_from(UserRow)))
+
+
+def ensure_admin_from_environment() -> bool:
+    """Create the first admin from DLCORE_ADMIN_USER / DLCORE_ADMIN_PASSWORD when no account exists.
+
+    Returns True when it created one.
+    """
+    username, password = (
+        os.environ.get("DLCORE_ADMIN_USER"),
+        os.environ.get("DLCORE_ADMIN_PASSWORD"),
+    )
+    if has_accounts() or not username or not password:
+        return False
+    create_user(
+        username,
+        "admin",
+        password,
+        display_name="Administrator",
+        email=os.environ.get("DLCORE_ADMIN_EMAIL"),
+    )
+    return True
