@@ -226,7 +226,7 @@ def submit_training(
     from dlcore.models.spec import check_spec
 
     dataset = load_dataset(dataset_id)
-    check_spec(spec, dataset.schema.task)
+    check_spec(spec, dataset.task)
     job_backend = get_backend(backend)
     job_id = new_id("j")
     with get_store().session() as session:
@@ -240,7 +240,7 @@ def submit_training(
                     "dataset_id": dataset_id,
                     "spec": spec.to_dict(),
                     "name": name,
-                    "task": dataset.schema.task,
+                    "task": dataset.task,
                     "dataset_name": dataset.name,
                 },
                 backend=job_backend.name,

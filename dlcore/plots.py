@@ -507,8 +507,8 @@ def plot_intensity_histogram(histogram: dict[str, Any]) -> Any:
         counts = np.asarray(counts, dtype=float)
         fig.add_trace(
             go.Scatter(
-                x=centers,
-                y=counts / max(counts.sum(), 1.0),
+                x=centers.tolist(),
+                y=(counts / max(counts.sum(), 1.0)).tolist(),
                 mode="lines",
                 line={"shape": "hvh", "color": CHANNEL_COLORS.get(name, TRAIN_COLOR), "width": 2},
                 name=name,

@@ -1,26 +1,205 @@
 """Explain: why the model predicts what it does for one record (SHAP waterfall and summary), and
-which features matter across many records (importance, beeswarm, dependence)."""
+which features matter across many records (importance, beeswarm, dependence); for image models,
+where in the image the evidence lies (Grad-CAM or gradient saliency, and SHAP)."""
 
 from __future__ import annotations
+
+import hashlib
 
 import pandas as pd
 import streamlit as st
 
 from dlcore.data.catalog import list_datasets
+from dlcore.errors import NotFoundError
 from dlcore.explain import summarize
-from dlcore.plots import plot_beeswarm, plot_dependence, plot_importance, plot_waterfall
+from dlcore.plots import (
+    overlay_heatmap,
+    plot_beeswarm,
+    plot_class_probabilities,
+    plot_dependence,
+    plot_importance,
+    plot_waterfall,
+)
+from dlcore.prediction import predict_images
 from ui import cache
 from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, require
 from ui.forms import patient_form
+from ui.images import (
+    IMAGE_KEY,
+    class_probabilities,
+    displayable,
+    shape_text,
+    table_probabilities,
+)
+
+METHOD_TITLES = {"grad-cam": "Grad-CAM", "saliency": "Gradient saliency", "shap": "SHAP"}
+METHOD_NOTES = {
+    "grad-cam": "Grad-CAM: where the last convolution layer found the features that raise the "
+    "score of the class; coarse (its map is smaller than the image), but class-specific.",
+    "saliency": "Gradient × input: the pixels whose small changes would move the class's score "
+    "most; fine-grained, often noisy.",
+    "shap": "SHAP (expected gradients): each pixel's share of the difference between this "
+    "prediction and the average over reference training images; the shares add up to it.",
+}
+SHOWN_WIDTH = 280
+FROM_PREDICT, FROM_UPLOAD, FROM_DATASET = (
+    "The image from Predict",
+    "Upload an image",
+    "An image from the model's dataset",
+)
 
 st.title("Explain")
 model_id = model_picker(key="explain_model")
 
-with guard("Preparing the explanation"):
-    loaded = cache.loaded_model(model_id)
+
+def choose_image(loaded, model_id: str) -> tuple[object, str] | None:
+    """The image to explain, read at the model's size, and its name (None until there is one)."""
+    layout = loaded.layout
+    stored = st.session_state.get(IMAGE_KEY)
+    sources = [FROM_DATASET, FROM_UPLOAD]
+    if stored and stored.get("model_id") == model_id:
+        sources.insert(0, FROM_PREDICT)
+    source = st.radio("Which image", sources, horizontal=True)
+    if source == FROM_PREDICT:
+        return stored["image"], stored["name"]
+    if source == FROM_UPLOAD:
+        upload = st.file_uploader("An image (PNG, JPEG or DICOM)", key=f"explain_upload_{model_id}")
+        if upload is None:
+            return None
+        images = cache.read_image_uploads(
+            ((upload.name, upload.getvalue()),), (layout.height, layout.width), layout.channels
+        )
+        if len(images.images) > 1:
+            st.caption(
+                f"'{upload.name}' holds {len(images.images)} images; the first is explained."
+            )
+        return images.images[0], images.file_names[0]
+    reference = loaded.card.get("dataset", {})
+    try:
+        dataset = cache.dataset(reference.get("id") or "")
+    except NotFoundError:
+        st.info(
+            "The model's image set is no longer in the workspace: upload an image instead.",
+            icon=":material/info:",
+        )
+        return None
+    if dataset.kind != "images" or tuple(dataset.image_shape) != tuple(layout.shape):
+        st.info(
+            "The model's image set no longer matches the model: upload an image instead.",
+            icon=":material/info:",
+        )
+        return None
+    number = int(
+        st.number_input(
+            f"Image number (0 to {len(dataset.images) - 1})",
+            0,
+            len(dataset.images) - 1,
+            0,
+            key=f"image_number_{model_id}",
+        )
+    )
+    name = dataset.file_names[number] if number < len(dataset.file_names) else f"image {number}"
+    if dataset.labels is not None:
+        name += f" (class {dataset.classes[int(dataset.labels[number])]})"
+    return dataset.images[number], name
+
+
+def explain_image(loaded, model_id: str) -> None:
+    """One image: the prediction, and the heatmaps of two methods side by side."""
+    layout = loaded.layout
+    st.caption(f"Image model for {shape_text(layout.shape)}; classes {', '.join(layout.classes)}.")
+    chosen = choose_image(loaded, model_id)
+    if chosen is None:
+        st.info(
+            "Choose an image: upload one, pick one from the model's dataset, or predict one on "
+            "the Predict page.",
+            icon=":material/info:",
+        )
+        return
+    image, name = chosen
+    result = predict_images(
+        loaded.model,
+        layout,
+        image[None],
+        [name],
+        threshold=loaded.threshold,
+        recalibrator=loaded.recalibrator,
+    )
+    output = table_probabilities(result.table)[0]
+    row = result.table.iloc[0]
+    explained = None
+    if layout.task == "multiclass":
+        predicted = int(output.argmax())
+        explained = st.selectbox(
+            "Show the evidence for",
+            range(len(layout.classes)),
+            index=predicted,
+            format_func=lambda i: (
+                layout.classes[i] + (" (the predicted class)" if i == predicted else "")
+            ),
+            key=f"explained_class_{model_id}",
+        )
+    explainer = cache.explainer(model_id)
+    checksum = cache.model_version_key(model_id)
+    digest = hashlib.sha256(image.tobytes() + str(image.shape).encode()).hexdigest()
+    explanations = {
+        method: cache.image_explanation(model_id, checksum, digest, method, explained, image)
+        for method in explainer.methods
+    }
+    first = next(iter(explanations.values()))
+
+    numbers, chart = st.columns([1, 2])
+    with numbers:
+        if layout.task == "binary":
+            st.metric(f"Probability of {layout.positive_class}", f"{float(output[0]):.1%}")
+            st.metric(f"Decision at threshold {loaded.threshold:.2f}", str(row["decision"]))
+        else:
+            st.metric("Predicted class", str(row["predicted"]))
+            st.metric("Its probability", f"{float(output.max()):.1%}")
+        st.caption(
+            f"The heatmaps show the evidence for **{first.output_name}**"
+            + (
+                f" in the network's own output. Probabilities: {result.calibration}."
+                if loaded.recalibrator.method != "none"
+                else "."
+            )
+        )
+    with chart:
+        st.plotly_chart(
+            plot_class_probabilities(layout.classes, class_probabilities(layout, output)),
+            key="image_probabilities",
+        )
+
+    opacity = st.slider(
+        "Heatmap opacity",
+        0.0,
+        1.0,
+        0.5,
+        0.05,
+        key="heatmap_opacity",
+        help="0 shows the image alone; 1 the heatmap at full strength.",
+    )
+    columns = st.columns(1 + len(explanations))
+    columns[0].image(displayable(image), caption=f"The image: {name}", width=SHOWN_WIDTH)
+    for column, (method, explanation) in zip(columns[1:], explanations.items(), strict=True):
+        column.image(
+            overlay_heatmap(image, explanation.heatmap, opacity),
+            caption=METHOD_TITLES.get(method, method),
+            width=SHOWN_WIDTH,
+        )
+        column.caption(METHOD_NOTES.get(method, ""))
+        if explanation.additivity_error is not None:
+            column.caption(
+                f"SHAP additivity error {explanation.additivity_error:.2g}: how far the pixels' "
+                "shares plus the average miss the probability (sampled, so not exactly 0)."
+            )
+
+
+def explain_records(loaded, model_id: str) -> None:
+    """A record: its SHAP waterfall; many records: importance, beeswarm, dependence."""
     layout = loaded.layout
     explainer = cache.explainer(model_id)
-    datasets = {d.id: d for d in list_datasets()}
+    datasets = {d.id: d for d in list_datasets() if d.kind == "table"}
     own = loaded.card.get("dataset", {}).get("id")
     stored = st.session_state.get(RECORD_KEY)
     sources = ["A record from a dataset", "Enter a patient's values"]
@@ -125,3 +304,11 @@ with guard("Preparing the explanation"):
                 "Dependence of", sample.importance()["feature"].tolist(), key=f"dep_{model_id}"
             )
             st.plotly_chart(plot_dependence(sample, feature, output=k), key="dependence")
+
+
+with guard("Preparing the explanation"):
+    loaded = cache.loaded_model(model_id)
+    if loaded.kind == "image":
+        explain_image(loaded, model_id)
+    else:
+        explain_records(loaded, model_id)

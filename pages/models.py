@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from dlcore.errors import NotFoundError
 from dlcore.models.tabular import MAIN_METRIC
 from dlcore.plots import (
     binary_confusion,
@@ -25,7 +26,74 @@ from dlcore.registry import (
     list_models,
     rename_model,
 )
+from ui import cache
 from ui.common import MODEL_KEY, fmt, guard, metric_name, shared_selectbox, show_metrics
+from ui.images import image_grid, short
+
+CASES_SHOWN = 24
+
+
+def confusion_browser(model_id: str, card: dict) -> None:
+    """Pick a confusion-matrix cell (the most common mistake first) and see its test images."""
+    st.markdown("**Test images by confusion cell**")
+    cases = cache.confusion_cases(model_id, cache.model_version_key(model_id))
+    if cases is None:
+        st.caption("This model has no stored test predictions (an uploaded model).")
+        return
+    classes = cases.classes
+    mistake = cases.most_common_mistake()
+    default = mistake or (0, 0)
+    c1, c2 = st.columns(2)
+    actual = c1.selectbox(
+        "Actual class",
+        range(len(classes)),
+        index=default[0],
+        format_func=lambda i: classes[i],
+        key=f"cell_actual_{model_id}",
+    )
+    predicted = c2.selectbox(
+        "Predicted class",
+        range(len(classes)),
+        index=default[1],
+        format_func=lambda i: classes[i],
+        key=f"cell_predicted_{model_id}",
+    )
+    positions = cases.cell(actual, predicted)
+    note = " — the most common mistake" if mistake == (actual, predicted) else ""
+    st.caption(
+        f"{len(positions)} test image(s) of class {classes[actual]} predicted as "
+        f"{classes[predicted]}{note}"
+        + (" (none: the model made no mistakes on the test split)." if mistake is None else ".")
+        + (f" The {CASES_SHOWN} most confident are shown." if len(positions) > CASES_SHOWN else "")
+    )
+    if not len(positions):
+        return
+    reference = card.get("dataset", {})
+    try:
+        dataset = cache.dataset(reference.get("id") or "")
+    except NotFoundError:
+        st.info(
+            "The model's image set is no longer in the workspace, so its images cannot be shown.",
+            icon=":material/info:",
+        )
+        return
+    if dataset.kind != "images" or dataset.fingerprint() != reference.get("fingerprint"):
+        st.warning(
+            "The saved image set has changed since this model was trained; its images cannot be "
+            "matched to the test predictions.",
+            icon=":material/warning:",
+        )
+        return
+    shown = positions[:CASES_SHOWN]
+    index = cases.index[shown]
+    image_grid(
+        dataset.images[index],
+        [
+            f"{short(dataset.file_names[i], 16)} · P({classes[predicted]}) = {p:.0%}"
+            for i, p in zip(index, cases.probability[shown], strict=True)
+        ],
+    )
+
 
 st.title("Models")
 tab_registry, tab_compare, tab_upload = st.tabs(["Registry", "Compare", "Upload a model"])
@@ -85,15 +153,26 @@ with tab_registry:
         with guard("Showing the model"):
             card = get_card(model_id)
             task = card.get("task", "binary")
+            is_image = card.get("kind") == "image"
             summary, curves, metrics, card_tab, manage = st.tabs(
                 ["Summary", "Training curves", "Test metrics", "Card", "Manage"]
             )
             with summary:
                 dataset = card.get("dataset", {})
+                if is_image:
+                    trained_on = (
+                        f"{dataset.get('labelled_rows', '?')} labelled images of "
+                        f"{' × '.join(map(str, dataset.get('image_shape', [])[:2])) or '?'} pixels; "
+                        f"classes {', '.join(map(str, dataset.get('classes', [])))}"
+                    )
+                else:
+                    trained_on = (
+                        f"{dataset.get('labelled_rows', '?')} labelled records; "
+                        f"target **{dataset.get('target', '?')}**"
+                    )
                 st.markdown(
                     f"**{card['name']}** · version {card.get('version')} · {task} · created {card.get('created', '')}  \n"
-                    f"Trained on **{dataset.get('name', 'unknown data')}** ({dataset.get('labelled_rows', '?')} labelled records; "
-                    f"target **{dataset.get('target', '?')}**"
+                    f"Trained on **{dataset.get('name', 'unknown data')}** ({trained_on}"
                     + (
                         f", positive class **{dataset.get('positive_class')}**"
                         if dataset.get("positive_class")
@@ -110,8 +189,18 @@ with tab_registry:
                     )
                 if card.get("spec"):
                     spec = card["spec"]
+                    blocks = "hidden layers "
+                    if is_image and spec.get("architecture") == "cnn":
+                        blocks = f"convolution blocks {spec.get('conv_filters')}, dense layers "
+                    elif is_image:
+                        blocks = "MLP on the pixels, hidden layers "
+                    augmentation = (
+                        f", augmentation {', '.join(spec['augmentation'])}"
+                        if spec.get("augmentation")
+                        else ""
+                    )
                     st.caption(
-                        f"Network: hidden layers {spec['hidden_units']}, {spec['activation']}, dropout {spec['dropout']}, "
+                        f"Network: {blocks}{spec['hidden_units']}, {spec['activation']}, dropout {spec['dropout']}{augmentation}, "
                         f"{spec['optimizer']} (learning rate {spec['learning_rate']}), batch {spec['batch_size']}, "
                         f"{card.get('epochs_run', '?')} epochs (best {card.get('best_epoch', '?')})."
                     )
@@ -156,6 +245,9 @@ with tab_registry:
                             ),
                             key="report_youden",
                         )
+                    if is_image:
+                        st.divider()
+                        confusion_browser(model_id, card)
             with card_tab:
                 shown = {k: v for k, v in card.items() if k not in ("history", "schema")}
                 st.json(shown, expanded=False)

@@ -1,4 +1,5 @@
-"""Predict: one patient from a form, or many from a file, with the model's probability and decision."""
+"""Predict: one patient from a form or many from a file; for image models, one image or many,
+with the model's probabilities and decision."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlcore.prediction import predict
+from dlcore.plots import plot_class_probabilities
+from dlcore.prediction import predict, predict_images
 from ui import cache
 from ui.common import RECORD_KEY, guard, model_picker
 from ui.forms import patient_form
+from ui.images import (
+    IMAGE_KEY,
+    class_probabilities,
+    displayable,
+    shape_text,
+    table_probabilities,
+)
 
 st.title("Predict")
 model_id = model_picker(key="predict_model")
@@ -47,8 +56,93 @@ def show_result(loaded, table: pd.DataFrame) -> None:
         st.metric(f"Predicted {layout.target or 'value'}", f"{float(row.iloc[0]):.4g}")
 
 
-with guard("Loading the model"):
-    loaded = cache.loaded_model(model_id)
+def show_image_result(loaded, image, name: str, row: pd.Series, output) -> None:
+    """One image: the picture, the decision and a bar per class."""
+    layout = loaded.layout
+    picture, numbers = st.columns([1, 2])
+    picture.image(displayable(image), caption=name, width=224)
+    with numbers:
+        if layout.task == "binary":
+            c1, c2 = st.columns(2)
+            c1.metric(f"Probability of {layout.positive_class}", f"{float(output[0]):.1%}")
+            c2.metric(f"Decision at threshold {loaded.threshold:.2f}", str(row["decision"]))
+        else:
+            c1, c2 = st.columns(2)
+            c1.metric("Most likely class", str(row["predicted"]))
+            c2.metric("Its probability", f"{float(max(output)):.1%}")
+        st.plotly_chart(
+            plot_class_probabilities(layout.classes, class_probabilities(layout, output)),
+            key="image_probabilities",
+        )
+
+
+def predict_for_images(loaded, model_id: str) -> None:
+    layout = loaded.layout
+    st.caption(
+        f"Image model for {shape_text(layout.shape)}; classes {', '.join(layout.classes)}"
+        + (
+            f"; the probability is of **{layout.positive_class}**."
+            if layout.task == "binary"
+            else "."
+        )
+        + " Uploads are resized to the model's size."
+    )
+    uploads = st.file_uploader(
+        "An image (PNG, JPEG or DICOM), several images, or a ZIP of images",
+        accept_multiple_files=True,
+        key=f"images_{model_id}",
+    )
+    if uploads:
+        with guard("Predicting for the images"):
+            files = tuple((u.name, u.getvalue()) for u in uploads)
+            images = cache.read_image_uploads(files, (layout.height, layout.width), layout.channels)
+            if images.skipped:
+                st.warning(
+                    f"{len(images.skipped)} file(s) skipped; the reasons are listed below.",
+                    icon=":material/warning:",
+                )
+                st.dataframe(
+                    pd.DataFrame([{"file": s.name, "reason": s.reason} for s in images.skipped]),
+                    hide_index=True,
+                )
+            result = predict_images(
+                loaded.model,
+                layout,
+                images.images,
+                images.file_names,
+                threshold=loaded.threshold,
+                recalibrator=loaded.recalibrator,
+            )
+            probabilities = table_probabilities(result.table)
+            position = 0
+            if len(images.images) > 1:
+                st.success(f"{len(result.table):,} predictions.", icon=":material/check_circle:")
+                st.dataframe(result.table, hide_index=True)
+                st.download_button(
+                    "Download predictions (CSV)",
+                    result.table.to_csv(index=False).encode(),
+                    file_name="image-predictions.csv",
+                    mime="text/csv",
+                    icon=":material/download:",
+                )
+                position = st.selectbox(
+                    "Look at one of them",
+                    range(len(images.images)),
+                    format_func=lambda i: images.file_names[i],
+                    key=f"image_choice_{model_id}",
+                )
+            name = images.file_names[position]
+            image = images.images[position]
+            st.session_state[IMAGE_KEY] = {"model_id": model_id, "image": image, "name": name}
+            show_image_result(
+                loaded, image, name, result.table.iloc[position], probabilities[position]
+            )
+            st.caption(f"Probabilities: {result.calibration}.")
+            if st.button("Explain this image", icon=":material/insights:"):
+                st.switch_page("pages/explain.py")
+
+
+def predict_for_records(loaded, model_id: str) -> None:
     layout = loaded.layout
     st.caption(
         f"{layout.task.capitalize()} model with {len(layout.features)} inputs"
@@ -99,3 +193,11 @@ with guard("Loading the model"):
                     mime="text/csv",
                     icon=":material/download:",
                 )
+
+
+with guard("Loading the model"):
+    loaded = cache.loaded_model(model_id)
+    if loaded.kind == "image":
+        predict_for_images(loaded, model_id)
+    else:
+        predict_for_records(loaded, model_id)

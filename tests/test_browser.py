@@ -242,3 +242,78 @@ def test_main_flow_in_a_browser(server, browser):
         raise
     finally:
         page.close()
+
+
+TINY_IMAGE_MODEL = """
+import sys
+import numpy as np
+from PIL import Image
+from dlcore.data.catalog import load_dataset, save_dataset
+from dlcore.data.images import load_digits_images
+from dlcore.models.spec import ModelSpec
+from dlcore.workflows import train_and_register
+
+digits = load_digits_images(28)
+digits.name = "digits for the browser"
+dataset = load_dataset(save_dataset(digits))
+spec = ModelSpec(architecture="cnn", conv_filters=[8, 16], hidden_units=[32], batch_norm=True,
+                 dropout=0.0, learning_rate=1e-2, batch_size=16, epochs=3,
+                 early_stopping_patience=0, seed=3)
+train_and_register(dataset, spec, name="tiny digits CNN (browser)")
+seven = digits.images[int(np.flatnonzero(digits.labels == 7)[0])][:, :, 0]
+Image.fromarray(seven).resize((56, 56)).save(sys.argv[1])
+"""
+
+
+def test_an_uploaded_image_gets_its_heatmap(server, browser, tmp_path):
+    """A person uploads a PNG on Predict, sees its class probabilities, and its Grad-CAM on Explain."""
+    from playwright.sync_api import expect
+
+    picture = tmp_path / "seven.png"
+    env = {**os.environ, "DLCORE_HOME": str(server["home"]), "PYTHONPATH": str(ROOT)}
+    env.pop("DLCORE_DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-c", TINY_IMAGE_MODEL, str(picture)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=180,
+        capture_output=True,
+    )
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        page.goto(server["url"])
+        wait_ready(page)
+        go_to(page, "Predict")
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name=re.compile(r"tiny digits CNN \(browser\)")).click()
+        wait_ready(page)
+        page.locator("[data-testid=stFileUploader] input[type=file]").set_input_files(picture)
+        most_likely = page.locator("[data-testid=stMetric]", has_text="Most likely class")
+        expect(most_likely).to_be_visible()
+        predicted = most_likely.locator("[data-testid=stMetricValue]").inner_text().strip()
+        assert predicted in [str(i) for i in range(10)], predicted
+        expect(page.locator("[data-testid=stPlotlyChart] .js-plotly-plot").first).to_be_visible()
+
+        page.get_by_role("button", name="Explain this image").click()
+        expect(page.get_by_role("heading", name="Explain", exact=True)).to_be_visible()
+        wait_ready(page)
+        expect(page.get_by_role("radio", name="The image from Predict")).to_be_checked()
+        expect(page.get_by_text("Grad-CAM", exact=True)).to_be_visible()
+        expect(page.get_by_text("SHAP", exact=True)).to_be_visible()
+        heatmap = page.locator("[data-testid=stImage]", has_text="Grad-CAM").locator("img")
+        expect(heatmap).to_be_visible()
+        assert heatmap.evaluate("img => img.complete && img.naturalWidth") == 28
+        predicted_here = page.locator("[data-testid=stMetric]", has_text="Predicted class")
+        expect(predicted_here.locator("[data-testid=stMetricValue]")).to_have_text(predicted)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "explain-image.png"), full_page=True)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-image-failure.png"), full_page=True)
+        (ARTIFACTS / "browser-server.log").write_bytes(server["log"].read_bytes())
+        raise
+    finally:
+        page.close()

@@ -151,9 +151,10 @@ def test_specificity_youden_and_cost_presets():
     t = choose_threshold(y, p, "specificity", 0.9)
     assert ((p < t) & (y == 0)).sum() / (y == 0).sum() >= 0.9
     youden = choose_threshold(y, p, "youden")
-    j = lambda th: (
-        ((p >= th) & (y == 1)).sum() / y.sum() + ((p < th) & (y == 0)).sum() / (y == 0).sum() - 1
-    )  # noqa: E731
+    def j(th):
+        return (
+            ((p >= th) & (y == 1)).sum() / y.sum() + ((p < th) & (y == 0)).sum() / (y == 0).sum() - 1
+        )
     assert all(j(youden) >= j(th) - 1e-12 for th in np.unique(p))
     cheap, costly = choose_threshold(y, p, "cost", 1.0), choose_threshold(y, p, "cost", 10.0)
     assert costly < cheap  # missing a case costs more: treat at lower probabilities
@@ -294,7 +295,7 @@ def test_model_card_markdown_and_html(evaluated):
     from dlcore.clinical_plots import plot_reliability, plot_roc_with_band
     from dlcore.modelcard import model_card_html, model_card_markdown
 
-    loaded, data, report = evaluated
+    loaded, _data, report = evaluated
     card = dict(loaded.card, name="tiny | <script>alert(1)</script>")
     markdown = model_card_markdown(card, report)
     for heading in (

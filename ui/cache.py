@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dlcore.data import Dataset, quality_report, read_table
 from dlcore.data.catalog import load_dataset
+from dlcore.data.images import ImageDataset, load_digits_images, read_image_files, read_images
 from dlcore.data.schema import Schema
 from dlcore.registry import LoadedModel, get_card, load_model
 
@@ -35,14 +37,15 @@ def loaded_model(model_id: str) -> LoadedModel:
 
 @st.cache_resource(max_entries=8, show_spinner="Preparing the explainer…")
 def _explainer(model_id: str, checksum: str) -> Any:
-    from dlcore.explain import TabularExplainer
+    from dlcore.explain_images import explainer_for
 
     loaded = _loaded(model_id, checksum)
-    return TabularExplainer(loaded.model, loaded.layout, loaded.background())
+    return explainer_for(loaded.model, loaded.layout, loaded.background())
 
 
 def explainer(model_id: str) -> Any:
-    """The model's TabularExplainer, built once per model version and process."""
+    """The model's explainer (TabularExplainer, or ImageExplainer for an image model), built once
+    per model version and process."""
     return _explainer(model_id, model_version_key(model_id))
 
 
@@ -61,12 +64,12 @@ def _dataset_stamp(dataset_id: str) -> float:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _dataset(dataset_id: str, stamp: float) -> Dataset:
+def _dataset(dataset_id: str, stamp: float) -> Dataset | ImageDataset:
     return load_dataset(dataset_id)
 
 
-def dataset(dataset_id: str) -> Dataset:
-    """A saved dataset (cached until its files change)."""
+def dataset(dataset_id: str) -> Dataset | ImageDataset:
+    """A saved dataset, table or images (cached until its files change)."""
     return _dataset(dataset_id, _dataset_stamp(dataset_id))
 
 
@@ -82,3 +85,106 @@ def sample_explanation(model_id: str, checksum: str, dataset_id: str, n: int, se
     frame = dataset(dataset_id).frame
     sample = frame.sample(min(n, len(frame)), random_state=seed)
     return _explainer(model_id, checksum).explain(sample)
+
+
+# -- images ------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the images…")
+def read_image_upload(
+    data: bytes, filename: str, size: int | tuple[int, int], channels: int | None
+) -> ImageDataset:
+    """An uploaded image file (ZIP of class folders, .npz, PNG, JPEG or DICOM) as an image set."""
+    return read_images(data, filename, size=size, channels=channels)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the images…")
+def read_image_uploads(
+    files: tuple[tuple[str, bytes], ...], size: int | tuple[int, int], channels: int | None
+) -> ImageDataset:
+    """Uploaded images, one file or several (each PNG, JPEG, DICOM or a ZIP), as one image set."""
+    if len(files) == 1:
+        name, data = files[0]
+        return read_images(data, name, size=size, channels=channels)
+    return read_image_files(list(files), "uploaded images", size=size, channels=channels)
+
+
+@st.cache_data(max_entries=4, show_spinner="Preparing the handwritten digits…")
+def demo_digits(size: int) -> ImageDataset:
+    """scikit-learn's handwritten digits at ``size`` × ``size`` pixels."""
+    return load_digits_images(size)
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the DICOM demo files…")
+def demo_dicom(size: int, channels: int | None) -> tuple[ImageDataset, list[str]]:
+    """pydicom's bundled CT, MR and RT dose files as an unlabelled image set, and their paths."""
+    from dlcore.data.dicom import demo_dicom_files
+
+    paths = demo_dicom_files()
+    dataset = read_image_files(paths, "DICOM demo", size=size, channels=channels)
+    dataset.source = "demo:dicom (pydicom's test files)"
+    return dataset, [str(p) for p in paths]
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading the DICOM file…")
+def dicom_image(name: str, data: bytes | None = None, path: str | None = None) -> Any:
+    """One DICOM file, de-identified, with its pixels in modality units (for the viewer)."""
+    from dlcore.data.dicom import read_dicom
+
+    return read_dicom(data if data is not None else Path(str(path)), name)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def intensity_histogram(fingerprint: str, _images: np.ndarray) -> dict[str, Any]:
+    """The pixel-intensity histogram of an image set (cached by its content fingerprint)."""
+    from dlcore.data.images import intensity_histogram as compute
+
+    return compute(_images)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Building the network…")
+def image_architecture(
+    spec_json: str,
+    shape: tuple[int, int, int],
+    task: str,
+    classes: tuple[str, ...],
+    positive_class: str | None,
+) -> list[dict[str, Any]]:
+    """The layers of the image network a spec builds (Keras), keyed by the spec and input shape."""
+    from dlcore.models.image import ImageLayout, build_image_model, image_architecture
+    from dlcore.models.spec import ModelSpec
+
+    layout = ImageLayout(*shape, task, list(classes), positive_class)
+    return image_architecture(build_image_model(ModelSpec.from_json(spec_json), layout))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def confusion_cases(model_id: str, checksum: str) -> Any:
+    """An image model's test-split cases grouped by confusion cell (None without stored predictions)."""
+    from dlcore.data.images import confusion_cases as compute
+
+    loaded = _loaded(model_id, checksum)
+    predictions = loaded.test_predictions()
+    if predictions is None:
+        return None
+    layout = loaded.layout
+    return compute(
+        predictions["labels"],
+        predictions["output"],
+        layout.classes,
+        layout.positive_class,
+        index=predictions["index"],
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner="Explaining the image…")
+def image_explanation(
+    model_id: str,
+    checksum: str,
+    digest: str,
+    method: str,
+    output: int | None,
+    _image: np.ndarray,
+) -> Any:
+    """An image model's explanation of one image by one method (cached by the image's digest)."""
+    return _explainer(model_id, checksum).explain(_image, method=method, output=output)

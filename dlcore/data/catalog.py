@@ -234,7 +234,9 @@ def ensure_saved(dataset: Dataset | ImageDataset) -> str:
         return dataset.id
     fingerprint = dataset.fingerprint()
     with get_store().session() as session:
-        rows = session.scalars(select(DatasetRow).where(DatasetRow.fingerprint == fingerprint)).all()
+        rows = session.scalars(
+            select(DatasetRow).where(DatasetRow.fingerprint == fingerprint)
+        ).all()
     for row in rows:
         if Path(row.path).is_dir():
             dataset.id = row.id

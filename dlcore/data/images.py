@@ -199,8 +199,13 @@ def decode_image(
             fix="downscale the image before uploading it",
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
+        reason = (
+            "not a recognisable image"
+            if "cannot identify image file" in str(exc)
+            else (str(exc)[:120] or type(exc).__name__)
+        )
         raise BadUploadError(
-            f"'{name}' could not be decoded as an image ({str(exc)[:120] or type(exc).__name__}).",
+            f"'{name}' could not be decoded as an image ({reason}).",
             expected="an intact PNG or JPEG file",
             fix="open it in an image viewer; if it does not show, export it again",
         ) from None
