@@ -38,6 +38,7 @@ bench: install
 	$(PY) bench/real_tables.py
 	$(PY) bench/medmnist.py
 	$(PY) bench/bootstrap_speed.py
+	$(PY) bench/survival.py
 	@if [ -f bench/app_start.py ]; then $(PY) bench/app_start.py; fi
 
 lint: install

@@ -1,4 +1,4 @@
-"""The frame: page config, navigation and the shared sidebar. Pages live in pages/."""
+"""The frame: page config, sign-in, navigation by role, and the shared sidebar. Pages are in pages/."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import sidebar, startup
+from ui import auth, sidebar, startup
 
 HERE = Path(__file__).parent
 
@@ -18,23 +18,37 @@ st.set_page_config(
 st.logo(str(HERE / "assets" / "logo.png"), size="large")
 st.html(f"<style>{(HERE / 'assets' / 'style.css').read_text()}</style>")
 
-PAGES = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Data": [
-        st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
-    ],
-    "Use": [
-        st.Page("pages/predict.py", title="Predict", icon=":material/stethoscope:"),
-        st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
-    ],
-}
+# (section, script, title, icon, permission): a page a role may not use is not in its navigation,
+# so it cannot be reached by URL either.
+PAGES = [
+    ("", "pages/home.py", "Home", ":material/home:", "home"),
+    ("Data", "pages/data.py", "Data", ":material/table_chart:", "data"),
+    ("Data", "pages/train.py", "Train", ":material/model_training:", "train"),
+    ("Data", "pages/models.py", "Models", ":material/inventory_2:", "models"),
+    ("Use", "pages/predict.py", "Predict", ":material/stethoscope:", "predict"),
+    ("Use", "pages/explain.py", "Explain", ":material/insights:", "explain"),
+    ("Use", "pages/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate"),
+    ("Use", "pages/review.py", "Review", ":material/rate_review:", "review"),
+    ("Admin", "pages/admin.py", "Administration", ":material/admin_panel_settings:", "admin"),
+]
 
-page = st.navigation(PAGES)
 startup.boot()
+account = auth.current_account()
+if account is None:
+    st.navigation(
+        [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]
+    ).run()
+    st.stop()
+
+sections: dict[str, list] = {}
+for section, script, title, icon, permission in PAGES:
+    if auth.allowed(account, permission) and (HERE / script).is_file():
+        sections.setdefault(section, []).append(
+            st.Page(script, title=title, icon=icon, default=script.endswith("home.py"))
+        )
+page = st.navigation(sections)
 try:
     page.run()
 finally:
     # Drawn after the page so it shows the page's choices; st.stop() in a page still lands here.
-    sidebar.render()
+    sidebar.render(account)

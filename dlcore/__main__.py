@@ -12,7 +12,7 @@
 
 ``--data`` takes a table (CSV, TSV, XLSX, Parquet), image data (a ZIP of class folders, a
 MedMNIST-style .npz, a folder, one PNG/JPEG/DICOM image), a saved dataset id (d-…) or demo:KEY
-(breast_cancer, diabetes_progression, digits).
+(breast_cancer, diabetes_progression, gbsg2, digits).
 Bad input exits with status 2 and a message that says what was wrong and how to fix it.
 """
 
@@ -162,7 +162,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _report_training(
             args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
         )
-    dataset = load_data_argument(args.data, args.target)
+    dataset = load_data_argument(args.data, None if args.time else args.target)
+    if args.time:
+        from dlcore.data.schema import set_survival_target
+
+        if not args.target:
+            raise UserError(
+                "--time was given without --target.",
+                expected="--target naming the event column (did the event happen?) with --time",
+                fix="add --target EVENT_COLUMN",
+            )
+        set_survival_target(dataset.schema, dataset.frame, args.time, args.target)
     if dataset.schema.target is None:
         raise UserError(
             "No target column was given.",
@@ -413,12 +423,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"calibration ({report.calibrated}): Brier {c.brier:.3f}, ECE {c.ece:.3f}, slope {c.slope:.2f}, "
             f"calibration-in-the-large {c.calibration_in_the_large:+.2f}"
         )
+    elif report.task == "survival":
+        lines.append(f"{report.n} records, {report.events} events; C-index {report.c_index}")
+        lines += [
+            f"time-dependent AUC at {t:g}: {a:.3f}"
+            for t, a in zip(report.auc_times, report.auc, strict=False)
+        ]
+        if report.integrated_brier is not None:
+            lines.append(f"integrated Brier score {report.integrated_brier:.3f}")
+        payload["metrics"]["c_index"] = report.c_index.to_dict()
     else:
         lines += [
             f"{k}: {v['value']:.3f} ({v['low']:.3f}–{v['high']:.3f})"
             for k, v in report.headline().items()
         ]
-    lines.append(f"95% intervals from {args.resamples} stratified bootstrap resamples")
+    if report.task == "survival":
+        lines.append(
+            f"95% interval of the C-index from {min(args.resamples, 500)} bootstrap resamples"
+        )
+    else:
+        lines.append(f"95% intervals from {args.resamples} stratified bootstrap resamples")
     _emit(args, payload, "\n".join(lines))
     return 0
 
@@ -501,7 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train, evaluate and register a model")
     common(train)
     train.add_argument("--data", required=True, help="table file, dataset id or demo:KEY")
-    train.add_argument("--target", help="the outcome column")
+    train.add_argument("--target", help="the outcome column (for survival: the event column)")
+    train.add_argument("--time", help="survival: the follow-up time column (with --target EVENT)")
     train.add_argument("--name", help="a name for the model")
     train.add_argument("--include", nargs="*", help="columns to use even if excluded by default")
     train.add_argument("--exclude", nargs="*", help="columns to leave out")

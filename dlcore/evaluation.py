@@ -103,7 +103,12 @@ class RegressionReport:
 
 
 Report = BinaryReport | MulticlassReport | RegressionReport
-KEY_METRIC = {"binary": "roc_auc", "multiclass": "macro_auc", "regression": "mae"}
+KEY_METRIC = {
+    "binary": "roc_auc",
+    "multiclass": "macro_auc",
+    "regression": "mae",
+    "survival": "c_index",
+}
 
 
 def _safe_div(a: float, b: float) -> float:
@@ -322,4 +327,12 @@ def report_from_dict(data: dict[str, Any]) -> Report:
         values = dict(data)
         values["roc"] = {k: Curve(**v) for k, v in data.get("roc", {}).items()}
         return MulticlassReport(**values)
+    if task == "survival":
+        from dlcore.bootstrap import Interval
+        from dlcore.survival import KaplanMeier, SurvivalReport
+
+        values = dict(data)
+        values["c_index"] = Interval(**data["c_index"])
+        values["risk_groups"] = [KaplanMeier(**g) for g in data["risk_groups"]]
+        return SurvivalReport(**values)
     return RegressionReport(**data)

@@ -346,6 +346,8 @@ def summarize(explanation: Explanation, row: int = 0, *, top: int = 3) -> str:
     base = float(explanation.base_values[k])
     output = float(explanation.outputs[row, k])
     probability = explanation.task in ("binary", "multiclass")
+    if explanation.task == "survival":
+        return _summarize_risk(table, base, output, top)
 
     def amount(value: float) -> str:
         return f"{value * 100:+.0f} points" if probability else f"{value:+.3g}"
@@ -379,6 +381,40 @@ def summarize(explanation: Explanation, row: int = 0, *, top: int = 3) -> str:
             "Lowers it: "
             + "; ".join(
                 f"{r.feature} = {shown(r.value)} ({amount(r.contribution)})"
+                for r in lowers.itertuples()
+            )
+            + "."
+        )
+    return " ".join(parts)
+
+
+def _summarize_risk(table: pd.DataFrame, base: float, output: float, top: int) -> str:
+    """The summary for a survival model: its log-risk, as a relative risk against the average."""
+
+    def shown(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
+
+    relative = float(np.exp(output - base))
+    parts = [
+        f"Predicted risk: {relative:.2f} times the average reference patient's "
+        f"(log-risk {output:+.3f} against {base:+.3f}); higher risk means a shorter expected survival."
+    ]
+    raises = table[table.contribution > 0].head(top)
+    lowers = table[table.contribution < 0].head(top)
+    if len(raises):
+        parts.append(
+            "Raises it: "
+            + "; ".join(
+                f"{r.feature} = {shown(r.value)} (×{np.exp(r.contribution):.2f})"
+                for r in raises.itertuples()
+            )
+            + "."
+        )
+    if len(lowers):
+        parts.append(
+            "Lowers it: "
+            + "; ".join(
+                f"{r.feature} = {shown(r.value)} (×{np.exp(r.contribution):.2f})"
                 for r in lowers.itertuples()
             )
             + "."

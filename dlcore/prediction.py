@@ -58,7 +58,8 @@ def check_records(layout: TabularLayout, frame: pd.DataFrame) -> tuple[pd.DataFr
             + "add the missing columns (an empty column is allowed: its values count as missing)",
         )
     notes = []
-    ignored = [c for c in columns if c not in layout.names and c != layout.target]
+    outcome = {layout.target, getattr(layout, "time_column", None)}
+    ignored = [c for c in columns if c not in layout.names and c not in outcome]
     if ignored:
         shown = ", ".join(ignored[:8]) + (" …" if len(ignored) > 8 else "")
         notes.append(f"{len(ignored)} column(s) the model does not use were ignored: {shown}.")
@@ -118,7 +119,32 @@ def prediction_table(
         )
         table["predicted"] = np.asarray(layout.classes, dtype=object)[output.argmax(axis=1)]
         return table
+    if layout.task == "survival":
+        return survival_table(layout, output[:, 0], index)
     return pd.DataFrame({f"predicted_{layout.target or 'value'}": output[:, 0]}, index=index)
+
+
+def survival_horizons(layout: Any) -> list[float]:
+    """Times to report survival at: the quartiles of the training event times."""
+    times = np.asarray((layout.baseline or {}).get("times", []), dtype=np.float64)
+    if len(times) == 0:
+        return []
+    return [float(np.quantile(times, q)) for q in (0.25, 0.5, 0.75)]
+
+
+def survival_table(layout: Any, eta: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Log-risk, relative risk (against a log-risk of 0) and survival probabilities at the horizons."""
+    from dlcore.survival import BaselineHazard
+
+    table = pd.DataFrame({"log_risk": eta, "relative_risk": np.exp(eta)}, index=index)
+    if layout.baseline:
+        baseline = BaselineHazard.from_dict(layout.baseline)
+        horizons = survival_horizons(layout)
+        _, curves = baseline.survival(eta, np.asarray(horizons))
+        for k, horizon in enumerate(horizons):
+            table[f"survival_at_{horizon:g}"] = curves[:, k]
+        table["median_survival"] = baseline.median_survival(eta)
+    return table
 
 
 def predict(

@@ -155,6 +155,9 @@ def split_records(y: np.ndarray, task: str, spec: ModelSpec) -> Split:
     positions = np.arange(n)
     stratify = None
     stratified = False
+    if task == "survival":
+        y = y[:, 1]  # stratify by whether the event happened
+        task = "binary"
     if task != "regression":
         _, counts = np.unique(y, return_counts=True)
         if counts.min() >= 3:
@@ -183,7 +186,7 @@ def split_records(y: np.ndarray, task: str, spec: ModelSpec) -> Split:
 
 def sample_weights(y: np.ndarray, task: str, spec: ModelSpec) -> np.ndarray | None:
     """Per-record weights that balance the classes ('balanced'), or None."""
-    if task == "regression" or spec.class_weighting == "none":
+    if task in ("regression", "survival") or spec.class_weighting == "none":
         return None
     classes, counts = np.unique(y, return_counts=True)
     weight = {c: len(y) / (len(classes) * k) for c, k in zip(classes, counts, strict=True)}
@@ -194,6 +197,8 @@ def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:
     """The target as the loss expects it: one-hot for categorical cross-entropy, (n, 1) otherwise."""
     if layout.task == "multiclass":
         return np.eye(len(layout.classes), dtype=np.float32)[y.astype(int)]
+    if layout.task == "survival":
+        return y.astype(np.float32).reshape(-1, 2)  # follow-up time and event, for the Cox loss
     return y.astype(np.float32).reshape(-1, 1)
 
 

@@ -36,6 +36,23 @@ def evaluate_split(result: TrainResult) -> Report:
     def output(part: np.ndarray) -> np.ndarray:
         return run_model(result.model, layout.inputs(rows(data.features, part)))
 
+    if layout.task == "survival":
+        from dlcore.survival import BaselineHazard, breslow_baseline, evaluate_survival
+
+        train_y = data.y[split.train]
+        if layout.baseline is None:  # fitted on the training part, kept in the model's layout
+            layout.baseline = breslow_baseline(
+                train_y[:, 0], train_y[:, 1], output(split.train)[:, 0]
+            ).to_dict()
+        test_y = data.y[split.test]
+        return evaluate_survival(
+            test_y[:, 0],
+            test_y[:, 1],
+            output(split.test)[:, 0],
+            baseline=BaselineHazard.from_dict(layout.baseline),
+            train_time=train_y[:, 0],
+            train_event=train_y[:, 1],
+        )
     return evaluate(
         layout.task,
         data.y[split.test],
@@ -236,6 +253,14 @@ def evaluation_data(
                 fix="upload a ZIP of class folders",
             )
         if hasattr(records, "images"):
+            if records.labels is None or not len(records.images):
+                raise SchemaMismatchError(
+                    "The images have no classes: they are not inside class folders.",
+                    expected="a ZIP with one folder per class (named as the model's classes: "
+                    + ", ".join(layout.classes)
+                    + ")",
+                    fix="put each image in the folder of its class and upload the ZIP",
+                )
             mapped = np.array(
                 [
                     layout.classes.index(records.classes[v])
@@ -273,6 +298,23 @@ def evaluation_data(
                     fix=f"add the '{target}' column with each patient's outcome",
                 )
             labelled = records[records[target].notna()]
+            if layout.task in ("binary", "multiclass"):
+                # Encoding maps any value that is not the positive class to "negative": a cohort
+                # coded differently ('M'/'B', 'Malignant') would be scored silently wrong.
+                from dlcore.data.schema import target_labels
+
+                unknown = sorted(
+                    set(target_labels(labelled[target]).dropna()) - set(map(str, layout.classes))
+                )
+                if unknown:
+                    raise SchemaMismatchError(
+                        f"The outcome column '{target}' has values the model does not know: "
+                        + ", ".join(unknown[:5])
+                        + ("…" if len(unknown) > 5 else "")
+                        + ".",
+                        expected=f"the model's classes {', '.join(map(str, layout.classes))}",
+                        fix=f"recode '{target}' to the model's classes",
+                    )
             schema = schema or Schema(
                 columns=[],
                 target=target,
@@ -286,7 +328,9 @@ def evaluation_data(
         label = source or "external cohort"
         external = True
     output = run_model(loaded.model, inputs)
-    probabilities = loaded.recalibrator.apply(output) if layout.task != "regression" else output
+    probabilities = (
+        loaded.recalibrator.apply(output) if layout.task in ("binary", "multiclass") else output
+    )
     return EvaluationData(
         np.asarray(y),
         output,
@@ -331,9 +375,45 @@ def clinical_report(
         return evaluate_multiclass_clinical(
             data.y, data.probabilities, layout.classes, source=data.source, resamples=resamples
         )
+    if layout.task == "survival":
+        from dlcore.survival import BaselineHazard, evaluate_survival
+
+        reference = _training_outcomes(loaded)
+        reference = (
+            data.y if reference is None else reference
+        )  # censoring weights from the cohort itself
+        return evaluate_survival(
+            data.y[:, 0],
+            data.y[:, 1],
+            data.output[:, 0],
+            baseline=BaselineHazard.from_dict(layout.baseline),
+            train_time=reference[:, 0],
+            train_event=reference[:, 1],
+            source=data.source,
+            resamples=min(resamples, 500),
+        )
     return evaluate_regression_clinical(
         data.y, data.output[:, 0], source=data.source, resamples=resamples
     )
+
+
+def _training_outcomes(loaded: Any) -> np.ndarray | None:
+    """The encoded outcomes of the model's training part (survival: time and event), if stored."""
+    split = loaded.split()
+    dataset_id = loaded.card.get("dataset", {}).get("id")
+    if split is None or not dataset_id or "schema" not in loaded.card:
+        return None
+    from dlcore.data.catalog import load_dataset
+    from dlcore.data.dataset import encode_target
+    from dlcore.data.schema import Schema
+
+    try:
+        dataset = load_dataset(dataset_id)
+    except UserError:
+        return None
+    rows = np.asarray(split["row_index"])[np.asarray(split["train"], dtype=np.int64)]
+    y, _ = encode_target(dataset.frame.loc[rows], Schema.from_dict(loaded.card["schema"]))
+    return y
 
 
 def fit_model_recalibration(loaded: Any, method: str) -> Any:

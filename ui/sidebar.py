@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dlcore.accounts import Account
 from dlcore.errors import NotFoundError
 from ui.common import DATASET_KEY, MODEL_KEY, fmt_duration
 
 
-def render() -> None:
-    """Draw the sidebar summary (cheap: a few store reads)."""
+def render(account: Account | None = None) -> None:
+    """Draw the sidebar: who is signed in (or the demo-mode banner), the current dataset and
+    model, and running jobs (cheap: a few store reads)."""
     from dlcore.data.catalog import list_datasets
     from dlcore.jobs import list_jobs
     from dlcore.registry import get_card
+    from ui.auth import sign_out
 
     with st.sidebar:
+        if account is not None and account.via == "demo":
+            st.html(
+                "<div class='dl-banner'><b>Demo mode — no login.</b> Everyone is an administrator; set DLCORE_AUTH=local to require accounts.</div>"
+            )
+        elif account is not None:
+            st.markdown(f":material/person: **{account.label}** · {account.role}")
+            st.button("Sign out", on_click=sign_out, icon=":material/logout:", key="sign_out")
         st.caption("Working on")
         dataset_id = st.session_state.get(DATASET_KEY)
         names = {d.id: d.name for d in list_datasets()}

@@ -147,7 +147,8 @@ def feature_frame(
 def encode_target(frame: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
     """The target as numbers, and a mask of rows that have one.
 
-    Binary: 1.0 for the positive class, else 0.0; multiclass: the class index; regression: the value.
+    Binary: 1.0 for the positive class, else 0.0; multiclass: the class index; regression: the value;
+    survival: (n, 2) of follow-up time and event (1.0 when the event happened).
     """
     if not schema.target or schema.target not in frame.columns:
         raise SchemaMismatchError(
@@ -156,6 +157,20 @@ def encode_target(frame: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.n
             fix="choose the target column again",
         )
     series = frame[schema.target]
+    if schema.task == "survival":
+        if not schema.time_column or schema.time_column not in frame.columns:
+            raise SchemaMismatchError(
+                f"The records have no time column '{schema.time_column}'.",
+                expected="the follow-up time column the schema names",
+                fix="include the time column",
+            )
+        times = to_number(frame[schema.time_column], schema.time_column, strict=False).to_numpy(
+            dtype=np.float32
+        )
+        labels = target_labels(series)
+        events = (labels == schema.positive_class).to_numpy(dtype=np.float32)
+        present = ~np.isnan(times) & labels.notna().to_numpy()
+        return np.stack([times, events], axis=1), present
     if schema.task == "regression":
         y = to_number(series, schema.target, strict=False).to_numpy(dtype=np.float32)
         return y, ~np.isnan(y)

@@ -23,7 +23,7 @@ EMPTY = "empty"
 KINDS = (NUMERIC, BINARY, CATEGORICAL, IDENTIFIER, DATETIME, TEXT, EMPTY)
 FEATURE_KINDS = (NUMERIC, BINARY, CATEGORICAL)
 
-TASKS = ("binary", "multiclass", "regression")
+TASKS = ("binary", "multiclass", "regression", "survival")
 MAX_CATEGORIES = 50
 MAX_CLASSES = 20
 
@@ -76,6 +76,7 @@ class Schema:
     task: str | None = None
     classes: list[str] = field(default_factory=list)
     positive_class: str | None = None
+    time_column: str | None = None  # survival: the follow-up time; ``target`` is then the event
 
     def column(self, name: str) -> ColumnInfo:
         """Return the column called ``name``; raises SchemaMismatchError when absent."""
@@ -104,6 +105,7 @@ class Schema:
                 "target": self.target,
                 "task": self.task,
                 "classes": self.classes,
+                "time_column": self.time_column,
             },
             sort_keys=True,
         )
@@ -116,6 +118,7 @@ class Schema:
             "task": self.task,
             "classes": list(self.classes),
             "positive_class": self.positive_class,
+            "time_column": self.time_column,
         }
 
     @classmethod
@@ -126,6 +129,7 @@ class Schema:
             task=data.get("task"),
             classes=[str(c) for c in data.get("classes", [])],
             positive_class=data.get("positive_class"),
+            time_column=data.get("time_column"),
         )
 
 
@@ -242,12 +246,62 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
     return schema
 
 
+def set_survival_target(
+    schema: Schema, frame: pd.DataFrame, time_column: str, event_column: str
+) -> Schema:
+    """Make it a time-to-event task: ``time_column`` the follow-up time (positive numbers) and
+    ``event_column`` whether the event happened (two values; the event is the positive class).
+
+    Returns the same schema, changed. Raises UserError for a non-numeric or non-positive time, or an
+    event column without exactly two values.
+    """
+    if time_column == event_column:
+        raise UserError(
+            f"'{time_column}' was chosen as both the time and the event.",
+            expected="two different columns: the follow-up time and whether the event happened",
+            fix="choose the event column (for example 'death' or 'status') separately",
+        )
+    time_info, event_info = schema.column(time_column), schema.column(event_column)
+    times = pd.to_numeric(frame[time_column], errors="coerce")
+    if times.notna().sum() < 0.98 * frame[time_column].notna().sum() or times.notna().sum() == 0:
+        raise UserError(
+            f"Time column '{time_column}' does not hold numbers.",
+            expected="the follow-up time in days, months or years",
+            fix="choose the column with the time to the event or to the last follow-up",
+        )
+    if (times.dropna() <= 0).any():
+        raise UserError(
+            f"Time column '{time_column}' has {int((times.dropna() <= 0).sum())} value(s) ≤ 0.",
+            expected="positive follow-up times",
+            fix="correct or remove records with a zero or negative time",
+        )
+    labels = target_labels(frame[event_column])
+    classes = sorted(labels.dropna().unique().tolist(), key=_class_sort_key)
+    if len(classes) != 2:
+        raise UserError(
+            f"Event column '{event_column}' has {len(classes)} distinct values.",
+            expected="two values: event happened or censored (for example 1/0 or dead/alive)",
+            fix="choose the column that says whether the event happened",
+        )
+    for col in schema.columns:
+        if col.role == "target":
+            previous = infer_column(col.name, frame[col.name])
+            col.role, col.reason = previous.role, previous.reason
+    time_info.role, time_info.reason = "target", "the follow-up time"
+    event_info.role, event_info.reason = "target", "whether the event happened"
+    schema.target, schema.time_column, schema.task = event_column, time_column, "survival"
+    schema.classes = classes
+    schema.positive_class = guess_positive_class(labels, classes)
+    return schema
+
+
 def set_target(schema: Schema, frame: pd.DataFrame, target: str, task: str | None = None) -> Schema:
     """Make ``target`` the outcome column: detect (or check) the task, the classes and positive class.
 
     Returns the same schema, changed. Raises UserError when the target cannot be learned.
     """
     column = schema.column(target)
+    schema.time_column = None
     for col in schema.columns:
         if col.role == "target":
             previous = infer_column(col.name, frame[col.name])

@@ -14,11 +14,13 @@ LOSSES = {
     "binary": ("binary_crossentropy", "binary_focal_crossentropy"),
     "multiclass": ("categorical_crossentropy",),
     "regression": ("mean_squared_error", "mean_absolute_error", "huber"),
+    "survival": ("cox_partial_likelihood",),
 }
 DEFAULT_LOSS = {
     "binary": "binary_crossentropy",
     "multiclass": "categorical_crossentropy",
     "regression": "mean_squared_error",
+    "survival": "cox_partial_likelihood",
 }
 CLASS_WEIGHTING = ("balanced", "none")
 ARCHITECTURES = ("mlp", "cnn")
@@ -220,8 +222,12 @@ def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
         spec = ModelSpec(hidden_units=[64, 32], dropout=0.1, batch_size=32, epochs=60)
     else:
         spec = ModelSpec(hidden_units=[128, 64], dropout=0.1, batch_size=128, epochs=40)
-    if task == "regression":
+    if task in ("regression", "survival"):
         spec.class_weighting = "none"
+    if task == "survival":
+        # The Cox loss compares each event with its risk set inside a batch: larger batches.
+        spec.batch_size = max(spec.batch_size, 64)
+        spec.early_stopping_patience = max(spec.early_stopping_patience, 15)
     return spec
 
 

@@ -20,7 +20,7 @@ ENCODER_LAYER = "encoded"
 # hundred steps a small clinical data set gives (0.99^200 ≈ 0.13): inference then breaks.
 BN_MOMENTUM = 0.9
 CORE_MODEL = "core"
-MAIN_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "mae"}
+MAIN_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "mae", "survival": "loss"}
 
 
 @dataclass
@@ -46,6 +46,8 @@ class TabularLayout:
     classes: list[str] = field(default_factory=list)
     positive_class: str | None = None
     target: str | None = None
+    time_column: str | None = None
+    baseline: dict[str, Any] | None = None  # survival: Breslow's baseline cumulative hazard
 
     @property
     def names(self) -> list[str]:
@@ -68,6 +70,8 @@ class TabularLayout:
             return list(self.classes)
         if self.task == "binary":
             return [f"P({self.positive_class})"]
+        if self.task == "survival":
+            return ["log-risk"]
         return [self.target or "prediction"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +85,8 @@ class TabularLayout:
             classes=list(data.get("classes", [])),
             positive_class=data.get("positive_class"),
             target=data.get("target"),
+            time_column=data.get("time_column"),
+            baseline=data.get("baseline"),
         )
 
 
@@ -119,7 +125,12 @@ def make_layout(schema: Schema, features: pd.DataFrame, kinds: dict[str, str]) -
             info.missing_share = float((values == MISSING_CATEGORY).mean())
         infos.append(info)
     return TabularLayout(
-        infos, schema.task or "binary", list(schema.classes), schema.positive_class, schema.target
+        infos,
+        schema.task or "binary",
+        list(schema.classes),
+        schema.positive_class,
+        schema.target,
+        schema.time_column,
     )
 
 
@@ -196,6 +207,8 @@ def _build_core(
         out = layers.Dense(1, activation="sigmoid", name="probability")(x)
     elif layout.task == "multiclass":
         out = layers.Dense(len(layout.classes), activation="softmax", name="probabilities")(x)
+    elif layout.task == "survival":
+        out = layers.Dense(1, name="log_risk")(x)  # the Cox model's log relative risk η(x)
     else:
         # The network learns the standardised outcome; this layer returns it in its own units.
         mean, std = float(np.mean(y)), float(np.std(y)) or 1.0
@@ -226,6 +239,11 @@ def compile_model(model: Any, spec: ModelSpec, task: str) -> None:
         metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
     elif task == "multiclass":
         metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    elif task == "survival":
+        from dlcore.survival import cox_partial_likelihood
+
+        model.compile(optimizer=make_optimizer(spec), loss=cox_partial_likelihood)
+        return
     else:
         metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
     model.compile(optimizer=make_optimizer(spec), loss=spec.resolved_loss(task), metrics=metrics)

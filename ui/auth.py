@@ -1,0 +1,141 @@
+"""Who is using the app: open demo mode, local accounts, or OpenID Connect (st.login); the pages
+each role may see; and the audit trail helper every page uses."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import streamlit as st
+
+from dlcore import audit
+from dlcore.accounts import (
+    DEMO_ACCOUNT,
+    Account,
+    account_for_email,
+    auth_mode,
+    authenticate,
+    create_user,
+    ensure_admin_from_environment,
+    has_accounts,
+    may,
+)
+from ui.common import guard
+
+logger = logging.getLogger("dashboard")
+ACCOUNT_KEY = "signed_in_account"
+
+
+def mode() -> str:
+    """'none', 'local' or 'oidc': DLCORE_AUTH, else ``[dlcore] auth`` in secrets, else 'none'."""
+    if os.environ.get("DLCORE_AUTH"):
+        return auth_mode()
+    try:
+        configured = st.secrets.get("dlcore", {}).get("auth")
+    except (FileNotFoundError, KeyError, AttributeError):
+        configured = None
+    if configured:
+        os.environ.setdefault("DLCORE_AUTH", str(configured))
+        return auth_mode()
+    return "none"
+
+
+def current_account() -> Account | None:
+    """The signed-in account (the demo account in open demo mode), or None."""
+    current = mode()
+    if current == "none":
+        return DEMO_ACCOUNT
+    if current == "oidc":
+        if not st.user.is_logged_in:
+            return None
+        account = st.session_state.get(ACCOUNT_KEY)
+        if account is None or account.email != str(st.user.get("email", "")).lower():
+            account = account_for_email(str(st.user.get("email", "")))
+            st.session_state[ACCOUNT_KEY] = account
+            if account is not None:
+                log("login", detail={"via": "oidc"}, account=account)
+        return account
+    return st.session_state.get(ACCOUNT_KEY)
+
+
+def log(action: str, *, account: Account | None = None, **fields: Any) -> None:
+    """Append an audit row for the current account (never fails the page if the store is busy)."""
+    account = account or current_account() or Account("anonymous", "")
+    try:
+        audit.record(account.username, action, role=account.role, **fields)
+    except Exception:  # the action itself succeeded; the failure is logged for the admins
+        logger.exception("could not write the audit row for %s", action)
+
+
+def sign_out() -> None:
+    """End the session (and the OIDC identity cookie)."""
+    account = st.session_state.pop(ACCOUNT_KEY, None)
+    if account is not None:
+        log("logout", account=account)
+    if mode() == "oidc" and st.user.is_logged_in:
+        st.logout()
+
+
+def sign_in_page() -> None:
+    """The only page before sign-in: the first admin, a username and password, or st.login."""
+    st.title("Clinician deep-learning dashboard")
+    current = mode()
+    if current == "oidc":
+        if st.user.is_logged_in:
+            st.error(
+                f"You are signed in as {st.user.get('email', 'an unknown address')}, but no account of this "
+                "app has that e-mail. Ask an administrator to add you with this e-mail and a role.",
+                icon=":material/block:",
+            )
+            st.button("Sign out", on_click=st.logout)
+        else:
+            st.markdown("Sign in with your organisation's account.")
+            st.button("Sign in", type="primary", icon=":material/login:", on_click=st.login)
+        return
+    ensure_admin_from_environment()
+    if not has_accounts():
+        st.info(
+            "No account exists yet. Create the first administrator.", icon=":material/person_add:"
+        )
+        with st.form("first_admin"):
+            username = st.text_input("Username")
+            display = st.text_input("Full name")
+            password = st.text_input("Password (at least 10 characters)", type="password")
+            again = st.text_input("Password again", type="password")
+            if st.form_submit_button("Create the administrator", type="primary"):
+                with guard("Creating the account"):
+                    if password != again:
+                        st.error("The two passwords differ. Type the same password twice.")
+                    else:
+                        account = create_user(username, "admin", password, display_name=display)
+                        log(
+                            "user_create",
+                            account=account,
+                            object_type="user",
+                            object_id=account.username,
+                            detail={"role": "admin"},
+                        )
+                        st.success("Created. Sign in below.")
+        return
+    with st.form("sign_in"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Sign in", type="primary", icon=":material/login:")
+    if submitted:
+        account = authenticate(username, password)
+        if account is None:
+            log("login_failed", account=Account((username or "")[:64] or "unknown", ""))
+            st.error(
+                "The username or password is wrong, or the account is disabled.",
+                icon=":material/block:",
+            )
+        else:
+            st.session_state[ACCOUNT_KEY] = account
+            log("login", account=account, detail={"via": "local"})
+            st.rerun()
+
+
+def allowed(account: Account, permission: str) -> bool:
+    """Whether the account may see a page (the navigation shows only those)."""
+    return may(account, permission)
