@@ -39,6 +39,7 @@ bench: install
 	$(PY) bench/medmnist.py
 	$(PY) bench/bootstrap_speed.py
 	$(PY) bench/survival.py
+	$(PY) bench/seed_example.py
 	@if [ -f bench/app_start.py ]; then $(PY) bench/app_start.py; fi
 
 lint: install

@@ -749,3 +749,98 @@ def confusion_cases(
         matrix,
         None if index is None else np.asarray(index),
     )
+
+
+def _idx_array(data: bytes, name: str) -> np.ndarray:
+    """One IDX file (MNIST's format: big-endian magic, dimension sizes, then unsigned bytes)."""
+    import gzip
+
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except OSError:
+            raise BadUploadError(
+                f"'{name}' is a damaged gzip file.",
+                expected="an intact .gz",
+                fix="download it again",
+            ) from None
+    if len(data) < 8 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise BadUploadError(
+            f"'{name}' is not an IDX file of unsigned bytes.",
+            expected="MNIST's IDX format (train-images-idx3-ubyte, train-labels-idx1-ubyte, …)",
+            fix="upload the MNIST files as published, gzipped or not",
+        )
+    dims = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
+    if body.size != int(np.prod(shape)):
+        raise BadUploadError(
+            f"'{name}' holds {body.size:,} values for a declared shape {shape}.",
+            expected="a complete IDX file",
+            fix="download it again (it may be truncated)",
+        )
+    return body.reshape(shape)
+
+
+def read_mnist_idx(files: dict[str, bytes]) -> ImageDataset:
+    """MNIST as published: IDX files for train (and t10k) images and labels, gzipped or not, given
+    as {file name: bytes} (or one ZIP holding them). The t10k part becomes the test split; the last
+    10% of the training images the validation split. Raises BadUploadError when a pair is missing."""
+    if len(files) == 1 and next(iter(files.values()))[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(next(iter(files.values())))) as archive:
+            files = {
+                PurePosixPath(n).name: archive.read(n)
+                for n in archive.namelist()
+                if not n.endswith("/")
+            }
+    parts: dict[str, dict[str, np.ndarray]] = {}
+    for name, data in files.items():
+        lowered = name.lower()
+        part = "test" if ("t10k" in lowered or "test" in lowered) else "train"
+        kind = (
+            "images"
+            if "image" in lowered or "idx3" in lowered
+            else "labels"
+            if "label" in lowered or "idx1" in lowered
+            else None
+        )
+        if kind is None:
+            continue
+        parts.setdefault(part, {})[kind] = _idx_array(data, name)
+    if "train" not in parts or set(parts["train"]) != {"images", "labels"}:
+        raise BadUploadError(
+            f"Received {sorted(files)[:6]}.",
+            expected="train-images-idx3-ubyte and train-labels-idx1-ubyte (and optionally the t10k pair)",
+            fix="upload both the images file and the labels file",
+        )
+    images, labels, split, start = [], [], {}, 0
+    for part in ("train", "test"):
+        if part not in parts:
+            continue
+        x, y = parts[part].get("images"), parts[part].get("labels")
+        if x is None or y is None or len(x) != len(y):
+            raise BadUploadError(
+                f"The {part} images and labels do not pair up.",
+                expected="as many labels as images",
+                fix="upload the matching images and labels files",
+            )
+        images.append(x[:, :, :, None])
+        labels.append(y.astype(np.int64))
+        split[part] = np.arange(start, start + len(x))
+        start += len(x)
+    stacked, y_all = np.concatenate(images), np.concatenate(labels)
+    predefined = None
+    if "test" in split:
+        train = split["train"]
+        cut = int(len(train) * 0.9)
+        predefined = {"train": train[:cut], "validation": train[cut:], "test": split["test"]}
+    classes = [str(i) for i in range(int(y_all.max()) + 1)]
+    return ImageDataset(
+        name="MNIST",
+        images=stacked,
+        labels=y_all,
+        classes=classes,
+        file_names=[f"mnist#{i}" for i in range(len(stacked))],
+        source="upload:mnist-idx",
+        predefined_split=predefined,
+    )
