@@ -32,6 +32,7 @@ from dlcore.plots import (
     plot_missingness,
 )
 from ui import cache
+from ui.auth import log, require_page
 from ui.common import DATASET_KEY, guard
 from ui.images import (
     COLOURS,
@@ -47,6 +48,7 @@ from ui.images import (
 DRAFT = "data_draft"
 CHOICE = "data_saved_choice"
 LAST_UPLOAD = "data_last_upload"
+LOGGED_UPLOAD = "data_logged_upload"
 MODE = "data_mode"
 MODE_TOKEN = "data_mode_token"
 SIZE_KEY = "data_image_size"
@@ -518,6 +520,17 @@ def save_section(draft: dict) -> None:
                             name.strip(), draft["frame"], draft["schema"], source=draft["source"]
                         )
                     dataset_id = save_dataset(dataset)
+                    log(
+                        "dataset_save",
+                        object_type="dataset",
+                        object_id=dataset_id,
+                        detail={
+                            "kind": draft["kind"],
+                            "rows": len(dataset.images)
+                            if draft["kind"] == "images"
+                            else len(dataset.frame),
+                        },
+                    )
                     draft.update(
                         {"dataset_id": dataset_id, "name": name.strip(), "token": dataset_id}
                     )
@@ -529,6 +542,12 @@ def save_section(draft: dict) -> None:
         ):
             with guard("Saving the changes"):
                 update_dataset_schema(draft["dataset_id"], draft["schema"])
+                log(
+                    "dataset_save",
+                    object_type="dataset",
+                    object_id=draft["dataset_id"],
+                    detail={"kind": "table", "schema_changed": True},
+                )
                 st.toast("Saved.", icon=":material/check:")
 
     if draft["dataset_id"]:
@@ -546,6 +565,7 @@ def save_section(draft: dict) -> None:
             if st.button("Delete dataset", disabled=not confirm, icon=":material/delete:"):
                 with guard("Deleting the dataset"):
                     delete_dataset(draft["dataset_id"])
+                    log("dataset_delete", object_type="dataset", object_id=draft["dataset_id"])
                     st.session_state.pop(DRAFT, None)
                     st.session_state[DATASET_KEY] = None
                     st.rerun()
@@ -554,6 +574,7 @@ def save_section(draft: dict) -> None:
 # -- the page ----------------------------------------------------------------------------------
 
 st.title("Data")
+require_page("data")
 saved = list_datasets()
 labels = {
     d.id: f"{d.name} · {d.rows:,} {'images' if d.kind == 'images' else 'rows'}" for d in saved
@@ -657,6 +678,19 @@ if upload is not None:
                 )
             # Only a file that was read is remembered: a refused one shows its error on every run.
             st.session_state[LAST_UPLOAD] = seen
+            if st.session_state.get(LOGGED_UPLOAD) != digest:  # not again for a new image size
+                # The file is named by its hash only: file names can name patients.
+                log(
+                    "upload",
+                    object_type="file",
+                    object_id=digest,
+                    detail={
+                        "sha256": digest,
+                        "rows": len(draft["dataset"].images) if as_images else len(draft["frame"]),
+                        "kind": "images" if as_images else "table",
+                    },
+                )
+                st.session_state[LOGGED_UPLOAD] = digest
 
 if draft is None:
     st.info(

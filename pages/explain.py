@@ -22,7 +22,8 @@ from dlcore.plots import (
 )
 from dlcore.prediction import predict_images
 from ui import cache
-from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, require
+from ui.auth import require_page
+from ui.common import DATASET_KEY, RECORD_KEY, guard, log_once, model_picker, require
 from ui.forms import patient_form
 from ui.images import (
     IMAGE_KEY,
@@ -48,8 +49,23 @@ FROM_PREDICT, FROM_UPLOAD, FROM_DATASET = (
     "An image from the model's dataset",
 )
 
+require_page("explain")
 st.title("Explain")
 model_id = model_picker(key="explain_model")
+
+
+def audited(loaded, slot: str, signature: object, rows: int) -> None:
+    """One audit row per explanation shown (not per rerun); never the patient's values."""
+    log_once(
+        (loaded.id, loaded.version, signature),
+        "explain",
+        slot=slot,
+        object_type="model",
+        object_id=loaded.id,
+        model_id=loaded.id,
+        model_version=loaded.version,
+        detail={"rows": rows, "kind": loaded.kind},
+    )
 
 
 def choose_image(loaded, model_id: str) -> tuple[object, str] | None:
@@ -147,12 +163,13 @@ def explain_image(loaded, model_id: str) -> None:
         for method in explainer.methods
     }
     first = next(iter(explanations.values()))
+    audited(loaded, "image", (digest, explained), 1)
 
     numbers, chart = st.columns([1, 2])
     with numbers:
         if layout.task == "binary":
             st.metric(f"Probability of {layout.positive_class}", f"{float(output[0]):.1%}")
-            st.metric(f"Decision at threshold {loaded.threshold:.2f}", str(row["decision"]))
+            st.metric(f"Decision at threshold {float(row['threshold']):.3f}", str(row["decision"]))
         else:
             st.metric("Predicted class", str(row["predicted"]))
             st.metric("Its probability", f"{float(output.max()):.1%}")
@@ -247,6 +264,12 @@ def explain_records(loaded, model_id: str) -> None:
 
     if record is not None:
         explanation = explainer.explain(record)
+        audited(
+            loaded,
+            "record",
+            hashlib.sha256(record.to_json(orient="records").encode()).hexdigest(),
+            1,
+        )
         output = explanation.output_index(0)
         if layout.task == "multiclass":
             output = st.selectbox(
@@ -274,6 +297,11 @@ def explain_records(loaded, model_id: str) -> None:
             f"SHAP values ({explanation.method} explainer): each bar is how much that value moves this "
             "prediction away from the average over reference patients from training; they add up to the prediction."
         )
+        if layout.task != "regression" and loaded.recalibrator.method != "none":
+            st.caption(
+                "They explain the network's own output; Predict shows the probability "
+                f"{loaded.recalibrator.describe()}, so the two can differ a little."
+            )
 
     st.divider()
     st.subheader("Across many records")
@@ -289,6 +317,7 @@ def explain_records(loaded, model_id: str) -> None:
         if run:
             checksum = cache.model_version_key(model_id)
             sample = cache.sample_explanation(model_id, checksum, dataset_id, int(n))
+            audited(loaded, "sample", (dataset_id, int(n)), int(n))
             k = 0
             if layout.task == "multiclass":
                 k = st.selectbox(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dlcore.accounts import may
 from dlcore.data.catalog import find_dataset_by_source, list_datasets
 from dlcore.demo import demo_model
 from dlcore.jobs import job_summary, list_jobs
 from dlcore.registry import list_models
+from ui.auth import require_page
 from ui.common import DATASET_KEY, MODEL_KEY, fmt_duration, guard
 
 
@@ -50,6 +52,7 @@ def demo_status() -> None:
 
 
 st.title("Clinician deep-learning dashboard")
+account = require_page("home")
 st.markdown(
     "Bring patient records, train a neural network while watching it learn, and see its "
     "predictions and the reasons behind them — on this computer, with nothing sent anywhere."
@@ -62,30 +65,34 @@ with guard("Opening the workspace"):
     c2.metric("Models", len(models))
     c3.metric("Training jobs running or queued", summary.active)
 
-    st.subheader("Start")
-    left, right = st.columns(2)
-    with left, st.container(border=True):
-        st.markdown("**Use the demo data**")
-        st.caption(
-            "569 breast masses from the Wisconsin diagnostic study: 30 measurements of cell nuclei "
-            "per mass, and the diagnosis (malignant or benign)."
-        )
-        if st.button("Use demo data", type="primary", icon=":material/play_arrow:"):
-            entry = find_dataset_by_source("demo:breast_cancer")
-            if entry is not None:
-                st.session_state[DATASET_KEY] = entry.id
-            record = demo_model("breast_cancer")
-            if record is not None:
-                st.session_state[MODEL_KEY] = record.id
-            st.switch_page("pages/data.py")
-    with right, st.container(border=True):
-        st.markdown("**Upload your own records**")
-        st.caption(
-            "CSV, TSV, Excel (.xlsx) or Parquet: one row per patient, one column per variable."
-        )
-        if st.button("Upload your own", icon=":material/upload_file:"):
-            st.session_state[DATASET_KEY] = None
-            st.switch_page("pages/data.py")
+    if may(account, "data"):  # clinicians have no Data page to start from
+        st.subheader("Start")
+        left, right = st.columns(2)
+        with left, st.container(border=True):
+            st.markdown("**Use the demo data**")
+            st.caption(
+                "569 breast masses from the Wisconsin diagnostic study: 30 measurements of cell nuclei "
+                "per mass, and the diagnosis (malignant or benign)."
+            )
+            if st.button("Use demo data", type="primary", icon=":material/play_arrow:"):
+                entry = find_dataset_by_source("demo:breast_cancer")
+                if entry is not None:
+                    st.session_state[DATASET_KEY] = entry.id
+                record = demo_model("breast_cancer")
+                if record is not None:
+                    st.session_state[MODEL_KEY] = record.id
+                st.switch_page("pages/data.py")
+        with right, st.container(border=True):
+            st.markdown("**Upload your own records**")
+            st.caption(
+                "CSV, TSV, Excel (.xlsx) or Parquet: one row per patient, one column per variable."
+            )
+            if st.button("Upload your own", icon=":material/upload_file:"):
+                st.session_state[DATASET_KEY] = None
+                st.switch_page("pages/data.py")
+
+    else:
+        st.page_link("pages/review.py", label="Review cases", icon=":material/rate_review:")
 
     demo_status()
 

@@ -3,6 +3,7 @@ upload a .keras model, and compare models."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pandas as pd
@@ -27,10 +28,23 @@ from dlcore.registry import (
     rename_model,
 )
 from ui import cache
+from ui.auth import allowed, current_account, log, require_page
 from ui.common import MODEL_KEY, fmt, guard, metric_name, shared_selectbox, show_metrics
 from ui.images import image_grid, short
 
 CASES_SHOWN = 24
+
+
+def audited(action: str, model_id: str, version: object, detail: dict | None = None) -> None:
+    """An audit row about a model (ids, version and codes only)."""
+    log(
+        action,
+        object_type="model",
+        object_id=model_id,
+        model_id=model_id,
+        model_version=int(version) if version is not None else None,
+        detail=detail,
+    )
 
 
 def confusion_browser(model_id: str, card: dict) -> None:
@@ -95,6 +109,7 @@ def confusion_browser(model_id: str, card: dict) -> None:
     )
 
 
+require_page("models")
 st.title("Models")
 tab_registry, tab_compare, tab_upload = st.tabs(["Registry", "Compare", "Upload a model"])
 
@@ -118,6 +133,12 @@ with tab_upload:
                 card_json=card_file.getvalue() if card_file is not None else None,
             )
             st.session_state[MODEL_KEY] = record.id
+            audited(
+                "model_upload",
+                record.id,
+                record.version,
+                {"sha256": hashlib.sha256(model_file.getvalue()).hexdigest()},
+            )
             st.success(f"Added '{record.name}' (id {record.id}).", icon=":material/check_circle:")
 
 models = list_models()
@@ -183,6 +204,15 @@ with tab_registry:
                 if card.get("source", {}).get("kind") == "upload":
                     st.caption(f"Uploaded from {card['source'].get('filename')}.")
                 st.markdown(f"*Intended use:* {card.get('intended_use', '—')}")
+                if allowed(current_account(), "evaluate") and st.button(
+                    "Evaluate this model",
+                    icon=":material/fact_check:",
+                    key=f"evaluate_{model_id}",
+                    help="Confidence intervals, calibration, an operating threshold, decision "
+                    "curve, subgroups and the model card, on the Evaluate page.",
+                ):
+                    st.session_state[MODEL_KEY] = model_id
+                    st.switch_page("pages/evaluate.py")
                 if card.get("metrics"):
                     show_metrics(
                         {k: v for k, v in card["metrics"].items() if k != "youden_threshold"}
@@ -257,6 +287,7 @@ with tab_registry:
                 )
                 if st.button("Save name", icon=":material/edit:"):
                     rename_model(model_id, new_name)
+                    audited("model_rename", model_id, card.get("version"))
                     st.rerun()
                 st.download_button(
                     "Download model and card (.zip)",
@@ -264,6 +295,8 @@ with tab_registry:
                     file_name=f"{model_id}.zip",
                     mime="application/zip",
                     icon=":material/download:",
+                    on_click=audited,
+                    args=("export", model_id, card.get("version"), {"format": "zip"}),
                 )
                 st.caption(
                     "The ZIP holds model.keras and card.json; both can be uploaded again under 'Upload a model'."
@@ -273,6 +306,7 @@ with tab_registry:
                 )
                 if st.button("Delete model", disabled=not confirm, icon=":material/delete:"):
                     delete_model(model_id)
+                    audited("model_delete", model_id, card.get("version"))
                     st.session_state.pop(MODEL_KEY, None)
                     st.rerun()
 

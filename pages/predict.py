@@ -3,6 +3,8 @@ with the model's probabilities and decision."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,7 +12,8 @@ import streamlit as st
 from dlcore.plots import plot_class_probabilities
 from dlcore.prediction import predict, predict_images
 from ui import cache
-from ui.common import RECORD_KEY, guard, model_picker
+from ui.auth import log, require_page
+from ui.common import RECORD_KEY, guard, log_once, model_picker, operating_point_text
 from ui.forms import patient_form
 from ui.images import (
     IMAGE_KEY,
@@ -20,19 +23,45 @@ from ui.images import (
     table_probabilities,
 )
 
+require_page("predict")
 st.title("Predict")
 model_id = model_picker(key="predict_model")
 
 
-def show_result(loaded, table: pd.DataFrame) -> None:
+def audit(loaded, rows: int) -> dict:
+    """The audit fields of a prediction (never the patient's values)."""
+    return {
+        "object_type": "model",
+        "object_id": loaded.id,
+        "model_id": loaded.id,
+        "model_version": loaded.version,
+        "detail": {"rows": int(rows)},
+    }
+
+
+def decision_notes(loaded, calibration: str, threshold: float | None = None) -> None:
+    """Whether the probabilities are calibrated, and where the decision threshold comes from."""
+    st.caption(f"Probability: {calibration}.")
+    if loaded.layout.task != "binary":
+        return
+    note = operating_point_text(loaded.card)
+    if threshold is not None and abs(threshold - loaded.threshold) > 1e-12:
+        note += (
+            f" This prediction was made at the earlier threshold {threshold:.3f}: predict again."
+        )
+    st.caption(note)
+
+
+def show_result(loaded, table: pd.DataFrame, calibration: str) -> None:
     layout = loaded.layout
     row = table.iloc[0]
     if layout.task == "binary":
         probability = float(row.iloc[0])
+        threshold = float(row["threshold"])
         c1, c2 = st.columns(2)
         c1.metric(f"Probability of {layout.positive_class}", f"{probability:.1%}")
-        c2.metric(f"Decision at threshold {loaded.threshold:.2f}", str(row["decision"]))
-        st.caption("The probability is the network's output; it has not been recalibrated.")
+        c2.metric(f"Decision at threshold {threshold:.3f}", str(row["decision"]))
+        decision_notes(loaded, calibration, threshold)
     elif layout.task == "multiclass":
         probabilities = [float(row[f"probability_{c}"]) for c in layout.classes]
         st.metric("Most likely class", str(row["predicted"]))
@@ -52,6 +81,7 @@ def show_result(loaded, table: pd.DataFrame) -> None:
             title="Class probabilities",
         )
         st.plotly_chart(figure, key="class_probabilities")
+        decision_notes(loaded, calibration)
     else:
         st.metric(f"Predicted {layout.target or 'value'}", f"{float(row.iloc[0]):.4g}")
 
@@ -65,7 +95,7 @@ def show_image_result(loaded, image, name: str, row: pd.Series, output) -> None:
         if layout.task == "binary":
             c1, c2 = st.columns(2)
             c1.metric(f"Probability of {layout.positive_class}", f"{float(output[0]):.1%}")
-            c2.metric(f"Decision at threshold {loaded.threshold:.2f}", str(row["decision"]))
+            c2.metric(f"Decision at threshold {float(row['threshold']):.3f}", str(row["decision"]))
         else:
             c1, c2 = st.columns(2)
             c1.metric("Most likely class", str(row["predicted"]))
@@ -113,6 +143,13 @@ def predict_for_images(loaded, model_id: str) -> None:
                 threshold=loaded.threshold,
                 recalibrator=loaded.recalibrator,
             )
+            digest = hashlib.sha256(b"".join(data for _, data in files)).hexdigest()
+            log_once(
+                ("images", model_id, digest, loaded.threshold),
+                "predict",
+                slot="images",
+                **audit(loaded, len(result.table)),
+            )
             probabilities = table_probabilities(result.table)
             position = 0
             if len(images.images) > 1:
@@ -137,7 +174,7 @@ def predict_for_images(loaded, model_id: str) -> None:
             show_image_result(
                 loaded, image, name, result.table.iloc[position], probabilities[position]
             )
-            st.caption(f"Probabilities: {result.calibration}.")
+            decision_notes(loaded, result.calibration)
             if st.button("Explain this image", icon=":material/insights:"):
                 st.switch_page("pages/explain.py")
 
@@ -159,15 +196,27 @@ def predict_for_records(loaded, model_id: str) -> None:
         record = patient_form(layout, key=f"form_{model_id}", initial=initial)
         if record is not None:
             with guard("Predicting"):
-                result = predict(loaded.model, layout, record, threshold=loaded.threshold)
+                result = predict(
+                    loaded.model,
+                    layout,
+                    record,
+                    threshold=loaded.threshold,
+                    recalibrator=loaded.recalibrator,
+                )
+                log("predict", **audit(loaded, 1))
                 st.session_state[RECORD_KEY] = {
                     "model_id": model_id,
                     "record": record.iloc[0].to_dict(),
                     "table": result.table,
+                    "calibration": result.calibration,
                 }
         stored = st.session_state.get(RECORD_KEY)
         if stored and stored.get("model_id") == model_id and "table" in stored:
-            show_result(loaded, stored["table"])
+            show_result(
+                loaded,
+                stored["table"],
+                stored.get("calibration", "not recalibrated (the network's own output)"),
+            )
             if st.button("Explain this prediction", icon=":material/insights:"):
                 st.switch_page("pages/explain.py")
     with many:
@@ -180,12 +229,30 @@ def predict_for_records(loaded, model_id: str) -> None:
                 frame, warnings = cache.read_upload(upload.getvalue(), upload.name)
                 for warning in warnings:
                     st.warning(warning)
-                result = predict(loaded.model, layout, frame, threshold=loaded.threshold)
+                result = predict(
+                    loaded.model,
+                    layout,
+                    frame,
+                    threshold=loaded.threshold,
+                    recalibrator=loaded.recalibrator,
+                )
+                log_once(
+                    (
+                        "batch",
+                        model_id,
+                        hashlib.sha256(upload.getvalue()).hexdigest(),
+                        loaded.threshold,
+                    ),
+                    "predict",
+                    slot="batch",
+                    **audit(loaded, len(frame)),
+                )
                 for note in result.notes:
                     st.info(note, icon=":material/info:")
                 combined = pd.concat([frame, result.table], axis=1)
                 st.success(f"{len(combined):,} predictions.", icon=":material/check_circle:")
                 st.dataframe(combined.head(1000), hide_index=True)
+                decision_notes(loaded, result.calibration)
                 st.download_button(
                     "Download predictions (CSV)",
                     combined.to_csv(index=False).encode(),

@@ -21,6 +21,7 @@ from dlcore.models.spec import (
 from dlcore.models.tabular import MAIN_METRIC, architecture_preview
 from dlcore.plots import plot_history
 from ui import cache
+from ui.auth import log, require_page
 from ui.common import (
     DATASET_KEY,
     JOB_KEY,
@@ -296,12 +297,19 @@ def start_button(container, dataset_id: str, spec: ModelSpec, name: str) -> None
     if container.button("Start training", type="primary", icon=":material/play_arrow:"):
         with guard("Starting the training"):
             job_id = submit_training(dataset_id, spec, name=name.strip() or None)
+            log(
+                "train",
+                object_type="job",
+                object_id=job_id,
+                detail={"job_id": job_id, "dataset_id": dataset_id},
+            )
             st.session_state[JOB_KEY] = job_id
             st.toast("Training started in the background.", icon=":material/rocket_launch:")
             st.rerun()
 
 
 st.title("Train")
+require_page("train")
 datasets = [d for d in list_datasets() if d.target]
 require(
     datasets,

@@ -128,7 +128,9 @@ def test_pages_render_with_an_empty_workspace(empty_workspace):
     at = new_app()
     healthy(at.run())
     assert metrics(at)["Models"] == "0"
-    assert metrics(at)["Datasets"] == "2"  # the demo datasets, saved at boot
+    from dlcore.data.demo import DEMOS
+
+    assert metrics(at)["Datasets"] == str(len(DEMOS))  # the demo datasets, saved at boot
     assert "Use demo data" in [b.label for b in at.button]
 
     open_page("data", at)

@@ -139,3 +139,19 @@ def sign_in_page() -> None:
 def allowed(account: Account, permission: str) -> bool:
     """Whether the account may see a page (the navigation shows only those)."""
     return may(account, permission)
+
+
+def require_page(permission: str) -> Account:
+    """The signed-in account, when it may use this page; else a message and st.stop().
+
+    app.py's navigation already leaves such pages out; this also holds when a page script runs
+    without app.py (Streamlit's pages-folder mode on a server's first run, and AppTest).
+    """
+    account = current_account()
+    if account is None:
+        st.info("Sign in first: open the app's start page.", icon=":material/login:")
+        st.stop()
+    if not may(account, permission):
+        st.info(f"The {account.role} role cannot use this page.", icon=":material/block:")
+        st.stop()
+    return account

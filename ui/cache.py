@@ -188,3 +188,89 @@ def image_explanation(
 ) -> Any:
     """An image model's explanation of one image by one method (cached by the image's digest)."""
     return _explainer(model_id, checksum).explain(_image, method=method, output=output)
+
+
+# -- clinical evaluation -----------------------------------------------------------------------
+
+
+def evaluation_key(loaded: LoadedModel, data_key: str) -> str:
+    """What identifies an evaluation: the model's content, its recalibration and the data."""
+    import hashlib
+    import json
+
+    calibration = json.dumps(loaded.card.get("calibration"), sort_keys=True, default=str)
+    digest = hashlib.sha256(calibration.encode()).hexdigest()[:12]
+    return f"{loaded.id}|{model_version_key(loaded.id)}|{digest}|{data_key}"
+
+
+def held_out_key(loaded: LoadedModel) -> str:
+    """The data key of a model's held-out test split (changes when its saved dataset does)."""
+    dataset_id = loaded.card.get("dataset", {}).get("id") or ""
+    return f"test|{dataset_id}|{_dataset_stamp(dataset_id) if dataset_id else 0}"
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model on the evaluation records…")
+def evaluation_data(
+    key: str, source: str | None, _loaded: LoadedModel, _records: Any = None
+) -> Any:
+    """The outcomes and (recalibrated) outputs a model is judged on (cached by ``key``)."""
+    from dlcore.workflows import evaluation_data as compute
+
+    return compute(_loaded, _records, source=source)
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing the 95% confidence intervals…")
+def clinical_report(key: str, resamples: int, _loaded: LoadedModel, _data: Any) -> Any:
+    """The heavy clinical report (bootstrap CIs and bands) for one evaluation and resample count.
+
+    Its threshold part is for 0.5; the page replaces it with the metrics at the chosen threshold.
+    """
+    from dlcore.workflows import clinical_report as compute
+
+    return compute(_loaded, _data, threshold=0.5, resamples=resamples)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def metrics_at_threshold(
+    key: str, threshold: float, resamples: int, _y: np.ndarray, _p: np.ndarray
+) -> Any:
+    """Sensitivity, specificity, PPV and NPV with CIs, and the confusion counts, at a threshold."""
+    from dlcore.clinical import metrics_at_threshold as compute
+
+    return compute(_y, _p, threshold, resamples=resamples)
+
+
+@st.cache_data(max_entries=32, show_spinner="Comparing the subgroups…")
+def subgroup_report(
+    key: str,
+    column: str,
+    edges: tuple[float, ...] | None,
+    banded: bool,
+    threshold: float,
+    tolerance: float,
+    _y: np.ndarray,
+    _p: np.ndarray,
+    _values: pd.Series,
+) -> Any:
+    """Performance per group of one column (numeric columns in bands: ``edges`` or tertiles)."""
+    from dlcore.clinical import band_numeric
+    from dlcore.clinical import subgroup_report as compute
+
+    groups = band_numeric(_values, list(edges) if edges else None) if banded else _values
+    return compute(_y, _p, groups, threshold=threshold, tolerance=tolerance, column=column)
+
+
+# -- review ------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _review_case(session_id: str, record_index: int, stamp: float, _review: Any) -> Any:
+    from dlcore.review import case_view
+
+    return case_view(_review, record_index)
+
+
+def review_case(review: Any, record_index: int) -> Any:
+    """What a reviewer sees of one case of a review session (dlcore.review.case_view): the record
+    as a one-row frame, or the image (cached per session and case until the dataset changes)."""
+    return _review_case(review.id, int(record_index), _dataset_stamp(review.dataset_id), review)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,15 @@ def require(condition: Any, message: str) -> None:
         st.stop()
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
+
+
+def plain(text: Any) -> str:
+    """``text`` for st.markdown or a caption, shown as typed: Markdown, HTML and LaTeX characters
+    are escaped (names, notes and instructions come from people and are never markup)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
 def fmt(value: Any, digits: int = 3) -> str:
     """A number for people: 3 significant digits, '—' for missing."""
     if value is None:
@@ -146,3 +156,56 @@ def show_metrics(metrics: dict[str, float], columns: int = 5) -> None:
         cols = st.columns(columns)
         for col, (key, value) in zip(cols, items[start : start + columns], strict=False):
             col.metric(metric_name(key), fmt(value))
+
+
+def log_once(signature: Any, action: str, *, slot: str = "", **fields: Any) -> None:
+    """Append an audit row for ``action`` unless this session's last one in ``slot`` (a part of
+    a page) was for ``signature``.
+
+    Pages rerun on every click: a prediction or explanation still on screen is not done again.
+    """
+    key = f"audit_last_{action}_{slot}"
+    if st.session_state.get(key) == signature:
+        return
+    st.session_state[key] = signature
+    from ui.auth import log
+
+    log(action, **fields)
+
+
+PRESET_NAMES = {
+    "fixed": "Set by hand",
+    "sensitivity": "Sensitivity ≥ X",
+    "specificity": "Specificity ≥ X",
+    "youden": "Youden's J (largest sensitivity + specificity − 1)",
+    "cost": "Cost ratio FN:FP",
+}
+
+
+def preset_text(preset: str | None, value: float | None) -> str:
+    """How a threshold was chosen, for people: 'sensitivity ≥ 0.90', "Youden's J", …"""
+    if preset == "sensitivity" and value is not None:
+        return f"sensitivity ≥ {value:.2f}"
+    if preset == "specificity" and value is not None:
+        return f"specificity ≥ {value:.2f}"
+    if preset == "youden":
+        return "Youden's J"
+    if preset == "cost" and value is not None:
+        return f"cost ratio FN:FP {value:g}:1"
+    return "set by hand"
+
+
+def operating_point_text(card: dict[str, Any], hint: bool = True) -> str:
+    """The saved operating point of a model's card in one sentence (or the default 0.5)."""
+    point = card.get("operating_point")
+    if not point:
+        return "Default threshold 0.5: no operating point has been saved" + (
+            " (choose one on the Evaluate page)." if hint else "."
+        )
+    text = (
+        f"Operating point {float(point['threshold']):.3f}, chosen by "
+        f"{preset_text(point.get('preset'), point.get('value'))} on the {point.get('set_on', '—')}"
+    )
+    if point.get("set_at"):
+        text += f" ({str(point['set_at']).replace('T', ' ').rstrip('Z')} UTC)"
+    return text + "."

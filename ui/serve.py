@@ -35,6 +35,8 @@ def main() -> int:
     """Run Streamlit on app.py with the given options."""
     from streamlit.web import cli
 
+    import ui  # noqa: F401  (its import stops Streamlit's pages-folder mode before any run)
+
     threading.Thread(target=warm_up, name="dashboard-warm-up", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dlcore.accounts import Account
 from dlcore.errors import NotFoundError
-from ui.common import DATASET_KEY, MODEL_KEY, fmt_duration
+from ui.common import DATASET_KEY, MODEL_KEY, fmt_duration, plain
 
 
 def render(account: Account | None = None) -> None:
@@ -23,7 +23,7 @@ def render(account: Account | None = None) -> None:
                 "<div class='dl-banner'><b>Demo mode — no login.</b> Everyone is an administrator; set DLCORE_AUTH=local to require accounts.</div>"
             )
         elif account is not None:
-            st.markdown(f":material/person: **{account.label}** · {account.role}")
+            st.markdown(f":material/person: **{plain(account.label)}** · {account.role}")
             st.button("Sign out", on_click=sign_out, icon=":material/logout:", key="sign_out")
         st.caption("Working on")
         dataset_id = st.session_state.get(DATASET_KEY)

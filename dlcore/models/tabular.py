@@ -465,6 +465,7 @@ def architecture_preview(
         "binary": "Dense + sigmoid",
         "multiclass": "Dense + softmax",
         "regression": "Dense (linear, rescaled)",
+        "survival": "Dense (linear: log relative risk)",
     }[task]
     rows.append(
         {
