@@ -29,6 +29,7 @@ PAGES = [
     ("Use", "pages/explain.py", "Explain", ":material/insights:", "explain"),
     ("Use", "pages/evaluate.py", "Evaluate", ":material/fact_check:", "evaluate"),
     ("Use", "pages/review.py", "Review", ":material/rate_review:", "review"),
+    ("Learn", "pages/learn.py", "Learn", ":material/school:", "learn"),
     ("Admin", "pages/admin.py", "Administration", ":material/admin_panel_settings:", "admin"),
 ]
 

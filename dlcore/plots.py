@@ -172,7 +172,12 @@ def binary_confusion(report: BinaryReport, at: str = "half") -> tuple[list[list[
 
 
 def plot_report(report: BinaryReport | MulticlassReport | RegressionReport) -> list[Any]:
-    """The figures that describe a report: ROC, PR and confusion; per-class ROC; or residuals."""
+    """The figures that describe a report: ROC, PR and confusion; per-class ROC; Kaplan–Meier
+    curves by risk tertile (survival); or predicted against actual."""
+    if getattr(report, "task", None) == "survival":
+        from dlcore.clinical_plots import plot_kaplan_meier
+
+        return [plot_kaplan_meier(report)]
     if isinstance(report, BinaryReport):
         matrix, labels = binary_confusion(report)
         return [
@@ -303,10 +308,12 @@ def plot_waterfall(
     output_label: str,
     max_features: int = 12,
     percent: bool = False,
+    title: str | None = None,
 ) -> Any:
     """A SHAP waterfall: from the reference average, each feature's push, to this prediction.
 
-    ``contributions`` is Explanation.contributions(row): feature, value, contribution (largest first).
+    ``contributions`` is Explanation.contributions(row): feature, value, contribution (largest first);
+    ``percent`` shows probabilities in percentage points; ``title`` replaces the default title.
     """
     import plotly.graph_objects as go
 
@@ -340,7 +347,8 @@ def plot_waterfall(
     unit = " (percentage points)" if percent else ""
     return _layout(
         fig,
-        f"Why this prediction: from the average {base_value * scale:.3g} to {output * scale:.3g}",
+        title
+        or f"Why this prediction: from the average {base_value * scale:.3g} to {output * scale:.3g}",
         f"{output_label}{unit}",
         "",
         height=max(320, 34 * (len(values) + 1) + 120),

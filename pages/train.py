@@ -8,7 +8,7 @@ import streamlit as st
 
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import InvalidSpecError
-from dlcore.jobs import cancel_job, get_job, job_history, list_jobs, reap_jobs, submit_training
+from dlcore.jobs import get_job, list_jobs, reap_jobs, submit_training
 from dlcore.models.spec import (
     ACTIVATIONS,
     AUGMENTATIONS,
@@ -18,21 +18,19 @@ from dlcore.models.spec import (
     default_image_spec,
     default_spec,
 )
-from dlcore.models.tabular import MAIN_METRIC, architecture_preview
-from dlcore.plots import plot_history
+from dlcore.models.tabular import architecture_preview
 from ui import cache
 from ui.auth import log, require_page
 from ui.common import (
     DATASET_KEY,
     JOB_KEY,
-    MODEL_KEY,
     fmt_duration,
     guard,
     require,
     shared_selectbox,
-    show_metrics,
 )
 from ui.images import shape_text
+from ui.jobs import POLL_SECONDS, job_panel
 
 OPTIMIZERS = {
     "adam": "Adam",
@@ -53,7 +51,6 @@ AUGMENTATION_HELP = {
     "zoom": "zoom in or out up to 10%",
     "contrast": "vary the contrast up to 20%",
 }
-POLL_SECONDS = 1.5
 
 
 def parse_numbers(text: str, setting: str, example: str, fix: str) -> list[int]:
@@ -376,65 +373,7 @@ watched_active = get_job(watched).is_active
 @st.fragment(run_every=POLL_SECONDS if watched_active else None)
 def monitor(job_id: str) -> None:
     """The watched job: progress, live curves, cancel, and the result when it ends."""
-    job = get_job(job_id)
-    if job.is_active and reap_jobs():  # its worker died since the last poll
-        job = get_job(job_id)
-    progress = job.progress
-    task_name = job.params.get("task") or "binary"
-    metric = MAIN_METRIC.get(task_name, "loss")
-    if job.status == "queued":
-        ahead = sum(1 for j in list_jobs(limit=100, active_only=True) if j.created < job.created)
-        st.info(
-            f"Waiting for a free training slot ({ahead} job(s) ahead).",
-            icon=":material/hourglass_top:",
-        )
-    fraction = min(max(float(progress.get("fraction") or 0.0), 0.0), 1.0)
-    epoch, epochs = (
-        progress.get("epoch") or 0,
-        progress.get("epochs") or job.params.get("spec", {}).get("epochs"),
-    )
-    if job.is_active:
-        text = f"Epoch {epoch} of at most {epochs} · {fmt_duration(job.elapsed_s)} elapsed · about {fmt_duration(progress.get('eta_s'))} left"
-        st.progress(fraction, text=text)
-        if st.button(
-            "Cancel training",
-            icon=":material/stop_circle:",
-            disabled=job.cancel_requested,
-            key=f"cancel_{job_id}",
-        ):
-            cancel_job(job_id)
-            st.rerun(scope="fragment")
-        if job.cancel_requested:
-            st.caption("Stopping at the end of the current step…")
-    history = job_history(job_id)
-    if history:
-        best = job.result.get("best_epoch")
-        g1, g2 = st.columns(2)
-        g1.plotly_chart(plot_history(history, "loss", best), key=f"loss_{job_id}")
-        if metric in history:
-            g2.plotly_chart(plot_history(history, metric, best), key=f"metric_{job_id}")
-    elif job.status == "running":
-        st.caption("Preparing the data and building the network…")
-    if job.status == "succeeded":
-        result = job.result
-        note = " (stopped early)" if result.get("stopped_early") else ""
-        st.success(
-            f"Finished: {result.get('epochs_run')} epochs{note}, best at epoch {result.get('best_epoch')}. "
-            "Test-split metrics:",
-            icon=":material/check_circle:",
-        )
-        show_metrics(
-            {k: v for k, v in result.get("metrics", {}).items() if k != "youden_threshold"}
-        )
-        if st.button("Open the model", icon=":material/inventory_2:", key=f"open_{job_id}"):
-            st.session_state[MODEL_KEY] = job.model_id
-            st.switch_page("pages/models.py")
-    elif job.status in ("failed", "interrupted"):
-        st.error(f"Training {job.status}: {job.error}", icon=":material/error:")
-    elif job.status == "cancelled":
-        st.warning(f"Cancelled: {job.error}", icon=":material/cancel:")
-    if watched_active and not job.is_active:
-        st.rerun()  # the run ended: refresh the whole page once and stop polling
+    job_panel(job_id, watched_active)
 
 
 with guard("Showing the job"):

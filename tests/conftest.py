@@ -95,3 +95,27 @@ def tiny_cohort(cohort_dataset):
 
     spec = ModelSpec(hidden_units=[8], epochs=1, batch_size=32, seed=1)
     return train(cohort_dataset, spec)
+
+
+@pytest.fixture
+def isolated_workspace():
+    """A fresh workspace (files, database, Streamlit caches) for one test; the session's after."""
+    import streamlit as st
+
+    from dlcore.config import reset_settings
+    from dlcore.store import reset_stores
+
+    def switch(home: str) -> None:
+        os.environ["DLCORE_HOME"] = home
+        reset_settings()
+        reset_stores()
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+    previous = os.environ["DLCORE_HOME"]
+    with tempfile.TemporaryDirectory(prefix="dlcore-isolated-") as home:
+        switch(home)
+        try:
+            yield Path(home)
+        finally:
+            switch(previous)
