@@ -46,11 +46,13 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
         n = getattr(report, "n", 0)
         if n and n < 200:
             notes.append(f"Evaluated on only {n} records: the confidence intervals are wide.")
+        if getattr(report, "task", "") in ("binary", "survival") and (
+            "external" not in report.source
+        ):
+            notes.append(
+                "Not externally validated: the metrics come from a held-out split of the training source."
+            )
         if getattr(report, "task", "") == "binary":
-            if "external" not in report.source:
-                notes.append(
-                    "Not externally validated: the metrics come from a held-out split of the training source."
-                )
             c = report.calibration
             if abs(c.calibration_in_the_large) > 0.2 or abs(c.slope - 1) > 0.2:
                 notes.append(
@@ -122,7 +124,9 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
             f"{card.get('epochs_run', '?')} epochs (best {card.get('best_epoch', '?')}), seed {spec.get('seed')}."
         )
     lines += ["", "## Performance", ""]
-    if report is not None:
+    if report is not None and getattr(report, "task", "") == "survival":
+        lines += _survival_performance(report)
+    elif report is not None:
         lines.append(
             f"On the {report.source}; 95% intervals from {getattr(report, 'resamples', 1000)} stratified bootstrap resamples."
         )
@@ -183,6 +187,67 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
     if versions:
         lines += ["", "## Software", "", ", ".join(f"{k} {v}" for k, v in versions.items())]
     return "\n".join(lines) + "\n"
+
+
+def _step_at(times: list[float], values: list[float], at: float) -> float:
+    """The value of a right-continuous step curve (starting at 1) at time ``at``."""
+    import bisect
+
+    position = bisect.bisect_right(list(times), at) - 1
+    return float(values[position]) if position >= 0 else 1.0
+
+
+def _survival_performance(report: Any) -> list[str]:
+    """The Performance and calibration-over-time sections for a dlcore.survival.SurvivalReport."""
+    c = report.c_index
+    resamples = getattr(report, "resamples", 0)
+    counted = "" if f"{report.n} records" in report.source else f"{report.n} records, "
+    lines = [
+        f"On the {report.source}: {counted}{report.events} events"
+        + (
+            f"; the C-index's 95% interval from {resamples} bootstrap resamples (seed 0)."
+            if resamples
+            else "."
+        ),
+        "",
+        "| metric | value (95% CI) |",
+        "|---|---|",
+        f"| C-index (Harrell) | {c.value:.3f} ({c.low:.3f}–{c.high:.3f}) |",
+    ]
+    for at, auc in zip(report.auc_times, report.auc, strict=False):
+        lines.append(f"| time-dependent AUC at {at:g} | {auc:.3f} |")
+    if report.auc:
+        lines.append(f"| mean time-dependent AUC | {report.mean_auc:.3f} |")
+    if report.integrated_brier is not None:
+        lines.append(f"| integrated Brier score | {report.integrated_brier:.3f} |")
+    if report.risk_groups and report.auc_times:
+        predicted = {g["group"]: g for g in report.predicted_groups}
+        header = " | ".join(f"at {t:g}: observed / predicted" for t in report.auc_times)
+        lines += [
+            "",
+            "## Calibration over time",
+            "",
+            "Survival of the predicted-risk tertiles: observed (Kaplan–Meier) against the mean "
+            "predicted survival.",
+            "",
+            f"| group | patients | events | {header} |",
+            "|---|---|---|" + "---|" * len(report.auc_times),
+        ]
+        for group in report.risk_groups:
+            mean = predicted.get(group.group, {"times": [], "survival": []})
+            cells = [
+                f"{_step_at(group.times, group.survival, t):.0%} / "
+                + (
+                    f"{_step_at(mean['times'], mean['survival'], t):.0%}"
+                    if mean["survival"]
+                    else "—"
+                )
+                for t in report.auc_times
+            ]
+            lines.append(
+                f"| {_esc(group.group)} | {group.n} | {group.events} | " + " | ".join(cells) + " |"
+            )
+    return lines
 
 
 def model_card_html(

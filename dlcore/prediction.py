@@ -12,7 +12,7 @@ import pandas as pd
 
 from dlcore.data.dataset import MISSING_CATEGORY, category_text, to_number
 from dlcore.data.schema import NUMERIC
-from dlcore.errors import SchemaMismatchError
+from dlcore.errors import SchemaMismatchError, UserError
 from dlcore.models.tabular import TabularLayout, run_model, to_model_inputs
 
 logger = logging.getLogger(__name__)
@@ -145,6 +145,55 @@ def survival_table(layout: Any, eta: np.ndarray, index: pd.Index) -> pd.DataFram
             table[f"survival_at_{horizon:g}"] = curves[:, k]
         table["median_survival"] = baseline.median_survival(eta)
     return table
+
+
+def survival_curve(layout: Any, log_risk: float) -> tuple[np.ndarray, np.ndarray]:
+    """A patient's predicted survival curve S(t | x) = exp(−H0(t)·e^η) for the log-risk η, from
+    the model's Breslow baseline: (times from 0, survival from 1 at those times).
+
+    Raises UserError when the model has no baseline hazard (not a survival model of this app).
+    """
+    from dlcore.survival import BaselineHazard
+
+    if getattr(layout, "task", None) != "survival" or not getattr(layout, "baseline", None):
+        raise UserError(
+            "This model has no baseline hazard, so it cannot draw survival curves.",
+            expected="a survival model trained in this app",
+            fix="train a survival model on a dataset with a follow-up time and an event column",
+        )
+    times, curves = BaselineHazard.from_dict(layout.baseline).survival(np.array([float(log_risk)]))
+    return np.concatenate([[0.0], times]), np.concatenate([[1.0], curves[0]])
+
+
+def reference_log_risk(model: Any, layout: TabularLayout, background: pd.DataFrame) -> float:
+    """The mean log-risk of the reference patients kept from training: the 'average patient'
+    that a relative risk is against (the same reference as the SHAP explanations' base value).
+
+    Raises UserError when there is no background, SchemaMismatchError when it does not fit.
+    """
+    if background is None or len(background) == 0:
+        raise UserError(
+            "The model kept no reference patients from training.",
+            expected="a model trained in this app (its card folder holds a background sample)",
+            fix="retrain the model in this app",
+        )
+    features, _ = check_records(layout, background)
+    output = run_model(model, to_model_inputs(layout, features))
+    return float(np.mean(np.asarray(output, dtype=np.float64)[:, 0]))
+
+
+def relative_to_reference(table: pd.DataFrame, reference: float) -> pd.DataFrame:
+    """A survival prediction table with ``relative_risk_vs_average`` (e^(η − reference), the
+    hazard against the average reference patient's) inserted after ``relative_risk`` (which is
+    against a log-risk of 0, the baseline hazard's own reference)."""
+    out = table.copy()
+    position = list(out.columns).index("relative_risk") + 1
+    out.insert(
+        position,
+        "relative_risk_vs_average",
+        np.exp(out["log_risk"].to_numpy(dtype=np.float64) - float(reference)),
+    )
+    return out
 
 
 def predict(

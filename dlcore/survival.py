@@ -165,6 +165,7 @@ class SurvivalReport:
     risk_groups: list[KaplanMeier]
     predicted_groups: list[dict[str, list[float]]] = field(default_factory=list)
     task: str = "survival"
+    resamples: int = 0  # bootstrap resamples behind the C-index interval (0: not recorded)
 
     def headline(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -257,4 +258,5 @@ def evaluate_survival(
         integrated_brier=ibs,
         risk_groups=curves_km,
         predicted_groups=predicted,
+        resamples=resamples,
     )

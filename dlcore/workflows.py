@@ -322,7 +322,16 @@ def evaluation_data(
                 classes=layout.classes,
                 positive_class=layout.positive_class,
             )
-            y, _ = encode_target(labelled, schema)
+            y, present = encode_target(labelled, schema)
+            if not present.all():  # survival: records without a follow-up time cannot be scored
+                labelled, y = labelled[present], y[present]
+            if len(labelled) == 0:
+                raise SchemaMismatchError(
+                    "No record of the cohort has a complete outcome.",
+                    expected="records with the outcome"
+                    + (" and the follow-up time" if layout.task == "survival" else ""),
+                    fix="fill in the outcome columns",
+                )
             features, _ = check_records(layout, labelled)
             inputs, frame = layout.inputs(features), labelled
         label = source or "external cohort"

@@ -22,7 +22,7 @@ from dlcore.data import (
 from dlcore.data.catalog import delete_dataset, list_datasets, save_dataset, update_dataset_schema
 from dlcore.data.dicom import auto_window, to_display
 from dlcore.data.images import ImageDataset, class_samples
-from dlcore.data.schema import KINDS
+from dlcore.data.schema import KINDS, set_survival_target
 from dlcore.errors import UserError
 from dlcore.plots import (
     plot_category_counts,
@@ -54,7 +54,7 @@ MODE_TOKEN = "data_mode_token"
 SIZE_KEY = "data_image_size"
 COLOUR_KEY = "data_image_colour"
 RECORDS, IMAGES = "Patient records", "Medical images"
-TASK_OPTIONS = ["auto", "binary", "multiclass", "regression"]
+TASK_OPTIONS = ["auto", "binary", "multiclass", "regression", "survival"]
 SAMPLES_PER_CLASS = 6
 VIEWER_WIDTH = 384
 KEPT_LABELS = {
@@ -68,6 +68,10 @@ KEPT_LABELS = {
     "PhotometricInterpretation": "Photometric interpretation",
     "BitsStored": "Bits stored",
 }
+
+
+def column_or_none(column: str | None) -> str:
+    return "— none —" if column is None else column
 
 
 def shown_value(value: object) -> str:
@@ -148,24 +152,73 @@ def show_table(draft: dict) -> None:
 
     with tab_schema:
         columns = [str(c) for c in frame.columns]
-        c1, c2, c3 = st.columns(3)
+        task_choice = st.session_state.get(f"task_{token}") or (
+            schema.task if schema.task in TASK_OPTIONS else "auto"
+        )
+        survival = task_choice == "survival"
+        c1, c2, c3, *more = st.columns(4 if survival else 3, vertical_alignment="bottom")
         target = c1.selectbox(
-            "Target: the outcome to predict",
+            "Event column (did the event happen?)"
+            if survival
+            else "Target: the outcome to predict",
             [None, *columns],
             index=([None, *columns].index(schema.target) if schema.target in columns else 0),
-            format_func=lambda c: "— none —" if c is None else c,
+            format_func=column_or_none,
             key=f"target_{token}",
+            help="Two values: the event (death, recurrence…) or censored (still event-free at "
+            "the last follow-up)."
+            if survival
+            else None,
         )
         task_choice = c2.selectbox(
             "Task",
             TASK_OPTIONS,
             index=TASK_OPTIONS.index(schema.task) if schema.task in TASK_OPTIONS else 0,
             key=f"task_{token}",
-            help="'auto' detects it: two values → binary, a few classes → multiclass, numbers → regression.",
+            help="'auto' detects it: two values → binary, a few classes → multiclass, numbers → "
+            "regression. 'survival' predicts the time to an event from a follow-up time and an "
+            "event column.",
         )
-        if target is not None:
+        time_column = None
+        if survival:
+            time_column = c3.selectbox(
+                "Follow-up time column",
+                [None, *columns],
+                index=(
+                    [None, *columns].index(schema.time_column)
+                    if schema.time_column in columns
+                    else 0
+                ),
+                format_func=column_or_none,
+                key=f"time_{token}",
+                help="The time from the start of follow-up to the event, or to the last contact "
+                "for patients without it (positive numbers, in days, months or years).",
+            )
+        if survival and target is not None and time_column is not None:
+            if (
+                schema.task != "survival"
+                or target != schema.target
+                or time_column != schema.time_column
+            ):
+                with guard("Setting the survival outcome"):
+                    set_survival_target(schema, frame, time_column, target)
+            if schema.task == "survival" and schema.classes:
+                schema.positive_class = more[0].selectbox(
+                    "Event value",
+                    schema.classes,
+                    index=schema.classes.index(schema.positive_class)
+                    if schema.positive_class in schema.classes
+                    else 0,
+                    key=f"positive_{token}",
+                    help="The value of the event column that means the event happened.",
+                )
+        elif not survival and target is not None:
             wanted_task = None if task_choice == "auto" else task_choice
-            if target != schema.target or (wanted_task and wanted_task != schema.task):
+            if (
+                target != schema.target
+                or (wanted_task and wanted_task != schema.task)
+                or schema.task == "survival"
+            ):
                 with guard("Setting the target"):
                     set_target(schema, frame, target, wanted_task)
             if schema.task == "binary" and schema.classes:
@@ -178,12 +231,15 @@ def show_table(draft: dict) -> None:
                     key=f"positive_{token}",
                 )
                 schema.positive_class = positive
-        elif schema.target is not None:
+        elif schema.target is not None:  # no outcome chosen (survival: until both columns are)
             for col in schema.columns:
                 if col.role == "target":
                     col.role, col.reason = "excluded", "not used"
             schema.target, schema.task, schema.classes, schema.positive_class = None, None, [], None
+            schema.time_column = None
 
+        if survival and (target is None or time_column is None):
+            st.caption("Choose the event column and the follow-up time column.")
         st.markdown(
             "**Columns.** Untick a column to leave it out. Columns that look like identifiers are left out, with the reason."
         )
@@ -696,7 +752,7 @@ if draft is None:
     st.info(
         "Choose a saved dataset, upload patient records or medical images, or try the demo images "
         "(under 'Medical images') to begin. The demo tables (breast cancer diagnosis, diabetes "
-        "progression) are already saved.",
+        "progression, and breast cancer recurrence-free survival from GBSG2) are already saved.",
         icon=":material/info:",
     )
     st.stop()

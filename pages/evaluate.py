@@ -16,6 +16,7 @@ from dlcore.calibration import calibration_report
 from dlcore.clinical import choose_threshold, decision_curve, metrics_at_threshold
 from dlcore.clinical_plots import (
     plot_decision_curve,
+    plot_kaplan_meier,
     plot_multiclass_with_bands,
     plot_pr_with_band,
     plot_reliability,
@@ -34,6 +35,7 @@ from ui import cache
 from ui.auth import log, require_page
 from ui.common import (
     PRESET_NAMES,
+    fmt_time,
     guard,
     log_once,
     model_picker,
@@ -53,7 +55,8 @@ RECALIBRATIONS = {
     "isotonic": "Isotonic regression",
 }
 FLASH = "evaluate_flash"
-TASKS = ("binary", "multiclass", "regression")
+TASKS = ("binary", "multiclass", "regression", "survival")
+SURVIVAL_RESAMPLES = 500  # each C-index resample compares every pair of records: kept moderate
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet")
 
 require_page("evaluate")
@@ -124,14 +127,21 @@ def choose_data(loaded) -> tuple[object, str, int]:
         help="The test split was held out from training. An external cohort — other patients, "
         "another hospital or period, with the same columns and outcome — is external validation.",
     )
-    resamples = c2.selectbox(
-        "Bootstrap resamples",
-        RESAMPLES,
-        key="evaluate_resamples",
-        format_func=lambda n: f"{n:,}",
-        help="The 95% confidence intervals come from this many stratified bootstrap resamples "
-        "(seeded: the same data gives the same intervals). More is steadier but slower.",
-    )
+    if loaded.task == "survival":
+        resamples = SURVIVAL_RESAMPLES
+        c2.caption(
+            f"The C-index's 95% interval comes from {resamples} bootstrap resamples (seeded: "
+            "the same data gives the same interval)."
+        )
+    else:
+        resamples = c2.selectbox(
+            "Bootstrap resamples",
+            RESAMPLES,
+            key="evaluate_resamples",
+            format_func=lambda n: f"{n:,}",
+            help="The 95% confidence intervals come from this many stratified bootstrap resamples "
+            "(seeded: the same data gives the same intervals). More is steadier but slower.",
+        )
     records, source = None, None
     data_key = cache.held_out_key(loaded)
     if where == EXTERNAL:
@@ -139,6 +149,11 @@ def choose_data(loaded) -> tuple[object, str, int]:
             label = (
                 f"A ZIP with one folder per class ({', '.join(layout.classes)}); images are "
                 f"read at the model's {shape_text(layout.shape)}"
+            )
+        elif loaded.task == "survival":
+            label = (
+                f"Records with the model's columns, the follow-up time '{layout.time_column}' and "
+                f"the event '{layout.target}' (CSV, TSV, XLSX or Parquet)"
             )
         else:
             label = (
@@ -201,7 +216,10 @@ def describe_data(loaded, data) -> None:
     text = f"{badge} On the **{plain(data.source)}**"
     if f"{n} records" not in data.source:
         text += f": {n:,} records"
-    if layout.task == "binary":
+    if layout.task == "survival":
+        events = int(np.sum(data.y[:, 1]))
+        text += f", {events:,} with **{plain(layout.positive_class)}** during follow-up"
+    elif layout.task == "binary":
         positives = int(np.sum(data.y))
         text += (
             f", {positives:,} with **{plain(layout.positive_class)}** ({positives / max(1, n):.0%})"
@@ -713,6 +731,58 @@ def regression_page(loaded, data, key: str, resamples: int):
     return card_parts
 
 
+def survival_page(loaded, data, key: str, resamples: int):
+    """C-index with its interval, time-dependent AUC and Brier score, and Kaplan–Meier curves
+    of the predicted-risk tertiles beside their mean predicted survival."""
+    report = cache.clinical_report(key, resamples, loaded, data)
+    layout = loaded.layout
+    time = layout.time_column or "time"
+    event = plain(layout.positive_class or "the event")
+    tiles = st.columns(2 + len(report.auc_times))
+    interval_tile(
+        tiles[0],
+        "C-index",
+        report.c_index,
+        "Harrell's concordance: of two patients whose order of events is known, the chance that "
+        "the one with the event first had the higher predicted risk (0.5 is chance).",
+    )
+    for tile, at, auc in zip(tiles[1:], report.auc_times, report.auc, strict=False):
+        number_tile(
+            tile,
+            f"AUC at {fmt_time(at)}",
+            auc,
+            help=f"Time-dependent AUC: how well the risk separates patients with {event} by "
+            f"{time} {fmt_time(at)} from those still free of it then (censoring-weighted).",
+        )
+    number_tile(
+        tiles[-1],
+        "Integrated Brier score",
+        report.integrated_brier if report.integrated_brier is not None else float("nan"),
+        help="The squared error of the predicted survival probabilities averaged over time "
+        "(censoring-weighted; 0 is perfect, 0.25 is no better than 50% for everybody).",
+    )
+    st.caption(
+        f"{report.n:,} records, {report.events:,} events. C-index interval from "
+        f"{report.resamples or resamples} bootstrap resamples (seed 0). The AUCs are at the "
+        "quartiles of the event times, within the follow-up of the training data."
+        if report.auc_times
+        else f"{report.n:,} records, {report.events:,} events. Too few events or too short a "
+        "follow-up for the time-dependent AUC and the Brier score."
+    )
+    st.plotly_chart(plot_kaplan_meier(report, time_label=time), key="evaluate_kaplan_meier")
+    st.caption(
+        "Calibration over time: the records are split into thirds by predicted risk. Solid steps "
+        "are what happened to each third (Kaplan–Meier); dashed lines are the survival the model "
+        "predicted for them on average. Close pairs mean well-calibrated survival probabilities; "
+        "well-separated thirds mean good discrimination."
+    )
+
+    def card_parts() -> tuple[object, object, list]:
+        return report, None, [plot_kaplan_meier(report, time_label=time)]
+
+    return card_parts
+
+
 # -- the model card ----------------------------------------------------------------------------
 
 
@@ -783,7 +853,7 @@ with guard("Loading the model"):
 require(loaded is not None, "The model could not be loaded.")
 require(
     loaded.task in TASKS,
-    f"Evaluate covers binary, multiclass and regression models; this is a {loaded.task} model. "
+    f"Evaluate covers binary, multiclass, regression and survival models; this is a {loaded.task} model. "
     "Its test metrics are on the Models page.",
 )
 data, key, resamples = choose_data(loaded)
@@ -801,6 +871,8 @@ with guard("Evaluating the model"):
         card_parts = binary_page(loaded, data, key, resamples)
     elif loaded.task == "multiclass":
         card_parts = multiclass_page(loaded, data, key, resamples)
+    elif loaded.task == "survival":
+        card_parts = survival_page(loaded, data, key, resamples)
     else:
         card_parts = regression_page(loaded, data, key, resamples)
 

@@ -280,24 +280,39 @@ def explain_records(loaded, model_id: str) -> None:
             )
         st.info(summarize(explanation, 0), icon=":material/lightbulb:")
         contributions = explanation.contributions(0, output)
-        percent = layout.task != "regression"
+        survival = layout.task == "survival"
+        base = float(explanation.base_values[output])
+        value = float(explanation.outputs[0, output])
         st.plotly_chart(
             plot_waterfall(
                 contributions,
-                float(explanation.base_values[output]),
-                float(explanation.outputs[0, output]),
+                base,
+                value,
                 output_label=explanation.output_names[output],
-                percent=percent,
+                percent=layout.task in ("binary", "multiclass"),
+                title=(
+                    f"Why this risk: log-risk from the average {base:+.3g} to {value:+.3g}"
+                    if survival
+                    else None
+                ),
             ),
             key="waterfall",
         )
         with st.expander("All contributions"):
             st.dataframe(contributions.astype({"value": str}), hide_index=True)
-        st.caption(
-            f"SHAP values ({explanation.method} explainer): each bar is how much that value moves this "
-            "prediction away from the average over reference patients from training; they add up to the prediction."
-        )
-        if layout.task != "regression" and loaded.recalibrator.method != "none":
+        if survival:
+            st.caption(
+                f"SHAP values ({explanation.method} explainer) in log-risk units: each bar is how much "
+                "that value moves this patient's log-risk away from the average over reference "
+                "patients from training; they add up to the log-risk. A bar of +0.1 multiplies the "
+                "hazard by e^0.1 ≈ 1.11; bars to the right mean a shorter expected survival."
+            )
+        else:
+            st.caption(
+                f"SHAP values ({explanation.method} explainer): each bar is how much that value moves this "
+                "prediction away from the average over reference patients from training; they add up to the prediction."
+            )
+        if layout.task in ("binary", "multiclass") and loaded.recalibrator.method != "none":
             st.caption(
                 "They explain the network's own output; Predict shows the probability "
                 f"{loaded.recalibrator.describe()}, so the two can differ a little."

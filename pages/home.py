@@ -72,7 +72,9 @@ with guard("Opening the workspace"):
             st.markdown("**Use the demo data**")
             st.caption(
                 "569 breast masses from the Wisconsin diagnostic study: 30 measurements of cell nuclei "
-                "per mass, and the diagnosis (malignant or benign)."
+                "per mass, and the diagnosis (malignant or benign). Also saved: diabetes "
+                "progression (a number to predict) and GBSG2 recurrence-free survival of 686 "
+                "breast cancer patients (time to event, for a survival model)."
             )
             if st.button("Use demo data", type="primary", icon=":material/play_arrow:"):
                 entry = find_dataset_by_source("demo:breast_cancer")

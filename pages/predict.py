@@ -4,16 +4,31 @@ with the model's probabilities and decision."""
 from __future__ import annotations
 
 import hashlib
+import math
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dlcore.clinical_plots import plot_survival_curves
 from dlcore.plots import plot_class_probabilities
-from dlcore.prediction import predict, predict_images
+from dlcore.prediction import (
+    predict,
+    predict_images,
+    relative_to_reference,
+    survival_curve,
+)
 from ui import cache
 from ui.auth import log, require_page
-from ui.common import RECORD_KEY, guard, log_once, model_picker, operating_point_text
+from ui.common import (
+    RECORD_KEY,
+    fmt_time,
+    guard,
+    log_once,
+    model_picker,
+    operating_point_text,
+    plain,
+)
 from ui.forms import patient_form
 from ui.images import (
     IMAGE_KEY,
@@ -41,6 +56,8 @@ def audit(loaded, rows: int) -> dict:
 
 def decision_notes(loaded, calibration: str, threshold: float | None = None) -> None:
     """Whether the probabilities are calibrated, and where the decision threshold comes from."""
+    if loaded.layout.task == "survival":
+        return
     st.caption(f"Probability: {calibration}.")
     if loaded.layout.task != "binary":
         return
@@ -52,10 +69,69 @@ def decision_notes(loaded, calibration: str, threshold: float | None = None) -> 
     st.caption(note)
 
 
+def survival_columns(table: pd.DataFrame) -> list[tuple[float, str]]:
+    """The (horizon, column) pairs of a survival prediction table, earliest first."""
+    prefix = "survival_at_"
+    pairs = [(float(c[len(prefix) :]), c) for c in table.columns if c.startswith(prefix)]
+    return sorted(pairs)
+
+
+def show_survival_result(loaded, table: pd.DataFrame) -> None:
+    """One patient: relative risk against the average, survival at the horizons, the median,
+    and the predicted survival curve beside the average reference patient's."""
+    layout = loaded.layout
+    reference = cache.reference_log_risk(loaded.id)
+    row = relative_to_reference(table, reference).iloc[0]
+    event = layout.positive_class or "the event"
+    time = layout.time_column or "time"
+    horizons = survival_columns(table)
+    tiles = st.columns(2 + len(horizons))
+    tiles[0].metric(
+        "Relative risk vs average",
+        f"{float(row['relative_risk_vs_average']):.2f}×",
+        help="This patient's hazard of the event divided by that of the average reference "
+        "patient from training (proportional hazards: the same ratio at every time).",
+    )
+    for tile, (horizon, column) in zip(tiles[1:], horizons, strict=False):
+        tile.metric(f"Survival at {fmt_time(horizon)}", f"{float(row[column]):.1%}")
+    median = float(row.get("median_survival", float("nan")))
+    times, patient = survival_curve(layout, float(row["log_risk"]))
+    tiles[-1].metric(
+        "Median predicted survival",
+        fmt_time(median) if math.isfinite(median) else "not reached",
+        help="The time at which this patient's predicted survival falls to 50%"
+        + (
+            ""
+            if math.isfinite(median)
+            else f"; it stays above 50% to the end of the training follow-up ({fmt_time(times[-1])})"
+        )
+        + ".",
+    )
+    _, average = survival_curve(layout, reference)
+    st.plotly_chart(
+        plot_survival_curves(
+            times,
+            {"This patient": patient, "Average reference patient": average},
+            marks=[h for h, _ in horizons],
+            time_label=time,
+            title="Predicted survival (free of " + str(event) + ")",
+        ),
+        key="survival_curve",
+    )
+    st.caption(
+        f"Survival: the probability of being free of **{plain(event)}** at that time (times in the "
+        f"units of '{plain(time)}'), from the network's log-risk ({float(row['log_risk']):+.3f}; "
+        f"average {reference:+.3f}) and the baseline hazard fitted on the training patients. "
+        "The dotted lines mark the times above."
+    )
+
+
 def show_result(loaded, table: pd.DataFrame, calibration: str) -> None:
     layout = loaded.layout
     row = table.iloc[0]
-    if layout.task == "binary":
+    if layout.task == "survival":
+        show_survival_result(loaded, table)
+    elif layout.task == "binary":
         probability = float(row.iloc[0])
         threshold = float(row["threshold"])
         c1, c2 = st.columns(2)
@@ -181,14 +257,21 @@ def predict_for_images(loaded, model_id: str) -> None:
 
 def predict_for_records(loaded, model_id: str) -> None:
     layout = loaded.layout
-    st.caption(
-        f"{layout.task.capitalize()} model with {len(layout.features)} inputs"
-        + (
-            f"; the probability is of **{layout.positive_class}**."
-            if layout.task == "binary"
-            else "."
+    if layout.task == "survival":
+        st.caption(
+            f"Survival model with {len(layout.features)} inputs: it predicts the risk of "
+            f"**{plain(layout.positive_class)}** over the follow-up time "
+            f"'{plain(layout.time_column)}'."
         )
-    )
+    else:
+        st.caption(
+            f"{layout.task.capitalize()} model with {len(layout.features)} inputs"
+            + (
+                f"; the probability is of **{layout.positive_class}**."
+                if layout.task == "binary"
+                else "."
+            )
+        )
     one, many = st.tabs(["One patient", "Many patients (upload a file)"])
     with one:
         previous = st.session_state.get(RECORD_KEY) or {}
@@ -249,7 +332,16 @@ def predict_for_records(loaded, model_id: str) -> None:
                 )
                 for note in result.notes:
                     st.info(note, icon=":material/info:")
-                combined = pd.concat([frame, result.table], axis=1)
+                table = result.table
+                if layout.task == "survival":
+                    table = relative_to_reference(table, cache.reference_log_risk(model_id))
+                    st.caption(
+                        "relative_risk_vs_average is against the average reference patient from "
+                        "training; relative_risk is against a log-risk of 0 (the baseline "
+                        "hazard's reference); survival_at_<time> is the probability of being "
+                        "free of the event at that time."
+                    )
+                combined = pd.concat([frame, table], axis=1)
                 st.success(f"{len(combined):,} predictions.", icon=":material/check_circle:")
                 st.dataframe(combined.head(1000), hide_index=True)
                 decision_notes(loaded, result.calibration)

@@ -151,10 +151,14 @@ def test_specificity_youden_and_cost_presets():
     t = choose_threshold(y, p, "specificity", 0.9)
     assert ((p < t) & (y == 0)).sum() / (y == 0).sum() >= 0.9
     youden = choose_threshold(y, p, "youden")
+
     def j(th):
         return (
-            ((p >= th) & (y == 1)).sum() / y.sum() + ((p < th) & (y == 0)).sum() / (y == 0).sum() - 1
+            ((p >= th) & (y == 1)).sum() / y.sum()
+            + ((p < th) & (y == 0)).sum() / (y == 0).sum()
+            - 1
         )
+
     assert all(j(youden) >= j(th) - 1e-12 for th in np.unique(p))
     cheap, costly = choose_threshold(y, p, "cost", 1.0), choose_threshold(y, p, "cost", 10.0)
     assert costly < cheap  # missing a case costs more: treat at lower probabilities

@@ -274,3 +274,20 @@ def review_case(review: Any, record_index: int) -> Any:
     """What a reviewer sees of one case of a review session (dlcore.review.case_view): the record
     as a one-row frame, or the image (cached per session and case until the dataset changes)."""
     return _review_case(review.id, int(record_index), _dataset_stamp(review.dataset_id), review)
+
+
+# -- survival ------------------------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _reference_log_risk(model_id: str, checksum: str) -> float:
+    from dlcore.prediction import reference_log_risk as compute
+
+    loaded = _loaded(model_id, checksum)
+    return compute(loaded.model, loaded.layout, loaded.background())
+
+
+def reference_log_risk(model_id: str) -> float:
+    """A survival model's mean log-risk over its reference patients from training (the 'average
+    patient' of relative risks and explanations), computed once per model version."""
+    return _reference_log_risk(model_id, model_version_key(model_id))

@@ -115,6 +115,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def fmt_time(value: float) -> str:
+    """A follow-up time for people: whole numbers from 10 on ('1,234'), else 3 significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3g}"
+
+
 def fmt_duration(seconds: float | None) -> str:
     """'1 min 05 s', '12 s', or '—'."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
@@ -141,6 +146,9 @@ METRIC_NAMES = {
     "mae": "MAE",
     "rmse": "RMSE",
     "r2": "R²",
+    "c_index": "C-index",
+    "mean_auc": "Mean time-dependent AUC",
+    "integrated_brier": "Integrated Brier score",
 }
 
 

@@ -307,6 +307,12 @@ def set_target(schema: Schema, frame: pd.DataFrame, target: str, task: str | Non
             previous = infer_column(col.name, frame[col.name])
             col.role, col.reason = previous.role, previous.reason
     task = task or detect_task(frame[target], target)
+    if task == "survival":
+        raise UserError(
+            f"Survival needs a follow-up time column as well as the event column '{target}'.",
+            expected="the time and the event together",
+            fix="choose the time column too (set_survival_target, or --time on the command line)",
+        )
     if task not in TASKS:
         raise UserError(
             f"Task '{task}' is unknown.",
