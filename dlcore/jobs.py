@@ -409,9 +409,8 @@ class _ProgressWriter:
 
     def on_event(self, event: Any) -> None:
         if event.kind == "epoch":
-            self.last_cancel_check = (
-                0.0  # read the cancel flag at every epoch's end: stop within one
-            )
+            # Read the cancel flag at every epoch's end: stop within one epoch.
+            self.last_cancel_check = 0.0
         payload = event.to_dict()
         progress = {
             "epoch": event.epoch,
