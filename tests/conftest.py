@@ -100,22 +100,34 @@ def tiny_cohort(cohort_dataset):
 @pytest.fixture
 def isolated_workspace():
     """A fresh workspace (files, database, Streamlit caches) for one test; the session's after."""
-    import streamlit as st
+    from apptools import switched_workspace
 
-    from dlcore.config import reset_settings
-    from dlcore.store import reset_stores
+    with switched_workspace() as home:
+        yield home
 
-    def switch(home: str) -> None:
-        os.environ["DLCORE_HOME"] = home
-        reset_settings()
-        reset_stores()
-        st.cache_resource.clear()
-        st.cache_data.clear()
 
-    previous = os.environ["DLCORE_HOME"]
-    with tempfile.TemporaryDirectory(prefix="dlcore-isolated-") as home:
-        switch(home)
-        try:
-            yield Path(home)
-        finally:
-            switch(previous)
+@pytest.fixture
+def downloads(monkeypatch):
+    """Read what a deferred download button would give (the media managers of the AppTest runs)."""
+    from streamlit.testing.v1 import app_test
+
+    managers = []
+
+    class Recording(app_test.MediaFileManager):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test, "MediaFileManager", Recording)
+
+    def read(element) -> bytes:
+        file_id = element.proto.deferred_file_id
+        assert file_id, "the download has no deferred file"
+        for manager in reversed(managers):
+            entry = manager._deferred_callables.get(file_id)
+            if entry is not None:
+                data = entry["callable"]()
+                return data.encode() if isinstance(data, str) else bytes(data)
+        raise AssertionError(f"deferred file {file_id} not found")
+
+    return read

@@ -12,39 +12,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
+from apptools import button, deltas, figures, healthy, metrics, open_page, texts, widget
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL_KEY = "current_model_id"
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-
-
-def healthy(at: AppTest) -> AppTest:
-    """Fail on an exception or on the apology the pages show for unexpected errors."""
-    assert not at.exception, [e.value for e in at.exception]
-    apologies = [e.value for e in at.error if "Sorry" in e.value]
-    assert not apologies, apologies
-    return at
-
-
-def open_page(page: str, at: AppTest | None = None) -> AppTest:
-    if at is None:
-        at = new_app()
-        healthy(at.run())
-    return healthy(at.switch_page(f"pages/{page}.py").run())
 
 
 def evaluate(model_id: str) -> AppTest:
@@ -53,35 +31,6 @@ def evaluate(model_id: str) -> AppTest:
     healthy(widget(at.selectbox, "Model").set_value(model_id).run())
     assert widget(at.selectbox, "Model").value == model_id
     return at
-
-
-def widget(elements, label_start: str):
-    found = [w for w in elements if w.label.startswith(label_start)]
-    assert found, f"no widget labelled '{label_start}…' among {[w.label for w in elements]}"
-    return found[0]
-
-
-def button(at: AppTest, label: str):
-    return widget(at.button, label)
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def deltas(at: AppTest) -> dict[str, str]:
-    return {m.label: m.delta for m in at.metric}
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    return {
-        getattr(e, "key", None) or str(i): json.loads(e.proto.spec)
-        for i, e in enumerate(at.get("plotly_chart"))
-    }
 
 
 def snapshot_cards(*model_ids: str):
@@ -107,57 +56,6 @@ def shared_models(tiny_binary, tiny_regression):
         yield tiny_binary, tiny_regression
     finally:
         restore()
-
-
-@pytest.fixture
-def own_workspace():
-    """A fresh workspace for models of other kinds (the shared one stays tables-only)."""
-    import streamlit as st
-
-    from dlcore.config import reset_settings
-    from dlcore.store import reset_stores
-
-    def switch(home: str) -> None:
-        os.environ["DLCORE_HOME"] = home
-        reset_settings()
-        reset_stores()
-        st.cache_resource.clear()
-        st.cache_data.clear()
-
-    previous = os.environ["DLCORE_HOME"]
-    with tempfile.TemporaryDirectory(prefix="dlcore-evaluate-") as home:
-        switch(home)
-        try:
-            yield Path(home)
-        finally:
-            switch(previous)
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """The media managers of the AppTest runs, to read what a (deferred) download would give."""
-    from streamlit.testing.v1 import app_test
-
-    managers = []
-
-    class Recording(app_test.MediaFileManager):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr(app_test, "MediaFileManager", Recording)
-
-    def read(element) -> bytes:
-        file_id = element.proto.deferred_file_id
-        assert file_id, "the download has no deferred file"
-        for manager in reversed(managers):
-            entry = manager._deferred_callables.get(file_id)
-            if entry is not None:
-                data = entry["callable"]()
-                return data.encode() if isinstance(data, str) else bytes(data)
-        raise AssertionError(f"deferred file {file_id} not found")
-
-    return read
 
 
 def judged_on(model_id: str):
@@ -493,7 +391,7 @@ def test_regression_page_shows_errors_with_intervals(shared_models):
     assert at.download_button(key="evaluate_card_html")
 
 
-def test_multiclass_page_and_an_image_model(own_workspace, downloads):
+def test_multiclass_page_and_an_image_model(isolated_workspace, downloads):
     from dlcore.data import Dataset, infer_schema
     from dlcore.data.synthetic import make_cohort, make_quadrant_images
     from dlcore.models.spec import ModelSpec

@@ -8,68 +8,29 @@ These tests run in a workspace of their own (the tabular page tests assume only 
 from __future__ import annotations
 
 import io
-import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from apptools import (
+    button,
+    figures,
+    healthy,
+    metrics,
+    new_app,
+    open_page,
+    switched_workspace,
+    texts,
+    widget,
+)
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
 MODE = "data_mode"
 IMAGES = "Medical images"
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-
-
-def healthy(at: AppTest) -> AppTest:
-    """Fail on an exception or on the apology the pages show for unexpected errors."""
-    assert not at.exception, [e.value for e in at.exception]
-    apologies = [e.value for e in at.error if "Sorry" in e.value]
-    assert not apologies, apologies
-    return at
-
-
-def open_page(page: str, at: AppTest | None = None) -> AppTest:
-    if at is None:
-        at = new_app()
-        healthy(at.run())
-    return healthy(at.switch_page(f"pages/{page}.py").run())
-
-
-def button(at: AppTest, label: str):
-    found = [b for b in at.button if b.label.startswith(label)]
-    assert found, f"no button '{label}…' among {[b.label for b in at.button]}"
-    return found[0]
-
-
-def widget(elements, label_start: str):
-    found = [w for w in elements if w.label.startswith(label_start)]
-    assert found, f"no widget labelled '{label_start}…' among {[w.label for w in elements]}"
-    return found[0]
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    return {
-        getattr(e, "key", None) or str(i): json.loads(e.proto.spec)
-        for i, e in enumerate(at.get("plotly_chart"))
-    }
 
 
 def captions(at: AppTest) -> list[str]:
@@ -105,25 +66,8 @@ def pydicom_file(name: str) -> Path:
 @pytest.fixture(scope="module", autouse=True)
 def image_workspace():
     """A workspace of this module's own, so that image datasets never meet the table tests."""
-    import streamlit as st
-
-    from dlcore.config import reset_settings
-    from dlcore.store import reset_stores
-
-    def switch(home: str) -> None:
-        os.environ["DLCORE_HOME"] = home
-        reset_settings()
-        reset_stores()
-        st.cache_resource.clear()
-        st.cache_data.clear()
-
-    previous = os.environ["DLCORE_HOME"]
-    with tempfile.TemporaryDirectory(prefix="dlcore-images-") as home:
-        switch(home)
-        try:
-            yield Path(home)
-        finally:
-            switch(previous)
+    with switched_workspace("dlcore-images-") as home:
+        yield home
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 import subprocess
-import tempfile
 import zipfile
-from pathlib import Path
 
 import pytest
+from apptools import button, healthy, metrics, new_app, open_page, texts, widget
+from apptools import figures as plotly_figures
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["home", "data", "train", "models", "predict", "explain"]
 MODEL_KEY = "current_model_id"
 
@@ -28,59 +26,10 @@ MODEL_KEY = "current_model_id"
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def new_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-
-
-def healthy(at: AppTest) -> AppTest:
-    """Fail on an exception or on the apology the pages show for unexpected errors."""
-    assert not at.exception, [e.value for e in at.exception]
-    apologies = [e.value for e in at.error if "Sorry" in e.value]
-    assert not apologies, apologies
-    return at
-
-
-def open_page(page: str, at: AppTest | None = None) -> AppTest:
-    """Boot the app (home) and switch to ``page``; returns the AppTest after a healthy run."""
-    if at is None:
-        at = new_app()
-        healthy(at.run())
-    return healthy(at.switch_page(f"pages/{page}.py").run())
-
-
-def button(at: AppTest, label: str):
-    found = [b for b in at.button if b.label == label]
-    assert found, f"no button '{label}' among {[b.label for b in at.button]}"
-    return found[0]
-
-
 def submit(at: AppTest, label: str = "Predict"):
     found = [b for b in at.form_submit_button if b.label == label]
     assert found, f"no form button '{label}' among {[b.label for b in at.form_submit_button]}"
     return found[0]
-
-
-def widget(elements, label_start: str):
-    found = [w for w in elements if w.label.startswith(label_start)]
-    assert found, f"no widget labelled '{label_start}…' among {[w.label for w in elements]}"
-    return found[0]
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def plotly_figures(at: AppTest) -> dict[str, dict]:
-    """The page's plotly charts as figure JSON, by the key of each element."""
-    figures = {}
-    for i, element in enumerate(at.get("plotly_chart")):
-        key = getattr(element, "key", None) or str(i)
-        figures[key] = json.loads(element.proto.spec)
-    return figures
 
 
 def select_model(at: AppTest, model_id: str) -> AppTest:
@@ -94,34 +43,10 @@ def percent(text: str) -> float:
     return float(text.rstrip("%"))
 
 
-@pytest.fixture
-def empty_workspace():
-    """A fresh workspace with no models (the app's boot still saves the demo datasets)."""
-    import streamlit as st
-
-    from dlcore.config import reset_settings
-    from dlcore.store import reset_stores
-
-    def switch(home: str) -> None:
-        os.environ["DLCORE_HOME"] = home
-        reset_settings()
-        reset_stores()
-        st.cache_resource.clear()  # boot() and the model loaders
-        st.cache_data.clear()
-
-    previous = os.environ["DLCORE_HOME"]
-    with tempfile.TemporaryDirectory(prefix="dlcore-empty-") as home:
-        switch(home)
-        try:
-            yield Path(home)
-        finally:
-            switch(previous)
-
-
 # -- every page renders ------------------------------------------------------------------------
 
 
-def test_pages_render_with_an_empty_workspace(empty_workspace):
+def test_pages_render_with_an_empty_workspace(isolated_workspace):
     from dlcore.registry import list_models
 
     assert list_models() == []

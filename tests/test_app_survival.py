@@ -10,66 +10,27 @@ files' workspace keeps only their models.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from apptools import (
+    deltas,
+    figures,
+    healthy,
+    metrics,
+    open_page,
+    switched_workspace,
+    texts,
+    widget,
+)
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORD_KEY = "patient_record"
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-
-
-def healthy(at: AppTest) -> AppTest:
-    """Fail on an exception or on the apology the pages show for unexpected errors."""
-    assert not at.exception, [e.value for e in at.exception]
-    apologies = [e.value for e in at.error if "Sorry" in e.value]
-    assert not apologies, apologies
-    return at
-
-
-def open_page(page: str, at: AppTest | None = None) -> AppTest:
-    if at is None:
-        at = new_app()
-        healthy(at.run())
-    return healthy(at.switch_page(f"pages/{page}.py").run())
-
-
-def widget(elements, label_start: str):
-    found = [w for w in elements if w.label.startswith(label_start)]
-    assert found, f"no widget labelled '{label_start}…' among {[w.label for w in elements]}"
-    return found[0]
-
-
-def texts(elements) -> list[str]:
-    return [e.value for e in elements]
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def deltas(at: AppTest) -> dict[str, str]:
-    return {m.label: m.delta for m in at.metric}
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    return {
-        getattr(e, "key", None) or str(i): json.loads(e.proto.spec)
-        for i, e in enumerate(at.get("plotly_chart"))
-    }
 
 
 def with_model(page: str, model_id: str) -> AppTest:
@@ -87,61 +48,18 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def gbsg2():
     """A workspace of its own with the GBSG2 demo saved and a small Cox network trained on it:
     (dataset, TrainOutcome)."""
-    import streamlit as st
-
-    from dlcore.config import reset_settings
     from dlcore.data import load_demo
     from dlcore.data.catalog import ensure_saved
     from dlcore.models.spec import default_spec
-    from dlcore.store import reset_stores
     from dlcore.workflows import train_and_register
 
-    def switch(home: str) -> None:
-        os.environ["DLCORE_HOME"] = home
-        reset_settings()
-        reset_stores()
-        st.cache_resource.clear()
-        st.cache_data.clear()
-
-    previous = os.environ["DLCORE_HOME"]
-    with tempfile.TemporaryDirectory(prefix="dlcore-survival-") as home:
-        switch(home)
-        try:
-            dataset = load_demo("gbsg2")
-            ensure_saved(dataset)
-            spec = default_spec("survival", len(dataset.frame))
-            spec.epochs = 10
-            outcome = train_and_register(dataset, spec, name="gbsg2 app test")
-            yield dataset, outcome
-        finally:
-            switch(previous)
-
-
-@pytest.fixture
-def downloads(monkeypatch):
-    """Read what a deferred download button would give (the media managers of the runs)."""
-    from streamlit.testing.v1 import app_test
-
-    managers = []
-
-    class Recording(app_test.MediaFileManager):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr(app_test, "MediaFileManager", Recording)
-
-    def read(element) -> bytes:
-        file_id = element.proto.deferred_file_id
-        assert file_id, "the download has no deferred file"
-        for manager in reversed(managers):
-            entry = manager._deferred_callables.get(file_id)
-            if entry is not None:
-                data = entry["callable"]()
-                return data.encode() if isinstance(data, str) else bytes(data)
-        raise AssertionError(f"deferred file {file_id} not found")
-
-    return read
+    with switched_workspace("dlcore-survival-"):
+        dataset = load_demo("gbsg2")
+        ensure_saved(dataset)
+        spec = default_spec("survival", len(dataset.frame))
+        spec.epochs = 10
+        outcome = train_and_register(dataset, spec, name="gbsg2 app test")
+        yield dataset, outcome
 
 
 # -- Data ------------------------------------------------------------------------------------------

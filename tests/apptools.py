@@ -1,0 +1,96 @@
+"""Helpers shared by the AppTest modules: start the app, open a page, find widgets, read values.
+
+Pages swallow unexpected errors into a short apology (ui.common.guard), so ``healthy`` fails on
+that apology as well as on an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def new_app() -> AppTest:
+    """The app as a fresh browser session would get it."""
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def healthy(at: AppTest) -> AppTest:
+    """Fail on an exception or on the apology the pages show for unexpected errors."""
+    assert not at.exception, [e.value for e in at.exception]
+    apologies = [e.value for e in at.error if "Sorry" in e.value]
+    assert not apologies, apologies
+    return at
+
+
+def open_page(page: str, at: AppTest | None = None) -> AppTest:
+    """Boot the app (home) unless ``at`` is given, switch to ``page`` and check the run."""
+    if at is None:
+        at = new_app()
+        healthy(at.run())
+    return healthy(at.switch_page(f"pages/{page}.py").run())
+
+
+def widget(elements, label_start: str):
+    """The first widget whose label starts with ``label_start``."""
+    found = [w for w in elements if w.label.startswith(label_start)]
+    assert found, f"no widget labelled '{label_start}…' among {[w.label for w in elements]}"
+    return found[0]
+
+
+def button(at: AppTest, label: str):
+    """The button labelled exactly ``label``, else the first whose label starts with it."""
+    exact = [b for b in at.button if b.label == label]
+    return exact[0] if exact else widget(at.button, label)
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def deltas(at: AppTest) -> dict[str, str]:
+    return {m.label: m.delta for m in at.metric}
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    """The page's plotly charts as figure JSON, by each element's key (else its position)."""
+    return {
+        getattr(e, "key", None) or str(i): json.loads(e.proto.spec)
+        for i, e in enumerate(at.get("plotly_chart"))
+    }
+
+
+@contextlib.contextmanager
+def switched_workspace(prefix: str = "dlcore-isolated-") -> Iterator[Path]:
+    """A fresh workspace (files, database, Streamlit caches) until the block ends."""
+    import streamlit as st
+
+    from dlcore.config import reset_settings
+    from dlcore.store import reset_stores
+
+    def switch(home: str) -> None:
+        os.environ["DLCORE_HOME"] = home
+        reset_settings()
+        reset_stores()
+        st.cache_resource.clear()  # boot() and the model loaders
+        st.cache_data.clear()
+
+    previous = os.environ["DLCORE_HOME"]
+    with tempfile.TemporaryDirectory(prefix=prefix) as home:
+        switch(home)
+        try:
+            yield Path(home)
+        finally:
+            switch(previous)
