@@ -59,7 +59,12 @@ def baseline_run(dataset, spec):
         batch_size=spec.batch_size,
         shuffle_seed=spec.seed,
     )
-    val_ds = make_tf_dataset(take(split.validation), targets[split.validation], batch_size=4096)
+    val_ds = make_tf_dataset(
+        take(split.validation),
+        targets[split.validation],
+        None if weights is None else weights[split.validation],
+        batch_size=4096,
+    )
     t1 = time.perf_counter()
     fit = model.fit(train_ds, validation_data=val_ds, epochs=spec.epochs, verbose=0, shuffle=False)
     t2 = time.perf_counter()

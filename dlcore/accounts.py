@@ -178,6 +178,18 @@ def account_for_email(email: str) -> Account | None:
         return Account(row.username, row.role, row.display_name, row.email, via="oidc")
 
 
+def refresh(account: Account) -> Account | None:
+    """The account as the store has it now (a changed role applies at once), or None when it
+    has been disabled or removed since sign-in: a session must not outlive its account."""
+    if account.via == "demo":
+        return account
+    with get_store().session() as session:
+        row = session.scalar(select(UserRow).where(UserRow.username == account.username))
+    if row is None or not row.active:
+        return None
+    return Account(row.username, row.role, row.display_name, row.email, via=account.via)
+
+
 def list_users() -> list[dict[str, Any]]:
     """Accounts without their password hashes."""
     with get_store().session() as session:

@@ -21,6 +21,7 @@ ACTIONS = (
     "login",
     "login_failed",
     "logout",
+    "session_ended",
     "upload",
     "dataset_save",
     "dataset_delete",

@@ -34,7 +34,18 @@ OIDC_SECRETS = {
 def new_app(account=None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     if account is not None:
-        at.session_state[ACCOUNT_KEY] = account
+        signed_in(at, account)
+    return at
+
+
+def signed_in(at: AppTest, account) -> AppTest:
+    """Sign ``account`` in, creating it in the store first when it is not there (the app
+    re-reads the signed-in account at every run, so it must be a real one)."""
+    from dlcore.accounts import create_user, list_users
+
+    if account.username not in {u["username"] for u in list_users()}:
+        create_user(account.username, account.role, PASSWORD, display_name=account.display_name)
+    at.session_state[ACCOUNT_KEY] = account
     return at
 
 
@@ -189,10 +200,11 @@ def test_pages_check_the_role_themselves(fresh, monkeypatch):
     ]:
         at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
         if account is not None:
-            at.session_state[ACCOUNT_KEY] = account
+            signed_in(at, account)
         healthy(at.run())
         shown = texts(at.info)
-        assert shown and ("role cannot use this page" in shown[-1] or "Sign in first" in shown[-1])
+        refusal = "role cannot use this page" if account else "Sign in first"
+        assert shown and refusal in shown[-1], (page, shown)
         assert not at.button and not at.text_input, page
 
 
@@ -225,6 +237,39 @@ def test_a_trainer_cannot_reach_administration_and_an_admin_can(fresh, monkeypat
     open_page(at, "admin")
     assert texts(at.title) == ["Administration"]
     assert [t.label for t in at.tabs] == ["Users", "Audit trail", "Settings"]
+
+
+def test_disabling_an_account_ends_its_open_session_and_a_new_role_applies_at_once(
+    fresh, monkeypatch
+):
+    from dlcore.accounts import Account, create_user, set_active, set_role
+
+    monkeypatch.setenv("DLCORE_AUTH", "local")
+    create_user("chief", "admin", PASSWORD)
+    at = new_app(Account("dr.moves", "clinician", "Dr Moves"))
+    healthy(at.run())
+    assert not reachable(at, "train")
+
+    set_role("dr.moves", "trainer")  # by an administrator, elsewhere
+    healthy(at.run())
+    assert at.session_state[ACCOUNT_KEY].role == "trainer"
+    assert reachable(at, "train")
+    account = at.session_state[ACCOUNT_KEY]
+
+    # Disabled while signed in: the session's next run (here on the Train page) refuses it...
+    set_active("dr.moves", False)
+    healthy(at.run())
+    assert ACCOUNT_KEY not in at.session_state and not at.button
+    # ...and the app's start page says why (AppTest runs a switched-to page without app.py, so
+    # the frame's own run is shown with the same signed-in state in a second AppTest).
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[ACCOUNT_KEY] = account
+    healthy(at.run())
+    assert ACCOUNT_KEY not in at.session_state
+    assert any("has ended" in w and "dr.moves" in w for w in texts(at.warning))
+    assert widget(at.text_input, "Username")
+    ended = audit_rows("dr.moves", "session_ended")
+    assert len(ended) == 2  # once per session
 
 
 def test_demo_mode_shows_the_banner(fresh, monkeypatch):

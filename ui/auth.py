@@ -20,11 +20,13 @@ from dlcore.accounts import (
     ensure_admin_from_environment,
     has_accounts,
     may,
+    refresh,
 )
 from ui.common import guard
 
 logger = logging.getLogger("dashboard")
 ACCOUNT_KEY = "signed_in_account"
+ENDED_KEY = "session_ended_for"
 
 
 def mode() -> str:
@@ -55,8 +57,24 @@ def current_account() -> Account | None:
             st.session_state[ACCOUNT_KEY] = account
             if account is not None:
                 log("login", detail={"via": "oidc"}, account=account)
-        return account
-    return st.session_state.get(ACCOUNT_KEY)
+            return account
+        return _still_valid(account)
+    account = st.session_state.get(ACCOUNT_KEY)
+    return None if account is None else _still_valid(account)
+
+
+def _still_valid(account: Account) -> Account | None:
+    """The signed-in account re-read from the store at every run: disabling an account ends its
+    open sessions at their next click, and a role change applies at once."""
+    current = refresh(account)
+    if current is None:
+        st.session_state.pop(ACCOUNT_KEY, None)
+        st.session_state[ENDED_KEY] = account.username
+        log("session_ended", account=account, detail={"reason": "account disabled or removed"})
+        return None
+    if current != account:
+        st.session_state[ACCOUNT_KEY] = current
+    return current
 
 
 def log(action: str, *, account: Account | None = None, **fields: Any) -> None:
@@ -118,6 +136,13 @@ def sign_in_page() -> None:
                         )
                         st.success("Created. Sign in below.")
         return
+    ended_for = st.session_state.pop(ENDED_KEY, None)
+    if ended_for:
+        st.warning(
+            f"The session of '{ended_for}' has ended: the account was disabled or removed. "
+            "Ask an administrator if you still need access.",
+            icon=":material/lock:",
+        )
     with st.form("sign_in"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
