@@ -22,7 +22,7 @@ from dlcore.data import (
 from dlcore.data.catalog import delete_dataset, list_datasets, save_dataset, update_dataset_schema
 from dlcore.data.dicom import auto_window, to_display
 from dlcore.data.images import ImageDataset, class_samples
-from dlcore.data.schema import KINDS, set_survival_target
+from dlcore.data.schema import KINDS, set_survival_target, suggest_time_column
 from dlcore.errors import UserError
 from dlcore.plots import (
     plot_category_counts,
@@ -181,14 +181,15 @@ def show_table(draft: dict) -> None:
         )
         time_column = None
         if survival:
+            guessed = (
+                schema.time_column
+                if schema.time_column in columns
+                else suggest_time_column(frame, exclude=target)
+            )
             time_column = c3.selectbox(
                 "Follow-up time column",
                 [None, *columns],
-                index=(
-                    [None, *columns].index(schema.time_column)
-                    if schema.time_column in columns
-                    else 0
-                ),
+                index=[None, *columns].index(guessed) if guessed else 0,
                 format_func=column_or_none,
                 key=f"time_{token}",
                 help="The time from the start of follow-up to the event, or to the last contact "

@@ -79,10 +79,14 @@ def test_data_page_sets_a_survival_task_and_refuses_bad_columns(gbsg2):
     assert "survival" in widget(at.selectbox, "Task").options
     healthy(widget(at.selectbox, "Task").set_value("survival").run())
     assert widget(at.selectbox, "Event column").label == "Event column (did the event happen?)"
-    healthy(widget(at.selectbox, "Event column").set_value("event").run())
+    # The follow-up time is guessed from its name (and positive numbers); unset, it is asked for.
+    assert widget(at.selectbox, "Follow-up time column").value == "time"
+    healthy(widget(at.selectbox, "Follow-up time column").select_index(0).run())  # "— none"
+    assert widget(at.selectbox, "Follow-up time column").value is None
     assert any(
         "Choose the event column and the follow-up time column" in t for t in texts(at.caption)
     )
+    healthy(widget(at.selectbox, "Event column").set_value("event").run())
     healthy(widget(at.selectbox, "Follow-up time column").set_value("time").run())
     assert not texts(at.error)
 

@@ -249,3 +249,22 @@ def test_fingerprint_is_stable_and_changes_with_the_features(cohort):
     assert rekinded.fingerprint() != first.fingerprint()
     retargeted = infer_schema(cohort, "smoking")
     assert retargeted.fingerprint() != first.fingerprint()
+
+
+def test_the_follow_up_time_column_is_guessed_from_its_name_and_values():
+    from dlcore.data.schema import suggest_time_column
+
+    frame = pd.DataFrame(
+        {
+            "age": [50, 60, 70],
+            "time": [12.0, 30.0, 45.0],
+            "DEATH_EVENT": [0, 1, 0],
+        }
+    )
+    assert suggest_time_column(frame) == "time"
+    assert suggest_time_column(frame, exclude="time") is None
+    frame["time"] = [12.0, 0.0, 45.0]  # a zero is no follow-up time
+    assert suggest_time_column(frame) is None
+    assert suggest_time_column(frame.rename(columns={"time": "Follow-up (days)"})) is None
+    frame["Follow up"] = [3, 4, 5]
+    assert suggest_time_column(frame) == "Follow up"

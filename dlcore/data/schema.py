@@ -424,6 +424,26 @@ def suggest_target(frame: pd.DataFrame) -> str:
     return str(frame.columns[-1])
 
 
+_TIME_NAMES = (
+    "time", "survival_time", "follow_up", "followup", "follow_up_time", "futime", "stime",
+    "duration", "days", "months", "years", "survival", "os_time", "rfs_time", "time_to_event",
+)  # fmt: skip
+
+
+def suggest_time_column(frame: pd.DataFrame, exclude: str | None = None) -> str | None:
+    """A likely follow-up time column for a survival task: named like one (time, futime,
+    duration, days, …) and holding positive numbers; None when no column fits."""
+    normalized = {normalize_name(c): str(c) for c in frame.columns if str(c) != exclude}
+    for candidate in _TIME_NAMES:
+        column = normalized.get(candidate)
+        if column is None:
+            continue
+        times = pd.to_numeric(frame[column], errors="coerce").dropna()
+        if len(times) and (times > 0).all():
+            return column
+    return None
+
+
 def update_columns(
     schema: Schema,
     *,
