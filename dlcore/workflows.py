@@ -14,6 +14,7 @@ from dlcore.errors import SchemaMismatchError, UserError
 from dlcore.evaluation import Report, evaluate
 from dlcore.models.spec import ModelSpec
 from dlcore.models.tabular import run_model
+from dlcore.prediction import survival_horizons
 from dlcore.registry import BACKGROUND_ROWS, IMAGE_BACKGROUND, ModelRecord, register
 from dlcore.training import EventHandler, StopCheck, TrainResult, rows, train
 
@@ -52,6 +53,7 @@ def evaluate_split(result: TrainResult) -> Report:
             baseline=BaselineHazard.from_dict(layout.baseline),
             train_time=train_y[:, 0],
             train_event=train_y[:, 1],
+            horizons=survival_horizons(layout),
         )
     return evaluate(
         layout.task,
@@ -400,6 +402,7 @@ def clinical_report(
             train_event=reference[:, 1],
             source=data.source,
             resamples=min(resamples, 500),
+            horizons=survival_horizons(layout),
         )
     return evaluate_regression_clinical(
         data.y, data.output[:, 0], source=data.source, resamples=resamples

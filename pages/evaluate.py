@@ -764,7 +764,8 @@ def survival_page(loaded, data, key: str, resamples: int):
     st.caption(
         f"{report.n:,} records, {report.events:,} events. C-index interval from "
         f"{report.resamples or resamples} bootstrap resamples (seed 0). The AUCs are at the "
-        "quartiles of the event times, within the follow-up of the training data."
+        "quartiles of the training event times (the times Predict reports survival at), "
+        "where this data's follow-up reaches them."
         if report.auc_times
         else f"{report.n:,} records, {report.events:,} events. Too few events or too short a "
         "follow-up for the time-dependent AUC and the Brier score."

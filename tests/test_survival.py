@@ -153,3 +153,9 @@ def test_evaluate_survival_from_the_registry(gbsg2_model):
     loaded = load_model(outcome.record.id)
     report = clinical_report(loaded, evaluation_data(loaded), resamples=100)
     assert report.c_index.value == pytest.approx(outcome.report.c_index.value)
+    # Evaluate judges at the times Predict reports survival at (the training event quartiles).
+    from dlcore.prediction import survival_horizons
+
+    horizons = survival_horizons(loaded.layout)
+    assert len(report.auc_times) >= 2
+    assert all(any(t == pytest.approx(h) for h in horizons) for t in report.auc_times)
