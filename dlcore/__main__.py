@@ -433,15 +433,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if report.integrated_brier is not None:
             lines.append(f"integrated Brier score {report.integrated_brier:.3f}")
         payload["metrics"]["c_index"] = report.c_index.to_dict()
+        payload["metrics"]["auc_at"] = {
+            f"{t:g}": float(a) for t, a in zip(report.auc_times, report.auc, strict=False)
+        }
+        payload["resamples"] = report.resamples
     else:
         lines += [
             f"{k}: {v['value']:.3f} ({v['low']:.3f}–{v['high']:.3f})"
             for k, v in report.headline().items()
         ]
     if report.task == "survival":
-        lines.append(
-            f"95% interval of the C-index from {min(args.resamples, 500)} bootstrap resamples"
-        )
+        lines.append(f"95% interval of the C-index from {report.resamples} bootstrap resamples")
     else:
         lines.append(f"95% intervals from {args.resamples} stratified bootstrap resamples")
     _emit(args, payload, "\n".join(lines))

@@ -159,3 +159,30 @@ def test_evaluate_survival_from_the_registry(gbsg2_model):
     horizons = survival_horizons(loaded.layout)
     assert len(report.auc_times) >= 2
     assert all(any(t == pytest.approx(h) for h in horizons) for t in report.auc_times)
+
+
+def test_cli_evaluate_prints_the_survival_metrics(gbsg2_model):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, outcome = gbsg2_model
+    out = subprocess.run(
+        [sys.executable, "-m", "dlcore", "evaluate", "--model", outcome.record.id, "--json"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-1500:]
+    payload = json.loads(out.stdout)
+    c_index = payload["metrics"]["c_index"]
+    assert c_index["value"] == pytest.approx(outcome.report.c_index.value)
+    assert c_index["low"] < c_index["value"] < c_index["high"]
+    assert payload["resamples"] == 500  # the C-index interval's own count, not the requested 1,000
+    auc_at = payload["metrics"]["auc_at"]
+    assert [float(t) for t in auc_at] == pytest.approx(outcome.report.auc_times)
+    assert list(auc_at.values()) == pytest.approx(outcome.report.auc)
