@@ -153,18 +153,20 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
             f"| {_esc(k)} | {v:.3f} |" for k, v in card["metrics"].items() if isinstance(v, float)
         ]
     point = card.get("operating_point")
-    lines += ["", "## Operating point", ""]
-    if point:
-        how = point.get("preset", "fixed")
-        value = point.get("value")
-        lines.append(
-            f"Decision threshold {point['threshold']:.3f} ({how}{'' if value is None else f' {value}'}), set on the "
-            f"{point.get('set_on', '—')}"
-            + (" with recalibrated probabilities" if point.get("calibrated") else "")
-            + "."
-        )
-    else:
-        lines.append("The default threshold 0.5 (no operating point was chosen).")
+    task = getattr(report, "task", "") or card.get("task", "")
+    if task == "binary":  # a decision threshold only means something for a yes/no outcome
+        lines += ["", "## Operating point", ""]
+        if point:
+            how = point.get("preset", "fixed")
+            value = point.get("value")
+            lines.append(
+                f"Decision threshold {point['threshold']:.3f} ({how}{'' if value is None else f' {value}'}), set on the "
+                f"{point.get('set_on', '—')}"
+                + (" with recalibrated probabilities" if point.get("calibrated") else "")
+                + "."
+            )
+        else:
+            lines.append("The default threshold 0.5 (no operating point was chosen).")
     if subgroups is not None:
         frame = subgroups.to_frame()
         lines += [

@@ -9,6 +9,7 @@ Brier score (scikit-survival), and Kaplan–Meier curves per predicted risk grou
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 from dlcore.bootstrap import Interval
 from dlcore.kerasrt import import_keras
 
+logger = logging.getLogger(__name__)
 keras = import_keras()
 ops = keras.ops
 
@@ -62,12 +64,12 @@ class BaselineHazard:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Survival curves S(t | x) = exp(−H0(t)·e^η) for log-risks ``eta``: (times, (n, len(times)))."""
         times = np.asarray(self.times if at is None else at, dtype=np.float64)
-        hazard = np.interp(
-            times,
-            self.times,
-            self.cumulative_hazard,
-            left=0.0,
-            right=self.cumulative_hazard[-1] if self.cumulative_hazard else 0.0,
+        # Breslow's H0 is a right-continuous step function: it jumps at each event time and is
+        # flat between them (0 before the first one, its last value after the last one).
+        steps = np.asarray(self.cumulative_hazard, dtype=np.float64)
+        position = np.searchsorted(np.asarray(self.times, dtype=np.float64), times, side="right")
+        hazard = np.where(
+            position > 0, steps[np.maximum(position - 1, 0)] if len(steps) else 0, 0.0
         )
         risk = np.exp(np.asarray(eta, dtype=np.float64).reshape(-1, 1))
         return times, np.exp(-hazard[None, :] * risk)
@@ -111,19 +113,28 @@ def concordance_index(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> 
     at that same time counts as later), the share where the earlier one has the higher risk (ties in
     risk count a half) — the convention of scikit-survival's concordance_index_censored."""
     time, event, risk = (np.asarray(a, dtype=np.float64).ravel() for a in (time, event, risk))
-    order = np.argsort(time, kind="stable")
-    time, event, risk = time[order], event[order], risk[order]
-    concordant = ties = comparable = 0.0
-    for i in np.flatnonzero(event > 0):
-        # comparable: followed longer, or censored at the same time (still at risk at t_i)
-        later = (time > time[i]) | ((time == time[i]) & (event == 0))
-        n = later.sum()
-        if n == 0:
+    censored = event == 0
+    events = np.flatnonzero(event > 0)
+    concordant = ties = comparable = 0
+    # All pairs (event i, record j) at once, in blocks of about a million.
+    for block in np.array_split(events, len(events) * len(time) // 1_000_000 + 1):
+        if not len(block):
             continue
-        comparable += n
-        concordant += np.sum(risk[i] > risk[later])
-        ties += np.sum(risk[i] == risk[later])
+        t_i, r_i = time[block, None], risk[block, None]
+        # comparable: followed longer, or censored at the same time (still at risk at t_i)
+        later = (time > t_i) | ((time == t_i) & censored)
+        comparable += int(later.sum())
+        concordant += int((later & (r_i > risk)).sum())
+        ties += int((later & (r_i == risk)).sum())
     return float((concordant + 0.5 * ties) / comparable) if comparable else float("nan")
+
+
+def affordable_resamples(n: int, events: int, wanted: int, budget: float = 2e9) -> int:
+    """How many bootstrap resamples of the C-index fit a budget of pair comparisons (each
+    resample compares events × records pairs): ``wanted`` for usual cohorts, fewer (never under
+    100) for very large ones, so that an evaluation stays within seconds."""
+    per_resample = max(1, n * max(events, 1))
+    return int(min(wanted, max(100, budget // per_resample)))
 
 
 @dataclass
@@ -204,6 +215,9 @@ def evaluate_survival(
     event = np.asarray(event).astype(bool).ravel()
     eta = np.asarray(eta, dtype=np.float64).ravel()
     estimate = concordance_index(time, event, eta)
+    wanted, resamples = resamples, affordable_resamples(len(time), int(event.sum()), resamples)
+    if resamples < wanted:
+        logger.info("C-index interval from %d resamples (%d records)", resamples, len(time))
     rng = np.random.default_rng(seed)
     samples = []
     for _ in range(resamples):
@@ -227,15 +241,20 @@ def evaluate_survival(
     else:
         candidates = np.array([])
     times = np.unique(candidates[(candidates > time.min()) & (candidates < upper)])
-    auc_values, mean_auc, ibs = [], float("nan"), None
+    auc_values, mean_auc, ibs, auc_times = [], float("nan"), None, times
+    # Each metric on its own: censoring can make one undefined on a sample and not the other.
     if len(times):
         try:
             auc_values, mean_auc = cumulative_dynamic_auc(train, test, eta, times)
+        except ValueError:
+            auc_values, mean_auc, auc_times = [], float("nan"), np.array([])
+            logger.info("time-dependent AUC undefined on this sample", exc_info=True)
+    if len(times) >= 2:
+        try:
             _, curves = baseline.survival(eta, times)
-            if len(times) >= 2:
-                ibs = float(integrated_brier_score(train, test, curves, times))
-        except ValueError:  # censoring makes the metric undefined on this sample
-            auc_values, mean_auc = [], float("nan")
+            ibs = float(integrated_brier_score(train, test, curves, times))
+        except ValueError:
+            logger.info("integrated Brier score undefined on this sample", exc_info=True)
     cut = np.quantile(eta, np.linspace(0, 1, groups + 1))
     names = (
         ["low risk", "medium risk", "high risk"]
@@ -260,7 +279,7 @@ def evaluate_survival(
         n=len(time),
         events=int(event.sum()),
         c_index=Interval(estimate, float(low), float(high)),
-        auc_times=[float(t) for t in times],
+        auc_times=[float(t) for t in auc_times],
         auc=[float(a) for a in auc_values],
         mean_auc=float(mean_auc),
         integrated_brier=ibs,

@@ -300,9 +300,12 @@ def evaluation_data(
                     fix=f"add the '{target}' column with each patient's outcome",
                 )
             labelled = records[records[target].notna()]
-            if layout.task in ("binary", "multiclass"):
+            if layout.task in ("binary", "multiclass") or (
+                layout.task == "survival" and layout.classes
+            ):
                 # Encoding maps any value that is not the positive class to "negative": a cohort
-                # coded differently ('M'/'B', 'Malignant') would be scored silently wrong.
+                # coded differently ('M'/'B', 'Malignant'; a survival event as 1/2 instead of
+                # 0/1) would be scored silently wrong.
                 from dlcore.data.schema import target_labels
 
                 unknown = sorted(
@@ -327,6 +330,14 @@ def evaluation_data(
             y, present = encode_target(labelled, schema)
             if not present.all():  # survival: records without a follow-up time cannot be scored
                 labelled, y = labelled[present], y[present]
+            if layout.task == "survival" and (y[:, 0] <= 0).any():
+                time_column = schema.time_column or "time"
+                raise SchemaMismatchError(
+                    f"The follow-up time '{time_column}' is zero or negative in "
+                    f"{int((y[:, 0] <= 0).sum())} record(s) of the cohort.",
+                    expected="a positive time from the start of follow-up for every record",
+                    fix=f"correct '{time_column}' or leave those records out",
+                )
             if len(labelled) == 0:
                 raise SchemaMismatchError(
                     "No record of the cohort has a complete outcome.",

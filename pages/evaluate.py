@@ -35,6 +35,7 @@ from ui import cache
 from ui.auth import log, require_page
 from ui.common import (
     PRESET_NAMES,
+    event_text,
     fmt_time,
     guard,
     log_once,
@@ -152,13 +153,13 @@ def choose_data(loaded) -> tuple[object, str, int]:
             )
         elif loaded.task == "survival":
             label = (
-                f"Records with the model's columns, the follow-up time '{layout.time_column}' and "
-                f"the event '{layout.target}' (CSV, TSV, XLSX or Parquet)"
+                f"Records with the model's columns, the follow-up time '{plain(layout.time_column)}' "
+                f"and the event '{plain(layout.target)}' (CSV, TSV, XLSX or Parquet)"
             )
         else:
             label = (
                 f"Records with the model's columns and the outcome "
-                f"'{layout.target}' (CSV, TSV, XLSX or Parquet)"
+                f"'{plain(layout.target)}' (CSV, TSV, XLSX or Parquet)"
             )
         upload = st.file_uploader(label, key=f"evaluate_upload_{loaded.id}")
         require(
@@ -218,7 +219,7 @@ def describe_data(loaded, data) -> None:
         text += f": {n:,} records"
     if layout.task == "survival":
         events = int(np.sum(data.y[:, 1]))
-        text += f", {events:,} with **{plain(layout.positive_class)}** during follow-up"
+        text += f", {events:,} with **{plain(event_text(layout))}** during follow-up"
     elif layout.task == "binary":
         positives = int(np.sum(data.y))
         text += (
@@ -736,8 +737,8 @@ def survival_page(loaded, data, key: str, resamples: int):
     of the predicted-risk tertiles beside their mean predicted survival."""
     report = cache.clinical_report(key, resamples, loaded, data)
     layout = loaded.layout
-    time = layout.time_column or "time"
-    event = plain(layout.positive_class or "the event")
+    time_label = layout.time_column or "time"
+    time, event = plain(time_label), plain(event_text(layout))
     tiles = st.columns(2 + len(report.auc_times))
     interval_tile(
         tiles[0],
@@ -770,7 +771,7 @@ def survival_page(loaded, data, key: str, resamples: int):
         else f"{report.n:,} records, {report.events:,} events. Too few events or too short a "
         "follow-up for the time-dependent AUC and the Brier score."
     )
-    st.plotly_chart(plot_kaplan_meier(report, time_label=time), key="evaluate_kaplan_meier")
+    st.plotly_chart(plot_kaplan_meier(report, time_label=time_label), key="evaluate_kaplan_meier")
     st.caption(
         "Calibration over time: the records are split into thirds by predicted risk. Solid steps "
         "are what happened to each third (Kaplan–Meier); dashed lines are the survival the model "
@@ -779,7 +780,7 @@ def survival_page(loaded, data, key: str, resamples: int):
     )
 
     def card_parts() -> tuple[object, object, list]:
-        return report, None, [plot_kaplan_meier(report, time_label=time)]
+        return report, None, [plot_kaplan_meier(report, time_label=time_label)]
 
     return card_parts
 

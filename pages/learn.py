@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.data.catalog import ensure_saved, find_dataset_by_source
+from dlcore.errors import NotFoundError
 from dlcore.jobs import get_job, submit_training
 from dlcore.learn import (
     ACTIVATION_NAMES,
@@ -20,13 +21,14 @@ from dlcore.learn import (
 )
 from dlcore.plots import plot_activations, plot_losses, plot_optimizer_paths
 from dlcore.seed import SEED_NAME, reference_spec, seed_dataset
-from ui.auth import log, require_page
+from ui.auth import allowed, log, require_page
 from ui.common import guard
 from ui.jobs import POLL_SECONDS, job_panel
 
 LEARN_JOB = "learn_seed_job"
 
-require_page("learn")
+account = require_page("learn")
+may_train = allowed(account, "train")
 st.title("Learn")
 st.markdown(
     "The ideas behind every model in this app, computed live by the same engine: change a number "
@@ -61,12 +63,22 @@ with example:
     st.caption(
         "Clinically: the same kind of network reads a digitised image pixel by pixel — here handwritten digits that ship with scikit-learn, brought to 28×28."
     )
-    upload = st.file_uploader(
-        "Optional: your own MNIST (the IDX files, gzipped or not, or one .npz)",
-        accept_multiple_files=True,
-        key="learn_mnist",
+    if not may_train:
+        st.info(
+            f"Running the example trains a model, which the {account.role} role does not do; "
+            "a trainer or an administrator can run it. The other tabs are open to everyone.",
+            icon=":material/lock:",
+        )
+    upload = (
+        st.file_uploader(
+            "Optional: your own MNIST (the IDX files, gzipped or not, or one .npz)",
+            accept_multiple_files=True,
+            key="learn_mnist",
+        )
+        if may_train and allowed(account, "data")
+        else None
     )
-    if st.button("Run the example", type="primary", icon=":material/play_arrow:"):
+    if may_train and st.button("Run the example", type="primary", icon=":material/play_arrow:"):
         with guard("Starting the example"):
             if upload:
                 from dlcore.data.images import read_mnist_idx, read_npz
@@ -97,8 +109,13 @@ with example:
             st.rerun()
     job_id = st.session_state.get(LEARN_JOB)
     if job_id:
-        with guard("Showing the example's training"):
+        try:
             active = get_job(job_id).is_active
+        except NotFoundError:  # deleted, or another workspace since: forget it
+            st.session_state.pop(LEARN_JOB, None)
+            job_id = None
+    if job_id:
+        with guard("Showing the example's training"):
 
             @st.fragment(run_every=POLL_SECONDS if active else None)
             def example_panel() -> None:

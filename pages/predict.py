@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dlcore.clinical_plots import plot_survival_curves
+from dlcore.errors import UserError
 from dlcore.plots import plot_class_probabilities
 from dlcore.prediction import (
     predict,
@@ -22,6 +23,7 @@ from ui import cache
 from ui.auth import log, require_page
 from ui.common import (
     RECORD_KEY,
+    event_text,
     fmt_time,
     guard,
     log_once,
@@ -82,7 +84,7 @@ def show_survival_result(loaded, table: pd.DataFrame) -> None:
     layout = loaded.layout
     reference = cache.reference_log_risk(loaded.id)
     row = relative_to_reference(table, reference).iloc[0]
-    event = layout.positive_class or "the event"
+    event = event_text(layout)
     time = layout.time_column or "time"
     horizons = survival_columns(table)
     tiles = st.columns(2 + len(horizons))
@@ -130,7 +132,8 @@ def show_result(loaded, table: pd.DataFrame, calibration: str) -> None:
     layout = loaded.layout
     row = table.iloc[0]
     if layout.task == "survival":
-        show_survival_result(loaded, table)
+        with guard("Showing the survival prediction"):  # a model without its baseline or sample
+            show_survival_result(loaded, table)
     elif layout.task == "binary":
         probability = float(row.iloc[0])
         threshold = float(row["threshold"])
@@ -260,7 +263,7 @@ def predict_for_records(loaded, model_id: str) -> None:
     if layout.task == "survival":
         st.caption(
             f"Survival model with {len(layout.features)} inputs: it predicts the risk of "
-            f"**{plain(layout.positive_class)}** over the follow-up time "
+            f"**{plain(event_text(layout))}** over the follow-up time "
             f"'{plain(layout.time_column)}'."
         )
     else:
@@ -334,7 +337,13 @@ def predict_for_records(loaded, model_id: str) -> None:
                     st.info(note, icon=":material/info:")
                 table = result.table
                 if layout.task == "survival":
-                    table = relative_to_reference(table, cache.reference_log_risk(model_id))
+                    try:
+                        table = relative_to_reference(table, cache.reference_log_risk(model_id))
+                    except UserError as exc:  # the model has no background sample
+                        st.info(
+                            f"No risk relative to the average patient: {exc.message}",
+                            icon=":material/info:",
+                        )
                     st.caption(
                         "relative_risk_vs_average is against the average reference patient from "
                         "training; relative_risk is against a log-risk of 0 (the baseline "

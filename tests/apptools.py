@@ -94,3 +94,18 @@ def switched_workspace(prefix: str = "dlcore-isolated-") -> Iterator[Path]:
             yield Path(home)
         finally:
             switch(previous)
+
+
+def snapshot_cards(*model_ids: str):
+    """Restore the cards of ``model_ids`` exactly as they were (no operating point or
+    recalibration added by a test)."""
+    from dlcore.fsutil import write_json
+    from dlcore.registry import CARD_FILE, _folder, get_card
+
+    saved = {i: get_card(i) for i in model_ids}
+
+    def restore() -> None:
+        for model_id, card in saved.items():
+            write_json(_folder(model_id) / CARD_FILE, card)
+
+    return restore

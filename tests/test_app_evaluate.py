@@ -16,7 +16,17 @@ import zipfile
 
 import numpy as np
 import pytest
-from apptools import button, deltas, figures, healthy, metrics, open_page, texts, widget
+from apptools import (
+    button,
+    deltas,
+    figures,
+    healthy,
+    metrics,
+    open_page,
+    snapshot_cards,
+    texts,
+    widget,
+)
 from streamlit.testing.v1 import AppTest
 
 MODEL_KEY = "current_model_id"
@@ -31,21 +41,6 @@ def evaluate(model_id: str) -> AppTest:
     healthy(widget(at.selectbox, "Model").set_value(model_id).run())
     assert widget(at.selectbox, "Model").value == model_id
     return at
-
-
-def snapshot_cards(*model_ids: str):
-    """Restore the cards of ``model_ids`` exactly as they were (no operating point or
-    recalibration added by a test)."""
-    from dlcore.fsutil import write_json
-    from dlcore.registry import CARD_FILE, _folder, get_card
-
-    saved = {i: get_card(i) for i in model_ids}
-
-    def restore() -> None:
-        for model_id, card in saved.items():
-            write_json(_folder(model_id) / CARD_FILE, card)
-
-    return restore
 
 
 @pytest.fixture

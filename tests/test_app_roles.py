@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT_KEY = "signed_in_account"
 HOSTILE = "Robert'); DROP TABLE users;-- <script>alert(1)</script>"
 PASSWORD = "a long enough passphrase"
-CLINICIAN_PAGES = ["home", "predict", "explain", "evaluate", "review"]
+CLINICIAN_PAGES = ["home", "predict", "explain", "evaluate", "review", "learn"]
 OIDC_SECRETS = {
     "auth": {
         "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -182,8 +182,16 @@ def test_a_signed_in_clinician_sees_only_the_clinical_pages(fresh, monkeypatch):
     for page in pages:
         open_page(at, page)
         assert not [b for b in at.button if "Delete" in b.label], page
+    open_page(at, "review")
     assert texts(at.title) == ["Review"]
     assert "Create the session" not in [b.label for b in at.button]  # trainers create sessions
+
+    # Learn is open to clinicians, but running the survey's example trains a model: not theirs.
+    open_page(at, "learn")
+    assert texts(at.title) == ["Learn"]
+    assert "Run the example" not in [b.label for b in at.button] and not at.get("file_uploader")
+    assert any("the clinician role does not do" in i for i in texts(at.info))
+    assert at.get("plotly_chart")  # the concepts themselves are computed and shown
 
 
 def test_pages_check_the_role_themselves(fresh, monkeypatch):

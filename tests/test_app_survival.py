@@ -280,6 +280,7 @@ def test_evaluate_reports_c_index_auc_brier_and_kaplan_meier(gbsg2, downloads):
     assert f"| C-index (Harrell) | {c.value:.3f} ({c.low:.3f}–{c.high:.3f}) |" in card
     assert f"| integrated Brier score | {report.integrated_brier:.3f} |" in card
     assert "## Calibration over time" in card and "| high risk |" in card
+    assert "threshold" not in card.lower()  # no decision threshold for a time-to-event model
     html = downloads(at.download_button(key="evaluate_card_html")).decode()
     assert "<!DOCTYPE html>" in html and "Kaplan" in html
 
@@ -333,3 +334,13 @@ def test_models_page_shows_the_survival_evaluation(gbsg2):
         "medium risk",
         "high risk",
     ]
+
+
+def test_a_coded_event_is_named_by_its_column():
+    from types import SimpleNamespace
+
+    from ui.common import event_text
+
+    assert event_text(SimpleNamespace(positive_class="1", target="cens")) == "the event (cens = 1)"
+    assert event_text(SimpleNamespace(positive_class="death", target="status")) == "death"
+    assert event_text(SimpleNamespace(positive_class=None, target="status")) == "the event"

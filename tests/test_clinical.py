@@ -266,6 +266,16 @@ def test_external_cohort_needs_the_outcome_column(tiny_binary, breast_cancer, ev
 
 
 def test_recalibration_and_operating_point_are_saved_and_used(tiny_binary, breast_cancer):
+    from apptools import snapshot_cards
+
+    restore = snapshot_cards(tiny_binary.record.id)  # leave the shared fixture as it was
+    try:
+        check_recalibration_and_operating_point(tiny_binary, breast_cancer)
+    finally:
+        restore()
+
+
+def check_recalibration_and_operating_point(tiny_binary, breast_cancer) -> None:
     from dlcore.prediction import predict
     from dlcore.registry import get_card, load_model
     from dlcore.workflows import fit_model_recalibration, set_operating_point
@@ -287,12 +297,6 @@ def test_recalibration_and_operating_point_are_saved_and_used(tiny_binary, breas
     np.testing.assert_allclose(result.table["probability_malignant"], calibrated, rtol=1e-6)
     assert (result.table["decision"] == np.where(calibrated >= 0.3, "malignant", "benign")).all()
     assert "temperature scaling" in result.calibration
-    # leave the shared fixture as it was
-    from dlcore.registry import update_card
-
-    update_card(
-        loaded.id, {"calibration": None, "operating_point": {"threshold": 0.5, "preset": "fixed"}}
-    )
 
 
 def test_model_card_markdown_and_html(evaluated):

@@ -186,3 +186,21 @@ def test_cli_evaluate_prints_the_survival_metrics(gbsg2_model):
     auc_at = payload["metrics"]["auc_at"]
     assert [float(t) for t in auc_at] == pytest.approx(outcome.report.auc_times)
     assert list(auc_at.values()) == pytest.approx(outcome.report.auc)
+
+
+def test_an_external_cohort_with_other_event_codes_or_bad_times_is_refused(gbsg2_model):
+    from dlcore.errors import SchemaMismatchError
+    from dlcore.registry import load_model
+    from dlcore.workflows import evaluation_data
+
+    dataset, outcome = gbsg2_model
+    loaded = load_model(outcome.record.id)
+    cohort = dataset.frame.sample(120, random_state=3).reset_index(drop=True)
+    recoded = cohort.assign(event=(cohort["event"] == "recurrence or death").astype(int))
+    with pytest.raises(SchemaMismatchError, match="values the model does not know: 0, 1"):
+        evaluation_data(loaded, recoded)  # 0/1 would otherwise read as "no event at all"
+    negative = cohort.copy()
+    negative.loc[:4, "time"] = 0
+    with pytest.raises(SchemaMismatchError, match="zero or negative in 5 record"):
+        evaluation_data(loaded, negative)
+    assert evaluation_data(loaded, cohort).y.shape == (120, 2)

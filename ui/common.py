@@ -104,6 +104,20 @@ def plain(text: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
+_CODED_EVENT = {"1", "1.0", "true", "yes", "y"}
+
+
+def event_text(layout: Any) -> str:
+    """What a survival model's event is, for people: its value when it names something
+    ('recurrence or death'), else the column and its code ('the event (cens = 1)')."""
+    value = getattr(layout, "positive_class", None)
+    if value is None:
+        return "the event"
+    if str(value).strip().lower() in _CODED_EVENT:
+        return f"the event ({layout.target} = {value})"
+    return str(value)
+
+
 def fmt(value: Any, digits: int = 3) -> str:
     """A number for people: 3 significant digits, '—' for missing."""
     if value is None:

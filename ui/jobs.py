@@ -12,6 +12,14 @@ from ui.common import MODEL_KEY, fmt_duration, show_metrics
 POLL_SECONDS = 1.5  # a faster poll starves the training worker on a 2-core laptop (DESIGN.md)
 
 
+def may_open_models() -> bool:
+    """Whether the signed-in account may open the Models page (a clinician on Learn may not)."""
+    from ui.auth import allowed, current_account
+
+    account = current_account()
+    return account is not None and allowed(account, "models")
+
+
 def job_panel(job_id: str, was_active: bool) -> None:
     """Draw one job: progress with time left and Cancel while it runs; loss and main-metric curves
     (training and validation) as they grow; the test metrics and a link to the model when it ends.
@@ -69,7 +77,9 @@ def job_panel(job_id: str, was_active: bool) -> None:
         show_metrics(
             {k: v for k, v in result.get("metrics", {}).items() if k != "youden_threshold"}
         )
-        if st.button("Open the model", icon=":material/inventory_2:", key=f"open_{job_id}"):
+        if may_open_models() and st.button(
+            "Open the model", icon=":material/inventory_2:", key=f"open_{job_id}"
+        ):
             st.session_state[MODEL_KEY] = job.model_id
             st.switch_page("pages/models.py")
     elif job.status in ("failed", "interrupted"):
