@@ -232,7 +232,6 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    import pandas as pd
 
     from dlcore.data import read_table
     from dlcore.prediction import predict
@@ -262,7 +261,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             threshold=loaded.threshold,
             recalibrator=loaded.recalibrator,
         )
-        out, warnings = pd.concat([table.frame, result.table], axis=1), table.warnings
+        from dlcore.prediction import with_predictions
+
+        out, replaced = with_predictions(table.frame, result.table)
+        warnings = [*table.warnings, *replaced]
     out_path = Path(args.out)
     if out_path.suffix.lower() == ".parquet":
         out.to_parquet(out_path, index=False)

@@ -72,7 +72,10 @@ class ImageExplainer:
     @property
     def methods(self) -> list[str]:
         """The methods this model supports, the default first."""
-        return ["grad-cam", "shap"] if self._conv is not None else ["saliency", "shap"]
+        first = "grad-cam" if self._conv is not None else "saliency"
+        # SHAP explains against training images: an uploaded model has none.
+        has_background = self.background is not None and len(self.background) > 0
+        return [first, "shap"] if has_background else [first]
 
     def _prepare(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         image = np.asarray(image)
@@ -185,7 +188,7 @@ class ImageExplainer:
                 fix="retrain the model in this app to get SHAP explanations",
             )
         x, probabilities = self._prepare(image)
-        k, _, name = self._target(probabilities, output)
+        k, sign, name = self._target(probabilities, output)
         if self._shap is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -204,7 +207,6 @@ class ImageExplainer:
         raw = per_output.sum(axis=-1)
         base = float(self._base[k])
         error = abs(float(raw.sum()) + base - float(probabilities[k]))
-        sign = 1.0 if self.layout.task != "binary" or probabilities[0] >= 0.5 else -1.0
         return ImageExplanation(
             "shap", _normalise(sign * raw), raw, k, name, probabilities, base, error
         )

@@ -256,3 +256,23 @@ def predict_images(
     table = prediction_table(layout, shown, index, threshold)
     table.index = index
     return PredictionResult(table.reset_index(), output, [], described)
+
+
+def with_predictions(
+    records: pd.DataFrame, predictions: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """The records with the prediction columns beside them, and a note when the records already
+    had columns of those names (a predictions file scored again): those are replaced."""
+    clashes = [c for c in predictions.columns if c in records.columns]
+    notes = (
+        [
+            "The file already had prediction columns ("
+            + ", ".join(map(str, clashes[:6]))
+            + ("…" if len(clashes) > 6 else "")
+            + "), probably from an earlier run: they are replaced by this model's."
+        ]
+        if clashes
+        else []
+    )
+    kept = records.drop(columns=clashes).reset_index(drop=True)
+    return pd.concat([kept, predictions.reset_index(drop=True)], axis=1), notes

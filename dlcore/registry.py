@@ -70,6 +70,7 @@ class ModelRecord:
     created: str
     key_metric_name: str
     key_metric_value: float | None
+    dataset_id: str | None = None
 
 
 @dataclass
@@ -204,6 +205,7 @@ def _record(row: ModelRow) -> ModelRecord:
         row.created.isoformat(timespec="seconds") if row.created else "",
         row.key_metric_name,
         row.key_metric_value,
+        row.dataset_id,
     )
 
 

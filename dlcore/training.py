@@ -334,8 +334,13 @@ def _prepare_images(
     from dlcore.models.image import ImageLayout, build_image_model
 
     if dataset.labels is None or len(dataset.classes) < 2:
+        found = (
+            f"only one class, '{dataset.classes[0]}'"
+            if dataset.labels is not None and len(dataset.classes) == 1
+            else "no classes"
+        )
         raise UserError(
-            f"The images of '{dataset.name}' have no classes.",
+            f"The images of '{dataset.name}' have {found}.",
             expected="images in at least two class folders (or an .npz with labels)",
             fix="put each class's images in its own folder inside the ZIP",
         )

@@ -31,9 +31,10 @@ from dlcore.plots import (
     plot_intensity_histogram,
     plot_missingness,
 )
+from dlcore.registry import list_models
 from ui import cache
 from ui.auth import log, require_page
-from ui.common import DATASET_KEY, guard
+from ui.common import DATASET_KEY, guard, plain
 from ui.images import (
     COLOURS,
     DEFAULT_SIZE,
@@ -366,6 +367,15 @@ def show_images(draft: dict) -> None:
     )
     if dataset.description:
         st.caption(dataset.description)
+    for note in getattr(dataset, "notes", []):
+        st.info(note, icon=":material/info:")
+    if len(dataset.classes) == 1:
+        st.warning(
+            f"Only one class was found ('{plain(dataset.classes[0])}'): a model needs at least two. "
+            "Put each class's images in a folder of its own (for example normal/ and "
+            "pneumonia/) and upload the archive of those folders.",
+            icon=":material/warning:",
+        )
     if dataset.skipped:
         st.warning(
             f"{len(dataset.skipped)} file(s) were skipped; the reasons are listed below.",
@@ -482,6 +492,8 @@ def dicom_viewer(draft: dict) -> None:
             st.caption("A colour image: shown as stored, without a window.")
         else:
             low, high = float(image.frames.min()), float(image.frames.max())
+            if high <= low:  # a blank (constant) image: a window around its one value
+                low, high = low - 0.5, high + 0.5
             span = max(high - low, 1e-6)
             step = float(f"{span / 200:.2g}")
             center0, width0 = image.window or auto_window(image.frames)
@@ -616,6 +628,17 @@ def save_section(draft: dict) -> None:
             )
         with st.expander("Delete this dataset"):
             what = "images" if draft["kind"] == "images" else "records"
+            trained_on = [m for m in list_models() if m.dataset_id == draft["dataset_id"]]
+            if trained_on:
+                st.warning(
+                    f"{len(trained_on)} model(s) were trained on it: "
+                    + ", ".join(f"'{plain(m.name)}'" for m in trained_on[:5])
+                    + ("…" if len(trained_on) > 5 else "")
+                    + f". Each keeps a sample of its training {what} (for explanations) and its "
+                    "test split; deleting the dataset does not remove those. Delete the models "
+                    "on the Models page to remove every copy.",
+                    icon=":material/warning:",
+                )
             confirm = st.checkbox(
                 f"Yes, delete its {what} from the workspace", key=f"confirm_delete_{token}"
             )

@@ -144,7 +144,11 @@ def explain_image(loaded, model_id: str) -> None:
     output = table_probabilities(result.table)[0]
     row = result.table.iloc[0]
     explained = None
-    if layout.task == "multiclass":
+    if layout.task == "binary":
+        # The evidence for the decision the page shows (at the model's operating threshold, on
+        # calibrated probabilities), not for whichever side of 0.5 the raw output is on.
+        explained = int(str(row["decision"]) == str(layout.positive_class))
+    elif layout.task == "multiclass":
         predicted = int(output.argmax())
         explained = st.selectbox(
             "Show the evidence for",

@@ -18,6 +18,7 @@ from dlcore.prediction import (
     predict_images,
     relative_to_reference,
     survival_curve,
+    with_predictions,
 )
 from ui import cache
 from ui.auth import log, require_page
@@ -350,7 +351,9 @@ def predict_for_records(loaded, model_id: str) -> None:
                         "hazard's reference); survival_at_<time> is the probability of being "
                         "free of the event at that time."
                     )
-                combined = pd.concat([frame, table], axis=1)
+                combined, replaced = with_predictions(frame, table)
+                for note in replaced:
+                    st.info(note, icon=":material/info:")
                 st.success(f"{len(combined):,} predictions.", icon=":material/check_circle:")
                 st.dataframe(combined.head(1000), hide_index=True)
                 decision_notes(loaded, result.calibration)

@@ -249,3 +249,22 @@ def test_missing_path_is_refused(tmp_path):
     with pytest.raises(BadUploadError) as info:
         read_table(tmp_path / "nowhere.csv")
     assert "nowhere.csv" in str(info.value)
+
+
+def test_old_mac_line_endings_repeated_names_and_nested_parquet():
+    assert read_table(b"a,b\r1,2\r3,4\r", "mac.csv").frame.shape == (2, 2)
+    table = read_table(b"age,age,age_2\n1,2,3\n", "dup.csv")
+    assert list(table.frame.columns) == ["age", "age_3", "age_2"]  # no second 'age_2'
+    assert any("'age' → 'age_3'" in w for w in table.warnings)
+    buffer = io.BytesIO()
+    pd.DataFrame({"visits": [[1, 2], [3]], "age": [50, 60]}).to_parquet(buffer)
+    with pytest.raises(BadUploadError, match="lists or records, not single values: visits"):
+        read_table(buffer.getvalue(), "nested.parquet")
+
+
+def test_true_false_text_reads_as_one_and_zero():
+    from dlcore.data.dataset import to_number
+
+    values = to_number(pd.Series(["True", "", "false", "2.5"]), "smoker", strict=True)
+    assert values.tolist()[:1] == [1.0] and np.isnan(values.iloc[1])
+    assert values.tolist()[2:] == [0.0, 2.5]

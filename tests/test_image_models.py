@@ -118,6 +118,12 @@ def test_shap_is_roughly_additive(square_cnn, squares):
         dataset.images[_positive_test_images(square_cnn.result, quadrants)[0]]
     )
     assert explanation.additivity_error < 0.05  # expected gradients sample: ~1e-2, not exact
+    # The class asked for decides the sign: the evidence against the square is the mirror image.
+    image = dataset.images[_positive_test_images(square_cnn.result, quadrants)[0]]
+    for_square, against = explainer.shap(image, output=1), explainer.shap(image, output=0)
+    assert for_square.output_name == "square" and against.output_name == "none"
+    np.testing.assert_allclose(against.attributions, for_square.attributions, atol=1e-6)
+    assert np.corrcoef(for_square.heatmap.ravel(), against.heatmap.ravel())[0, 1] < 0
 
 
 def test_mlp_gets_saliency_not_grad_cam(square_mlp, squares):
@@ -157,6 +163,8 @@ def test_uploaded_image_model_without_card_is_usable(square_cnn, tmp_path):
     record = import_keras_model(path.read_bytes(), "squares.keras")
     loaded = load_model(record.id)
     assert loaded.kind == "image" and loaded.layout.shape == (32, 32, 1)
+    # No training images came with it: Grad-CAM only, no SHAP that would fail.
+    assert ImageExplainer(loaded.model, loaded.layout, loaded.background()).methods == ["grad-cam"]
 
 
 def _cli(*args: str, home) -> subprocess.CompletedProcess:

@@ -161,3 +161,56 @@ def test_digits_demo_and_catalog_round_trip(workspace):
     np.testing.assert_array_equal(again.images, digits.images)
     np.testing.assert_array_equal(again.labels, digits.labels)
     assert again.fingerprint() == digits.fingerprint()
+
+
+def test_class_folders_are_found_below_wrappers_and_split_folders():
+    def png(i: int) -> bytes:
+        return png_bytes(np.full((8, 8), i * 20, np.uint8))
+
+    kaggle = read_image_zip(
+        make_zip(
+            {
+                f"chest_xray/{part}/{cls}/{i}.png": png(i)
+                for part in ("train", "val", "test")
+                for cls in ("NORMAL", "PNEUMONIA")
+                for i in range(2)
+            }
+        ),
+        "chest_xray.zip",
+    )
+    assert kaggle.classes == ["NORMAL", "PNEUMONIA"]  # not train/val/test
+    split = kaggle.predefined_split
+    assert {k: len(v) for k, v in split.items()} == {"train": 4, "validation": 4, "test": 4}
+    assert all("/test/" in kaggle.file_names[i] for i in split["test"])
+    assert kaggle.notes and "kept as the split" in kaggle.notes[0]
+
+    wrapped = read_image_zip(
+        make_zip(
+            {
+                **{f"a/b/{c}/{i}.png": png(i) for c in ("x", "y") for i in range(2)},
+                "a/README.txt": b"hi",
+            }
+        )
+    )
+    assert wrapped.classes == ["x", "y"] and np.bincount(wrapped.labels).tolist() == [2, 2]
+    windows = read_image_zip(
+        make_zip({f"{c}\\{i}.png": png(i) for c in ("x", "y") for i in range(2)})
+    )
+    assert windows.classes == ["x", "y"]
+    single = read_image_zip(make_zip({f"normal/{i}.png": png(i) for i in range(3)}))
+    assert single.classes == ["normal"]
+
+
+def test_exif_orientation_and_transparency_are_respected():
+    photo = Image.new("L", (40, 20), 0)
+    exif = photo.getexif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° to show it
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif.tobytes())
+    assert decode_image(buffer.getvalue(), "photo.jpg", size=None)[0].shape[:2] == (40, 20)
+
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 255  # red everywhere, but transparent except one pixel
+    rgba[0, 0, 3] = 255
+    image, _ = decode_image(png_bytes(rgba), "overlay.png", size=None)
+    assert image[0, 0].tolist() == [255, 0, 0] and image[1, 1].tolist() == [255, 255, 255]

@@ -164,3 +164,15 @@ def test_empty_records_are_refused(tiny_binary, records):
     model, layout = _binary(tiny_binary)
     with pytest.raises(SchemaMismatchError, match="empty"):
         predict(model, layout, records.iloc[:0])
+
+
+def test_a_predictions_file_scored_again_has_its_old_columns_replaced():
+    from dlcore.prediction import with_predictions
+
+    records = pd.DataFrame({"age": [50, 60], "probability_malignant": [0.1, 0.2]})
+    fresh = pd.DataFrame({"probability_malignant": [0.7, 0.8], "decision": ["a", "b"]})
+    combined, notes = with_predictions(records, fresh)
+    assert list(combined.columns) == ["age", "probability_malignant", "decision"]
+    assert combined["probability_malignant"].tolist() == [0.7, 0.8]
+    assert notes and "probability_malignant" in notes[0]
+    assert with_predictions(records[["age"]], fresh)[1] == []

@@ -168,11 +168,14 @@ def confusion_cases(model_id: str, checksum: str) -> Any:
     if predictions is None:
         return None
     layout = loaded.layout
+    # The same threshold as the confusion matrix the Models page draws above the browser.
+    threshold = float((loaded.card.get("metrics") or {}).get("youden_threshold", 0.5))
     return compute(
         predictions["labels"],
         predictions["output"],
         layout.classes,
         layout.positive_class,
+        threshold=threshold,
         index=predictions["index"],
     )
 

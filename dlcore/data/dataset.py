@@ -97,6 +97,9 @@ def to_number(series: pd.Series, column: str, *, strict: bool = True) -> pd.Seri
     text = text.map(
         lambda v: None if v in ("", "?", "NA", "N/A", "nan", "NaN", "null", "None") else v
     )
+    # A yes/no column read as booleans in training (0/1) and as text here (a blank made it
+    # object): True/False are still 1/0.
+    text = text.map(lambda v: _BOOLEAN_TEXT.get(v.lower(), v) if isinstance(v, str) else v)
     numbers = pd.to_numeric(
         text.str.replace(",", ".", regex=False) if _decimal_commas(text) else text, errors="coerce"
     )
@@ -111,6 +114,9 @@ def to_number(series: pd.Series, column: str, *, strict: bool = True) -> pd.Seri
             fix=f"correct or blank those values in '{column}', or treat the column as categorical",
         )
     return numbers.astype(float)
+
+
+_BOOLEAN_TEXT = {"true": "1", "false": "0"}
 
 
 def _decimal_commas(text: pd.Series) -> bool:

@@ -61,6 +61,7 @@ class ImageDataset:
     skipped: list[SkippedFile] = field(default_factory=list)
     dicom: dict[str, dict[str, Any]] = field(default_factory=dict)
     kind: str = "images"
+    notes: list[str] = field(default_factory=list)  # how the upload was read (not stored)
 
     @property
     def task(self) -> str:
@@ -181,8 +182,19 @@ def decode_image(
             warnings.simplefilter("error", image_module.DecompressionBombWarning)
             with image_module.open(io.BytesIO(data)) as probe:
                 probe.verify()
-            with image_module.open(io.BytesIO(data)) as image:
-                image.load()
+            with image_module.open(io.BytesIO(data)) as opened:
+                opened.load()
+                # A phone or scanner photo says in EXIF which way is up: show it that way.
+                image = _pillow_ops().exif_transpose(opened) or opened
+                if image.mode in ("RGBA", "LA", "PA") or (
+                    image.mode == "P" and "transparency" in image.info
+                ):
+                    # Transparent pixels become white, not whatever colour they hide.
+                    rgba = image.convert("RGBA")
+                    background = image_module.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    image = image_module.alpha_composite(background, rgba).convert(
+                        "L" if image.mode == "LA" else "RGB"
+                    )
                 mode = "RGB" if image.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LA") else "L"
                 if image.mode in ("I;16", "I;16B", "I", "F"):
                     values = np.asarray(image, dtype=np.float64)
@@ -212,6 +224,12 @@ def decode_image(
     return conform(array, size, channels), None
 
 
+def _pillow_ops() -> Any:
+    from PIL import ImageOps
+
+    return ImageOps
+
+
 def _check_size(data: bytes, name: str) -> None:
     limit = get_settings().max_upload_bytes
     if len(data) > limit:
@@ -227,9 +245,40 @@ def _safe_member(member: str) -> bool:
     return not (member.startswith(("/", "\\")) or ".." in path.parts or ":" in member)
 
 
-def _class_of(parts: tuple[str, ...], common_root: str | None) -> str | None:
-    parts = parts[1:] if common_root and parts and parts[0] == common_root else parts
-    return parts[0] if len(parts) >= 2 else None
+SPLIT_FOLDERS = {
+    "train": "train", "training": "train", "val": "validation", "valid": "validation",
+    "validation": "validation", "dev": "validation", "test": "test", "testing": "test",
+}  # fmt: skip
+NOT_IMAGES = (".txt", ".csv", ".tsv", ".json", ".md", ".xml", ".pdf", ".html", ".xlsx", ".xls",
+              ".doc", ".docx", ".py", ".ini", ".db", ".log", ".yaml", ".yml")  # fmt: skip
+
+
+def class_folders(paths: list[PurePosixPath]) -> tuple[list[str | None], list[str | None]]:
+    """The class of each image path in an archive, and its split folder when there is one.
+
+    The class level is the first folder level where the images' folders differ (wrapper folders
+    every image shares are skipped); when the folders there are split names (train, val, test),
+    the classes are one level deeper. Images above the class level are unlabelled (None). A
+    single class folder gives that class.
+    """
+    folders = [p.parts[:-1] for p in paths]
+    if not folders:
+        return [], []
+    depth = 0
+    while True:
+        values = {f[depth] if len(f) > depth else None for f in folders}
+        if len(values) > 1 or None in values:
+            break
+        depth += 1
+    if values == {None}:  # one folder (after wrappers) holds everything: that is the class
+        return [f[-1] if f else None for f in folders], [None] * len(folders)
+    named = {v.lower() for v in values if v is not None}
+    if named <= set(SPLIT_FOLDERS) and all(len(f) > depth + 1 for f in folders):
+        return (
+            [f[depth + 1] for f in folders],
+            [SPLIT_FOLDERS[f[depth].lower()] for f in folders],
+        )
+    return [f[depth] if len(f) > depth else None for f in folders], [None] * len(folders)
 
 
 def read_image_zip(
@@ -280,17 +329,17 @@ def read_image_zip(
                 skipped.append(SkippedFile(member, "unsafe path (absolute or '..'): refused"))
                 continue
             usable.append(info)
-        tops = {PurePosixPath(i.filename).parts[0] for i in usable}
-        common_root = (
-            next(iter(tops))
-            if len(tops) == 1 and all(len(PurePosixPath(i.filename).parts) >= 3 for i in usable)
-            else None
-        )
-        images, labels_text, names, dicom = [], [], [], {}
+        usable.sort(key=lambda i: i.filename)
+        # Windows archives name members with backslashes: the folders are the same.
+        paths = {i.filename: PurePosixPath(i.filename.replace("\\", "/")) for i in usable}
+        pictures = [i for i in usable if paths[i.filename].suffix.lower() not in NOT_IMAGES]
+        classes_of, splits_of = class_folders([paths[i.filename] for i in pictures])
+        class_of = {i.filename: c for i, c in zip(pictures, classes_of, strict=True)}
+        split_of = {i.filename: s for i, s in zip(pictures, splits_of, strict=True)}
+        images, labels_text, names, dicom, image_splits = [], [], [], {}, []
         target_size = size
-        for info in sorted(usable, key=lambda i: i.filename):
+        for info in usable:
             member = info.filename
-            parts = PurePosixPath(member).parts
             try:
                 raw = archive.read(info)
                 frames, meta = decode_frames(raw, member, size=target_size, channels=channels)
@@ -307,8 +356,9 @@ def read_image_zip(
             channels = channels or frames[0].shape[2]
             for i, frame in enumerate(frames):
                 images.append(frame)
-                labels_text.append(_class_of(parts, common_root))
+                labels_text.append(class_of.get(member))
                 names.append(member if len(frames) == 1 else f"{member}#frame{i + 1}")
+                image_splits.append(split_of.get(member))
             if meta is not None:
                 dicom[member] = meta
     if not images:
@@ -319,7 +369,27 @@ def read_image_zip(
             expected="PNG, JPEG or DICOM images in one folder per class",
             fix="check the archive's contents and upload it again",
         )
-    return _assemble(name, images, labels_text, names, skipped, dicom, source=name)
+    dataset = _assemble(name, images, labels_text, names, skipped, dicom, source=name)
+    found = {s for s in image_splits if s}
+    if found:
+        split_by_name = dict(zip(names, image_splits, strict=True))
+        kept = [split_by_name[n] for n in dataset.file_names]
+        if {"train", "validation", "test"} <= found:
+            dataset.predefined_split = {
+                part: np.flatnonzero(np.array(kept) == part)
+                for part in ("train", "validation", "test")
+            }
+            dataset.notes.append(
+                "The archive's train, validation and test folders are kept as the split; the "
+                "classes are the folders inside them."
+            )
+        else:
+            dataset.notes.append(
+                f"The archive's {', '.join(sorted(found))} folders are merged and split anew "
+                "(a train, a validation and a test folder would be kept as they are); the "
+                "classes are the folders inside them."
+            )
+    return dataset
 
 
 def _assemble(

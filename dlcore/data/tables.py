@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from dlcore.config import get_settings
@@ -215,6 +216,7 @@ def _has_header(text: str, delimiter: str) -> bool:
 def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
     warnings: list[str] = []
     text, encoding = _decode(data, name, warnings)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac exports end lines with \r
     if not text.strip():
         raise BadUploadError(
             f"'{name}' holds no text.",
@@ -234,7 +236,7 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             on_bad_lines="error",
             decimal=_decimal_mark(text, delimiter),
         )
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         detail = re.sub(r"\s+", " ", str(exc)).strip()
         raise BadUploadError(
             f"'{name}' could not be read as a table: {detail}.",
@@ -322,6 +324,20 @@ def _read_parquet(data: bytes, name: str) -> TableFile:
             expected="an intact Parquet file",
             fix="export the table again, or export it as CSV",
         ) from None
+    nested = [
+        str(c)
+        for c in frame.columns
+        if frame[c].dtype == object
+        and frame[c].map(lambda v: isinstance(v, (list, dict, tuple, np.ndarray))).any()
+    ]
+    if nested:
+        raise BadUploadError(
+            f"'{name}' has columns holding lists or records, not single values: "
+            + ", ".join(nested[:5])
+            + ".",
+            expected="one value per cell (numbers, text, dates)",
+            fix="flatten those columns (one column per field) or leave them out, then export again",
+        )
     return TableFile(frame.reset_index(drop=True), "parquet", name)
 
 
@@ -330,16 +346,17 @@ def _tidy_columns(frame: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
     unnamed = [i for i, n in enumerate(names) if n == "" or n.startswith("Unnamed:")]
     for i in unnamed:
         names[i] = f"column_{i + 1}"
-    seen: dict[str, int] = {}
+    taken = set()
     renamed = []
     for i, n in enumerate(names):
-        if n in seen:
-            seen[n] += 1
-            new = f"{n}_{seen[n]}"
+        if n in taken:
+            k = 2
+            while f"{n}_{k}" in taken or f"{n}_{k}" in names[i + 1 :]:
+                k += 1  # never a name another column already has ('age', 'age', 'age_2')
+            new = f"{n}_{k}"
             renamed.append(f"'{n}' → '{new}'")
             names[i] = new
-        else:
-            seen[n] = 1
+        taken.add(names[i])
     if renamed:
         warnings.append("Duplicate column names were renamed: " + ", ".join(renamed) + ".")
     frame = frame.copy()
