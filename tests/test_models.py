@@ -218,10 +218,11 @@ def test_encoder_imputes_scales_and_one_hot_encodes(tiny_cohort):
     assert encoded[0, c0] == pytest.approx((chol["fill"] - chol["mean"]) / chol["std"], abs=1e-5)
     assert encoded[0, c0 + 1] == 1.0 and encoded[1, c0 + 1] == 0.0
     s0, s1 = blocks["smoking"]
-    # index 0 is the out-of-vocabulary slot, then current, former, never
-    assert encoded[0, s0:s1].tolist() == [0.0, 1.0, 0.0, 0.0]
-    assert encoded[1, s0:s1].tolist() == [1.0, 0.0, 0.0, 0.0]
-    assert encoded.shape[1] == 12
+    # current, former, never; a value training never saw ('pipe') is all zeros: no slot of its
+    # own, whose weights would never have been trained
+    assert encoded[0, s0:s1].tolist() == [1.0, 0.0, 0.0]
+    assert encoded[1, s0:s1].tolist() == [0.0, 0.0, 0.0]
+    assert encoded.shape[1] == 10
 
 
 def test_typed_features_give_the_same_output_as_raw_inputs(tiny_cohort, cohort_dataset):
@@ -239,7 +240,7 @@ def test_architecture_summary_counts_parameters(tiny_cohort):
     rows = architecture_summary(tiny_cohort.model)
     dense = [r for r in rows if r["type"] == "Dense"]
     assert [r["layer"] for r in dense] == ["dense_1", "probability"]
-    width = 12  # 4 numeric + 1 missing indicator + sex (2 + unknown) + smoking (3 + unknown)
+    width = 10  # 4 numeric + 1 missing indicator + sex (2) + smoking (3)
     assert dense[0]["parameters"] == width * 8 + 8
     assert dense[0]["output_shape"] == "(batch, 8)"
     assert dense[1]["parameters"] == 8 + 1
@@ -255,7 +256,7 @@ def test_architecture_preview_matches_the_built_model(tiny_cohort, cohort_datase
     preview = architecture_preview(tiny_cohort.spec, cohort_dataset.schema, cohort_dataset.frame)
     built = {r["layer"]: r for r in architecture_summary(tiny_cohort.model)}
     rows = {r["layer"]: r for r in preview}
-    assert rows["encoded"]["output_shape"] == built["encoded"]["output_shape"] == "(batch, 12)"
+    assert rows["encoded"]["output_shape"] == built["encoded"]["output_shape"] == "(batch, 10)"
     assert rows["dense_1"]["parameters"] == built["dense_1"]["parameters"]
     assert rows["output"]["parameters"] == built["probability"]["parameters"]
     assert sum(r["parameters"] for r in preview) == tiny_cohort.model.count_params()

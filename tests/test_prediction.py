@@ -176,3 +176,26 @@ def test_a_predictions_file_scored_again_has_its_old_columns_replaced():
     assert combined["probability_malignant"].tolist() == [0.7, 0.8]
     assert notes and "probability_malignant" in notes[0]
     assert with_predictions(records[["age"]], fresh)[1] == []
+
+
+def test_an_unseen_category_is_encoded_as_no_evidence(tiny_cohort, cohort_dataset):
+    """An unseen value gets no weight of its own (its slot was never trained): its one-hot block
+    is all zeros, and every unseen value gives the same prediction."""
+    from dlcore.kerasrt import import_keras
+    from dlcore.models.tabular import ENCODER_LAYER
+
+    keras = import_keras()
+    model, layout = tiny_cohort.model, tiny_cohort.layout
+    encoder = model.get_layer(ENCODER_LAYER)
+    block = {name: (start, stop) for name, start, stop in encoder.blocks()}["smoking"]
+    frame = cohort_dataset.frame.head(3).copy()
+    frame["smoking"] = ["vaping", "snuff", frame["smoking"].iloc[2]]
+    features = frame[[c.name for c in cohort_dataset.schema.features]]
+    inputs = layout.inputs(features)
+    probe = keras.Model(model.inputs, encoder.output)
+    encoded = np.asarray(probe(inputs))
+    assert (encoded[:2, block[0] : block[1]] == 0).all()
+    assert encoded[2, block[0] : block[1]].sum() == 1
+    output = predict(model, layout, frame).output
+    same_otherwise = frame.iloc[[0]].assign(smoking="snuff")
+    assert predict(model, layout, same_otherwise).output[0] == pytest.approx(output[0])

@@ -18,7 +18,8 @@ class TabularEncoder(keras.layers.Layer):
     infinity = missing) and integer codes from a ``StringLookup`` for categorical ones. ``columns``
     describes each, in order: numeric ``{"name", "kind": "numeric", "fill", "mean", "std",
     "indicator"}`` (missing values become ``fill``, the training median; ``indicator`` adds a 0/1
-    "was missing" input) or categorical ``{"name", "kind": "categorical", "size"}``.
+    "was missing" input) or categorical ``{"name", "kind": "categorical", "size",
+    "unknown_as_zero"}`` (models saved before ``unknown_as_zero`` keep a slot for unknown values).
     """
 
     def __init__(self, columns: list[dict[str, Any]], **kwargs: Any) -> None:
@@ -37,7 +38,10 @@ class TabularEncoder(keras.layers.Layer):
                     parts.append(ops.cast(missing, "float32"))
             else:
                 codes = ops.reshape(ops.cast(x, "int32"), (-1,))
-                parts.append(ops.one_hot(codes, column["size"], dtype="float32"))
+                one_hot = ops.one_hot(codes, column["size"], dtype="float32")
+                # Code 0 is a value training never saw: its weights would never be trained, so
+                # it is encoded as all zeros (no evidence either way) rather than its own slot.
+                parts.append(one_hot[:, 1:] if column.get("unknown_as_zero") else one_hot)
         return ops.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, int]:
@@ -48,7 +52,9 @@ class TabularEncoder(keras.layers.Layer):
         out, start = [], 0
         for column in self.columns:
             width = (
-                column["size"] if column["kind"] == "categorical" else 1 + int(column["indicator"])
+                column["size"] - int(bool(column.get("unknown_as_zero")))
+                if column["kind"] == "categorical"
+                else 1 + int(column["indicator"])
             )
             out.append((column["name"], start, start + width))
             start += width

@@ -179,7 +179,12 @@ def build_tabular_model(
                 name=f"lookup_{info.input}",
             )
             columns.append(
-                {"name": info.name, "kind": CATEGORICAL, "size": len(info.categories) + 1}
+                {
+                    "name": info.name,
+                    "kind": CATEGORICAL,
+                    "size": len(info.categories) + 1,
+                    "unknown_as_zero": True,
+                }
             )
             tensors.append(lookup(inp))
         inputs[info.input] = inp
@@ -415,7 +420,7 @@ def architecture_preview(
         if model_kind(col, series) == NUMERIC:
             width += 1 + int(bool(series.isna().any()))
         else:
-            width += len({category_text(v) for v in series}) + 1
+            width += len({category_text(v) for v in series})  # unknown values: all zeros
     rows = [
         {
             "layer": f"{len(schema.features)} inputs",
