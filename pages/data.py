@@ -463,9 +463,9 @@ def dicom_viewer(draft: dict) -> None:
                             info.get("kept", {}).get("PixelSpacing", "")
                         ),
                         "frames": info.get("frames", 1),
-                        "text burned into the pixels": "yes"
-                        if info.get("burned_in_annotation")
-                        else "no",
+                        "text burned into the pixels": {True: "yes", False: "no"}.get(
+                            info.get("burned_in_annotation"), "not stated"
+                        ),
                         "de-identification": info.get("summary", ""),
                     }
                     for name, info in draft["dataset"].dicom.items()
@@ -552,6 +552,19 @@ def dicom_viewer(draft: dict) -> None:
             "or numbers may be visible in the image itself, and removing header attributes cannot "
             "hide them. Check the image before training on it or sharing it.",
             icon=":material/warning:",
+        )
+    elif report.burned_in_annotation is None:
+        modality = str(image.meta.get("Modality", ""))
+        often = modality in ("US", "SC", "OT", "XC", "ES", "DX", "CR")
+        st.caption(
+            "The file does not say whether text is burned into its pixels (no "
+            "BurnedInAnnotation attribute)"
+            + (
+                f"; {modality} images often carry names or dates in the image itself — "
+                "look before training on it or sharing it."
+                if often
+                else "."
+            )
         )
     with st.expander(f"The {len(report.removed)} attribute(s) removed or emptied"):
         st.markdown(", ".join(f"`{attribute}`" for attribute in report.removed) or "None.")

@@ -285,7 +285,7 @@ def test_deidentify_nested_sequences():
 
 def test_read_dicom_reports_burned_in_text():
     ds = _dataset("MR_small.dcm")
-    assert read_dicom(_to_bytes(ds), "plain.dcm").report.burned_in_annotation is False
+    assert read_dicom(_to_bytes(ds), "plain.dcm").report.burned_in_annotation is None  # not said
     ds.BurnedInAnnotation = "YES"
     assert read_dicom(_to_bytes(ds), "burned.dcm").report.burned_in_annotation is True
 
@@ -450,3 +450,16 @@ def test_importing_the_module_does_not_load_pydicom():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) is False
+
+
+def test_burned_in_text_is_yes_no_or_not_stated():
+    stated = {}
+    for value in ("YES", "NO", None):
+        ds = _dataset("CT_small.dcm")
+        if value is None:
+            if "BurnedInAnnotation" in ds:
+                del ds.BurnedInAnnotation
+        else:
+            ds.BurnedInAnnotation = value
+        stated[value] = deidentify(ds).burned_in_annotation
+    assert stated == {"YES": True, "NO": False, None: None}  # absent is not "no"

@@ -214,3 +214,27 @@ def test_exif_orientation_and_transparency_are_respected():
     rgba[0, 0, 3] = 255
     image, _ = decode_image(png_bytes(rgba), "overlay.png", size=None)
     assert image[0, 0].tolist() == [255, 0, 0] and image[1, 1].tolist() == [255, 255, 255]
+
+
+def test_npz_parts_must_agree_and_wide_values_are_scaled_not_clipped():
+    x8 = np.zeros((4, 8, 8), np.uint8)
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(BadUploadError, match=r"test_images are \(10, 10, 1\), but train_images"):
+        read_npz(
+            _npz(
+                train_images=x8,
+                train_labels=y,
+                test_images=np.zeros((4, 10, 10), np.uint8),
+                test_labels=y,
+            ),
+            "sizes.npz",
+        )
+    with pytest.raises(BadUploadError, match="whole-number class indices"):
+        read_npz(_npz(train_images=x8, train_labels=y + 0.5), "float-labels.npz")
+    with pytest.raises(BadUploadError, match="val_images is empty"):
+        read_npz(
+            _npz(train_images=x8, train_labels=y, val_images=x8[:0], val_labels=y[:0]), "empty.npz"
+        )
+    ct = np.stack([np.full((8, 8), v, np.int16) for v in (-1000, 0, 400, 1000)])
+    read = read_npz(_npz(train_images=ct, train_labels=y.astype(float)), "ct.npz")
+    assert read.images[:, 0, 0, 0].tolist() == [0, 127, 178, 255]  # air, water, bone kept apart

@@ -120,7 +120,7 @@ class DeidReport:
     replaced_uids: list[str] = field(default_factory=list)
     private_tags_removed: int = 0
     kept: dict[str, Any] = field(default_factory=dict)
-    burned_in_annotation: bool = False
+    burned_in_annotation: bool | None = None  # None: the file does not say (tag absent)
 
     def summary(self) -> str:
         """One plain sentence saying what was removed and replaced."""
@@ -212,7 +212,8 @@ def deidentify(ds: Any) -> DeidReport:
     uids: dict[str, None] = {}
     uid_map: dict[str, str] = {}
     with _pydicom_quiet():
-        report.burned_in_annotation = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
+        stated = str(ds.get("BurnedInAnnotation", "")).strip().upper()
+        report.burned_in_annotation = {"YES": True, "NO": False}.get(stated)
         report.private_tags_removed = _clean(ds, removed, uids, uid_map)
         file_meta = getattr(ds, "file_meta", None)
         if file_meta is not None:

@@ -488,6 +488,16 @@ def read_npz(
             expected="train_images and train_labels (MedMNIST layout), optionally val_ and test_ parts",
             fix="rename the arrays, or upload a ZIP of class folders",
         )
+    numeric = [
+        arrays[f"{p}_images"]
+        for p in parts
+        if np.issubdtype(arrays[f"{p}_images"].dtype, np.number) and arrays[f"{p}_images"].size
+    ]
+    value_range = (
+        (min(float(np.nanmin(a)) for a in numeric), max(float(np.nanmax(a)) for a in numeric))
+        if numeric
+        else (0.0, 255.0)
+    )
     images, labels, split, start = [], [], {}, 0
     for part in parts:
         x = arrays[f"{part}_images"]
@@ -513,9 +523,42 @@ def read_npz(
                 expected="(N, H, W) grayscale or (N, H, W, 1 or 3) images",
                 fix="reshape the images array",
             )
+        if len(x) == 0:
+            raise BadUploadError(
+                f"'{name}': {part}_images is empty.",
+                expected=f"at least one image in {part}_images",
+                fix=f"leave the empty {part} arrays out of the archive",
+            )
+        if not np.issubdtype(y.dtype, np.integer):
+            whole = np.issubdtype(y.dtype, np.number) and np.all(np.mod(y, 1) == 0)
+            if not whole:
+                raise BadUploadError(
+                    f"'{name}': {part}_labels holds {y.dtype} values such as {y.ravel()[0]!r}.",
+                    expected="whole-number class indices 0, 1, 2, …",
+                    fix="store the class of each image as an integer index",
+                )
+        if not np.issubdtype(x.dtype, np.number):
+            raise BadUploadError(
+                f"'{name}': {part}_images holds {x.dtype} values.",
+                expected="pixel values as numbers (uint8 0–255, or floats 0–1)",
+                fix="store the images as a numeric array",
+            )
         if x.dtype != np.uint8:
-            x = np.clip(x * 255 if x.max() <= 1.0 else x, 0, 255).astype(np.uint8)
-        images.append(x if x.ndim == 4 else x[:, :, :, None])
+            low, high = value_range  # over every part: the same scaling for train and test
+            if low >= 0 and high <= 1.0:
+                x = x * 255
+            elif low < 0 or high > 255:  # CT numbers, 16-bit: scale the range, do not clip it
+                x = (x - low) / max(high - low, 1e-9) * 255
+            x = np.clip(np.nan_to_num(x), 0, 255).astype(np.uint8)
+        x = x if x.ndim == 4 else x[:, :, :, None]
+        if images and x.shape[1:] != images[0].shape[1:]:
+            raise BadUploadError(
+                f"'{name}': {part}_images are {tuple(x.shape[1:])}, but {parts[0]}_images are "
+                f"{tuple(images[0].shape[1:])}.",
+                expected="images of one size and colour in every part",
+                fix="resize every part to the same size before saving the archive",
+            )
+        images.append(x)
         labels.append(y.astype(np.int64))
         key = {"val": "validation"}.get(part, part)
         split[key] = np.arange(start, start + len(x))
