@@ -479,12 +479,17 @@ def run_worker(job_id: str) -> int:
     writer = _ProgressWriter(job_id)
     try:
         outcome = _run_training(job, writer)
-    except UserError as exc:
-        _finish(job_id, status=FAILED, error=exc.message)
-        logger.info("job %s failed: %s", job_id, exc.message)
+    except UserError as exc:  # the message is for the person who started it (it may quote
+        _finish(job_id, status=FAILED, error=exc.message)  # their data); the log gets its kind
+        logger.info("job %s failed: %s", job_id, type(exc).__name__)
         return 0
-    except Exception as exc:  # recorded for the page; the traceback goes to the job's log file
-        traceback.print_exc()
+    except Exception as exc:  # recorded for the page; where it failed goes to the job's log file
+        logger.error(
+            "job %s stopped by %s\n%s",
+            job_id,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         _finish(
             job_id,
             status=FAILED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +33,15 @@ def guard(action: str = "That") -> Iterator[None]:
         yield
     except UserError as exc:
         st.error(exc.message, icon=":material/error:")
-    except Exception:
+    except Exception as exc:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("unexpected error (reference %s)", reference)
+        # Where it failed, without the exception's message: messages can quote a patient's value.
+        logger.error(
+            "unexpected error (reference %s): %s\n%s",
+            reference,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         st.error(
             f"Sorry — {action.lower() if action != 'That' else 'that'} failed because of a problem on "
             f"our side. It has been logged (reference {reference}); please try again or tell the team.",
