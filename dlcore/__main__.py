@@ -234,35 +234,18 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
 
     from dlcore.data import read_table
-    from dlcore.prediction import predict
+    from dlcore.prediction import predict_with_model, with_predictions
     from dlcore.registry import load_model
 
     loaded = load_model(args.model)
     if loaded.kind == "image":
-        from dlcore.prediction import predict_images
-
         layout = loaded.layout
         images = load_images_argument(args.data, (layout.height, layout.width), layout.channels)
-        result = predict_images(
-            loaded.model,
-            layout,
-            images.images,
-            images.file_names,
-            threshold=loaded.threshold,
-            recalibrator=loaded.recalibrator,
-        )
+        result = predict_with_model(loaded, images.images, images.file_names)
         out, warnings = result.table, [f"skipped {s.name}: {s.reason}" for s in images.skipped]
     else:
         table = read_table(args.data)
-        result = predict(
-            loaded.model,
-            loaded.layout,
-            table.frame,
-            threshold=loaded.threshold,
-            recalibrator=loaded.recalibrator,
-        )
-        from dlcore.prediction import with_predictions
-
+        result = predict_with_model(loaded, table.frame)
         out, replaced = with_predictions(table.frame, result.table)
         warnings = [*table.warnings, *replaced]
     out_path = Path(args.out)

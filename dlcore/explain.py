@@ -355,68 +355,43 @@ def summarize(explanation: Explanation, row: int = 0, *, top: int = 3) -> str:
     def level(value: float) -> str:
         return f"{value:.0%}" if probability else f"{value:.4g}"
 
-    def shown(value: Any) -> str:
-        return f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
-
     if explanation.task == "binary":
         subject = f"Predicted probability of {explanation.output_names[0][2:-1]}"
     elif explanation.task == "multiclass":
         subject = f"Most likely class: {explanation.output_names[k]}, probability"
     else:
         subject = f"Predicted {explanation.output_names[0]}"
-    raises = table[table.contribution > 0].head(top)
-    lowers = table[table.contribution < 0].head(top)
     parts = [f"{subject}: {level(output)} (average over the reference patients: {level(base)})."]
-    if len(raises):
-        parts.append(
-            "Raises it: "
-            + "; ".join(
-                f"{r.feature} = {shown(r.value)} ({amount(r.contribution)})"
-                for r in raises.itertuples()
-            )
-            + "."
-        )
-    if len(lowers):
-        parts.append(
-            "Lowers it: "
-            + "; ".join(
-                f"{r.feature} = {shown(r.value)} ({amount(r.contribution)})"
-                for r in lowers.itertuples()
-            )
-            + "."
-        )
+    parts += _factor_sentences(table, top, amount)
     return " ".join(parts)
 
 
 def _summarize_risk(table: pd.DataFrame, base: float, output: float, top: int) -> str:
     """The summary for a survival model: its log-risk, as a relative risk against the average."""
-
-    def shown(value: Any) -> str:
-        return f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
-
     relative = float(np.exp(output - base))
     parts = [
         f"Predicted risk: {relative:.2f} times the average reference patient's "
         f"(log-risk {output:+.3f} against {base:+.3f}); higher risk means a shorter expected survival."
     ]
-    raises = table[table.contribution > 0].head(top)
-    lowers = table[table.contribution < 0].head(top)
-    if len(raises):
-        parts.append(
-            "Raises it: "
-            + "; ".join(
-                f"{r.feature} = {shown(r.value)} (×{np.exp(r.contribution):.2f})"
-                for r in raises.itertuples()
-            )
-            + "."
-        )
-    if len(lowers):
-        parts.append(
-            "Lowers it: "
-            + "; ".join(
-                f"{r.feature} = {shown(r.value)} (×{np.exp(r.contribution):.2f})"
-                for r in lowers.itertuples()
-            )
-            + "."
-        )
+    parts += _factor_sentences(table, top, lambda value: f"×{np.exp(value):.2f}")
     return " ".join(parts)
+
+
+def _factor_sentences(table: pd.DataFrame, top: int, amount: Any) -> list[str]:
+    """'Raises it: …' and 'Lowers it: …' over the ``top`` contributions each way."""
+
+    def shown(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
+
+    sentences = []
+    for verb, chosen in (
+        ("Raises", table[table.contribution > 0].head(top)),
+        ("Lowers", table[table.contribution < 0].head(top)),
+    ):
+        if len(chosen):
+            factors = "; ".join(
+                f"{r.feature} = {shown(r.value)} ({amount(r.contribution)})"
+                for r in chosen.itertuples()
+            )
+            sentences.append(f"{verb} it: {factors}.")
+    return sentences

@@ -226,6 +226,29 @@ def _recalibrated(layout: Any, output: np.ndarray, recalibrator: Any) -> tuple[n
     return np.asarray(recalibrator.apply(output)).reshape(output.shape), recalibrator.describe()
 
 
+def predict_with_model(
+    loaded: Any, data: pd.DataFrame | np.ndarray, names: list[str] | None = None
+) -> PredictionResult:
+    """Predict with a registered model (``dlcore.registry.LoadedModel``) as it is meant to be
+    used: at its operating threshold, with its recalibration; records or images by its kind."""
+    if loaded.kind == "image":
+        return predict_images(
+            loaded.model,
+            loaded.layout,
+            data,
+            names,
+            threshold=loaded.threshold,
+            recalibrator=loaded.recalibrator,
+        )
+    return predict(
+        loaded.model,
+        loaded.layout,
+        data,
+        threshold=loaded.threshold,
+        recalibrator=loaded.recalibrator,
+    )
+
+
 def predict_images(
     model: Any,
     layout: Any,

@@ -202,16 +202,21 @@ def list_review_sessions(include_closed: bool = False) -> list[ReviewSession]:
     return [_session(r, int(counts.get(r.id, 0))) for r in rows]
 
 
+def _session_row(session: Any, session_id: str) -> ReviewSessionRow:
+    row = session.get(ReviewSessionRow, session_id)
+    if row is None:
+        raise NotFoundError(
+            f"There is no review session '{session_id}'.",
+            expected="an existing session",
+            fix="pick one from the list",
+        )
+    return row
+
+
 def get_review_session(session_id: str) -> ReviewSession:
     """One review session. Raises NotFoundError."""
     with get_store().session() as session:
-        row = session.get(ReviewSessionRow, session_id)
-        if row is None:
-            raise NotFoundError(
-                f"There is no review session '{session_id}'.",
-                expected="an existing session",
-                fix="pick one from the list",
-            )
+        row = _session_row(session, session_id)
         n = session.scalar(
             select(func.count())
             .select_from(ReviewCaseRow)
@@ -353,13 +358,7 @@ def record_decision(
 def close_review_session(session_id: str, closed: bool = True) -> None:
     """Close (or reopen) a session: closed sessions take no more decisions."""
     with get_store().session() as session:
-        row = session.get(ReviewSessionRow, session_id)
-        if row is None:
-            raise NotFoundError(
-                f"There is no review session '{session_id}'.",
-                expected="an existing session",
-                fix="pick one",
-            )
+        row = _session_row(session, session_id)
         row.closed = closed
         session.commit()
 

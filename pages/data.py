@@ -44,6 +44,7 @@ from ui.images import (
     is_image_file,
     shape_text,
     short,
+    show_skipped,
 )
 
 DRAFT = "data_draft"
@@ -367,7 +368,7 @@ def show_images(draft: dict) -> None:
     )
     if dataset.description:
         st.caption(dataset.description)
-    for note in getattr(dataset, "notes", []):
+    for note in dataset.notes:
         st.info(note, icon=":material/info:")
     if len(dataset.classes) == 1:
         st.warning(
@@ -376,15 +377,7 @@ def show_images(draft: dict) -> None:
             "pneumonia/) and upload the archive of those folders.",
             icon=":material/warning:",
         )
-    if dataset.skipped:
-        st.warning(
-            f"{len(dataset.skipped)} file(s) were skipped; the reasons are listed below.",
-            icon=":material/warning:",
-        )
-        st.dataframe(
-            pd.DataFrame([{"file": s.name, "reason": s.reason} for s in dataset.skipped]),
-            hide_index=True,
-        )
+    show_skipped(dataset.skipped)
     if dataset.labels is None:
         st.info(
             "These images have no classes: they can be looked at here and scored by a model on the "

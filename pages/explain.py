@@ -20,7 +20,7 @@ from dlcore.plots import (
     plot_importance,
     plot_waterfall,
 )
-from dlcore.prediction import predict_images
+from dlcore.prediction import predict_with_model
 from ui import cache
 from ui.auth import require_page
 from ui.common import DATASET_KEY, RECORD_KEY, guard, log_once, model_picker, require
@@ -133,14 +133,7 @@ def explain_image(loaded, model_id: str) -> None:
         )
         return
     image, name = chosen
-    result = predict_images(
-        loaded.model,
-        layout,
-        image[None],
-        [name],
-        threshold=loaded.threshold,
-        recalibrator=loaded.recalibrator,
-    )
+    result = predict_with_model(loaded, image[None], [name])
     output = table_probabilities(result.table)[0]
     row = result.table.iloc[0]
     explained = None

@@ -14,8 +14,7 @@ from dlcore.clinical_plots import plot_survival_curves
 from dlcore.errors import UserError
 from dlcore.plots import plot_class_probabilities
 from dlcore.prediction import (
-    predict,
-    predict_images,
+    predict_with_model,
     relative_to_reference,
     survival_curve,
     with_predictions,
@@ -38,6 +37,7 @@ from ui.images import (
     class_probabilities,
     displayable,
     shape_text,
+    show_skipped,
     table_probabilities,
 )
 
@@ -206,23 +206,8 @@ def predict_for_images(loaded, model_id: str) -> None:
         with guard("Predicting for the images"):
             files = tuple((u.name, u.getvalue()) for u in uploads)
             images = cache.read_image_uploads(files, (layout.height, layout.width), layout.channels)
-            if images.skipped:
-                st.warning(
-                    f"{len(images.skipped)} file(s) skipped; the reasons are listed below.",
-                    icon=":material/warning:",
-                )
-                st.dataframe(
-                    pd.DataFrame([{"file": s.name, "reason": s.reason} for s in images.skipped]),
-                    hide_index=True,
-                )
-            result = predict_images(
-                loaded.model,
-                layout,
-                images.images,
-                images.file_names,
-                threshold=loaded.threshold,
-                recalibrator=loaded.recalibrator,
-            )
+            show_skipped(images.skipped)
+            result = predict_with_model(loaded, images.images, images.file_names)
             digest = hashlib.sha256(b"".join(data for _, data in files)).hexdigest()
             log_once(
                 ("images", model_id, digest, loaded.threshold),
@@ -283,13 +268,7 @@ def predict_for_records(loaded, model_id: str) -> None:
         record = patient_form(layout, key=f"form_{model_id}", initial=initial)
         if record is not None:
             with guard("Predicting"):
-                result = predict(
-                    loaded.model,
-                    layout,
-                    record,
-                    threshold=loaded.threshold,
-                    recalibrator=loaded.recalibrator,
-                )
+                result = predict_with_model(loaded, record)
                 log("predict", **audit(loaded, 1))
                 st.session_state[RECORD_KEY] = {
                     "model_id": model_id,
@@ -316,13 +295,7 @@ def predict_for_records(loaded, model_id: str) -> None:
                 frame, warnings = cache.read_upload(upload.getvalue(), upload.name)
                 for warning in warnings:
                     st.warning(warning)
-                result = predict(
-                    loaded.model,
-                    layout,
-                    frame,
-                    threshold=loaded.threshold,
-                    recalibrator=loaded.recalibrator,
-                )
+                result = predict_with_model(loaded, frame)
                 log_once(
                     (
                         "batch",

@@ -289,7 +289,7 @@ def test_predict_page_refuses_a_broken_image_then_scores_a_good_one(flow):
     files = [(f"digit{i}.png", png_bytes(dataset.images[i]), "image/png") for i in range(3)]
     healthy(at.file_uploader(key=f"images_{model_id}").set_value([*files, *bad]).run())
     assert "3 predictions." in texts(at.success)
-    assert any("1 file(s) skipped" in w for w in texts(at.warning))
+    assert any("1 file(s) were skipped" in w for w in texts(at.warning))
     table = next(d.value for d in at.dataframe if "predicted" in d.value.columns)
     assert list(table["file"]) == ["digit0.png", "digit1.png", "digit2.png"]
     assert "predicted" in table.columns

@@ -60,3 +60,18 @@ def class_probabilities(layout: Any, probabilities: Sequence[float]) -> list[flo
         p = float(probabilities[0])
         return [p if c == layout.positive_class else 1.0 - p for c in layout.classes]
     return [float(v) for v in probabilities]
+
+
+def show_skipped(skipped: Sequence[Any]) -> None:
+    """The files an image reader skipped, each with its reason (nothing when none was)."""
+    if not skipped:
+        return
+    import pandas as pd
+
+    st.warning(
+        f"{len(skipped)} file(s) were skipped; the reasons are listed below.",
+        icon=":material/warning:",
+    )
+    st.dataframe(
+        pd.DataFrame([{"file": s.name, "reason": s.reason} for s in skipped]), hide_index=True
+    )

@@ -7,6 +7,7 @@ import streamlit as st
 from dlcore.jobs import cancel_job, get_job, job_history, list_jobs, reap_jobs
 from dlcore.models.tabular import MAIN_METRIC
 from dlcore.plots import plot_history
+from ui.auth import allowed, current_account
 from ui.common import MODEL_KEY, fmt_duration, show_metrics
 
 POLL_SECONDS = 1.5  # a faster poll starves the training worker on a 2-core laptop (DESIGN.md)
@@ -14,8 +15,6 @@ POLL_SECONDS = 1.5  # a faster poll starves the training worker on a 2-core lapt
 
 def may_open_models() -> bool:
     """Whether the signed-in account may open the Models page (a clinician on Learn may not)."""
-    from ui.auth import allowed, current_account
-
     account = current_account()
     return account is not None and allowed(account, "models")
 
