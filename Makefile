@@ -55,4 +55,4 @@ clean:
 
 # Refresh the README's screenshot (assets/screenshot.png) with the browser test.
 screenshot: install browser
-	DLCORE_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/test_browser.py -q
+	DLCORE_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/browser -q

@@ -19,7 +19,7 @@ def main() -> int:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from dlcore.bootstrap import BinaryBootstrap
+    from dlcore.evaluate.bootstrap import BinaryBootstrap
 
     rng = np.random.default_rng(0)
     y = (rng.random(N) < 0.3).astype(int)

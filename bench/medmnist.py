@@ -39,7 +39,7 @@ def main() -> int:
 
     from dlcore.data.images import read_npz
     from dlcore.models.spec import default_image_spec
-    from dlcore.workflows import train_and_register
+    from dlcore.training.pipeline import train_and_register
 
     header("MedMNIST test split: ROC AUC / accuracy (default CNN vs pixel logistic regression)")
     rows = []

@@ -159,10 +159,10 @@ def cross_validate(table: Table) -> dict:
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     from dlcore.data import Dataset, infer_schema
-    from dlcore.kerasrt import import_keras
+    from dlcore.models.keras_runtime import import_keras
     from dlcore.models.spec import default_spec
-    from dlcore.prediction import predict
-    from dlcore.training import Split, prepare_data, train
+    from dlcore.predict import predict
+    from dlcore.training.fit import Split, prepare_data, train
 
     keras = import_keras()
     frame = load(table)

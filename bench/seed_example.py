@@ -38,9 +38,9 @@ def plain_keras(x_train, y_train, x_test, y_test, seed: int) -> float:
 
 
 def main() -> int:
-    from dlcore.seed import reference_spec, seed_dataset
-    from dlcore.training import split_records, train
-    from dlcore.workflows import evaluate_split
+    from dlcore.teach.reference_example import reference_spec, seed_dataset
+    from dlcore.training.fit import split_records, train
+    from dlcore.training.pipeline import evaluate_split
 
     dataset = seed_dataset()
     spec = reference_spec()

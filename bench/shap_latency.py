@@ -34,10 +34,11 @@ def main() -> int:
     import shap
 
     from dlcore.data import load_demo
-    from dlcore.explain import TabularExplainer
+    from dlcore.explain.tabular import TabularExplainer
+    from dlcore.models.layouts import to_model_inputs
     from dlcore.models.spec import ModelSpec
-    from dlcore.models.tabular import run_model, to_model_inputs
-    from dlcore.training import train
+    from dlcore.models.tabular import run_model
+    from dlcore.training.fit import train
 
     print(environment() + f", shap {shap.__version__}")
     dataset = load_demo("breast_cancer")

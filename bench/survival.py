@@ -22,10 +22,10 @@ def main() -> int:
     from sksurv.util import Surv
 
     from dlcore.data import load_demo
+    from dlcore.evaluate.survival import concordance_index
     from dlcore.models.spec import default_spec
-    from dlcore.survival import concordance_index
-    from dlcore.training import Split, prepare_data, train
-    from dlcore.workflows import evaluate_split
+    from dlcore.training.fit import Split, prepare_data, train
+    from dlcore.training.pipeline import evaluate_split
 
     dataset = load_demo("gbsg2")
     data = prepare_data(dataset)

@@ -28,9 +28,10 @@ def baseline_run(dataset, spec):
     """Prepare as train() does, then a plain fit; returns (total_s, fit_s, history, n_train)."""
     import time
 
-    from dlcore.kerasrt import set_seed
-    from dlcore.models.tabular import build_tabular_model, make_layout, to_model_inputs
-    from dlcore.training import (
+    from dlcore.models.keras_runtime import set_seed
+    from dlcore.models.layouts import make_layout, to_model_inputs
+    from dlcore.models.tabular import build_tabular_model
+    from dlcore.training.fit import (
         make_tf_dataset,
         prepare_data,
         sample_weights,
@@ -75,7 +76,7 @@ def ours_run(dataset, spec):
     """train() with a handler that stores events; returns (total_s, fit_s, history, events)."""
     import time
 
-    from dlcore.training import train
+    from dlcore.training.fit import train
 
     events = []
     t0 = time.perf_counter()
@@ -85,7 +86,7 @@ def ours_run(dataset, spec):
 
 
 def fresh_state() -> None:
-    from dlcore.kerasrt import import_keras
+    from dlcore.models.keras_runtime import import_keras
 
     import_keras().backend.clear_session()
     gc.collect()

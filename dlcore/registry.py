@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 
-from dlcore.calibration import Recalibrator
 from dlcore.config import get_settings
 from dlcore.errors import (
     BadUploadError,
@@ -31,9 +30,10 @@ from dlcore.errors import (
     UnsupportedFileError,
     UserError,
 )
-from dlcore.evaluation import Report, key_metric, report_from_dict, report_to_dict
+from dlcore.evaluate.calibration import Recalibrator
+from dlcore.evaluate.metrics import Report, key_metric, report_from_dict, report_to_dict
 from dlcore.fsutil import atomic_folder, new_id, read_json, sha256_bytes, sha256_file, write_json
-from dlcore.models.tabular import layout_from_dict
+from dlcore.models.layouts import layout_from_dict
 from dlcore.store import ModelRow, get_store, utcnow
 
 logger = logging.getLogger(__name__)
@@ -349,8 +349,8 @@ def load_model(model_id: str) -> LoadedModel:
 
 
 def _keras_with_layers() -> Any:
-    from dlcore.kerasrt import import_keras
     from dlcore.models import layers  # noqa: F401  (registers dlcore's layers for safe loading)
+    from dlcore.models.keras_runtime import import_keras
 
     return import_keras()
 

@@ -9,10 +9,17 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dlcore import audit
-from dlcore.accounts import ROLES, create_user, list_users, set_active, set_password, set_role
 from dlcore.config import get_settings
 from dlcore.errors import UserError
+from dlcore.governance import audit
+from dlcore.governance.accounts import (
+    ROLES,
+    create_user,
+    list_users,
+    set_active,
+    set_password,
+    set_role,
+)
 from ui.auth import ACCOUNT_KEY, log, mode, require_page, sign_out
 from ui.common import guard, plain
 

@@ -24,7 +24,7 @@ from dlcore.data.dicom import auto_window, to_display
 from dlcore.data.images import ImageDataset, class_samples
 from dlcore.data.schema import KINDS, set_survival_target, suggest_time_column
 from dlcore.errors import UserError
-from dlcore.plots import (
+from dlcore.plots.data import (
     plot_category_counts,
     plot_class_balance,
     plot_histogram,

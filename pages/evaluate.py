@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dlcore.calibration import calibration_report
-from dlcore.clinical import choose_threshold, decision_curve, metrics_at_threshold
-from dlcore.clinical_plots import (
+from dlcore.errors import UserError
+from dlcore.evaluate.calibration import calibration_report
+from dlcore.evaluate.clinical import choose_threshold, decision_curve, metrics_at_threshold
+from dlcore.evaluate.metrics import evaluate
+from dlcore.evaluate.model_report import fit_model_recalibration, set_operating_point
+from dlcore.plots.clinical import (
     plot_decision_curve,
-    plot_kaplan_meier,
     plot_multiclass_with_bands,
     plot_pr_with_band,
     plot_reliability,
@@ -25,20 +27,17 @@ from dlcore.clinical_plots import (
     plot_subgroups,
     plot_threshold_confusion,
 )
-from dlcore.errors import UserError
-from dlcore.evaluation import evaluate
-from dlcore.modelcard import model_card_html, model_card_markdown
-from dlcore.plots import plot_regression
+from dlcore.plots.metrics import plot_regression
+from dlcore.plots.survival import plot_kaplan_meier
 from dlcore.registry import update_card
-from dlcore.workflows import fit_model_recalibration, set_operating_point
+from dlcore.report.card import model_card_html, model_card_markdown
 from ui import cache
-from ui.auth import log, require_page
+from ui.auth import log, log_once, require_page
 from ui.common import (
     PRESET_NAMES,
     event_text,
     fmt_time,
     guard,
-    log_once,
     model_picker,
     operating_point_text,
     plain,
@@ -639,7 +638,7 @@ def binary_page(loaded, data, key: str, resamples: int):
 
     def card_parts() -> tuple[object, object, list]:
         """The report at the saved operating point, the subgroups at it, and the figures."""
-        from dlcore.clinical import band_numeric, subgroup_report
+        from dlcore.evaluate.clinical import band_numeric, subgroup_report
 
         metrics, counts = metrics_at_threshold(data.y, p, saved, resamples=report.resamples)
         chosen_curve = curve or report.decision

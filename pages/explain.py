@@ -11,8 +11,8 @@ import streamlit as st
 
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import NotFoundError
-from dlcore.explain import summarize
-from dlcore.plots import (
+from dlcore.explain.summary import summarize
+from dlcore.plots.explain import (
     overlay_heatmap,
     plot_beeswarm,
     plot_class_probabilities,
@@ -20,10 +20,10 @@ from dlcore.plots import (
     plot_importance,
     plot_waterfall,
 )
-from dlcore.prediction import predict_with_model
+from dlcore.predict import predict_with_model
 from ui import cache
-from ui.auth import require_page
-from ui.common import DATASET_KEY, RECORD_KEY, guard, log_once, model_picker, require
+from ui.auth import log_once, require_page
+from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, require
 from ui.forms import patient_form
 from ui.images import (
     IMAGE_KEY,

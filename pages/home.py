@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlcore.accounts import may
 from dlcore.data.catalog import find_dataset_by_source, list_datasets
-from dlcore.demo import demo_model
-from dlcore.jobs import job_summary, list_jobs
+from dlcore.governance.accounts import may
 from dlcore.registry import list_models
+from dlcore.training.demo_models import demo_model
+from dlcore.training.jobs import job_summary, list_jobs
 from ui.auth import require_page
 from ui.common import DATASET_KEY, MODEL_KEY, fmt_duration, guard
 

@@ -9,8 +9,8 @@ import streamlit as st
 
 from dlcore.data.catalog import ensure_saved, find_dataset_by_source
 from dlcore.errors import NotFoundError
-from dlcore.jobs import get_job, submit_training
-from dlcore.learn import (
+from dlcore.plots.learn import plot_activations, plot_losses, plot_optimizer_paths
+from dlcore.teach.concepts import (
     ACTIVATION_NAMES,
     SURFACES,
     TinyNetwork,
@@ -19,8 +19,8 @@ from dlcore.learn import (
     optimizer_path,
     surface_grid,
 )
-from dlcore.plots import plot_activations, plot_losses, plot_optimizer_paths
-from dlcore.seed import SEED_NAME, reference_spec, seed_dataset
+from dlcore.teach.reference_example import SEED_NAME, reference_spec, seed_dataset
+from dlcore.training.jobs import get_job, submit_training
 from ui.auth import allowed, log, require_page
 from ui.common import guard
 from ui.jobs import POLL_SECONDS, job_panel

@@ -10,14 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.errors import NotFoundError
-from dlcore.models.tabular import MAIN_METRIC
-from dlcore.plots import (
-    binary_confusion,
-    plot_compare_histories,
-    plot_confusion,
-    plot_history,
-    plot_report,
-)
+from dlcore.models.common import MAIN_METRIC
+from dlcore.plots.metrics import binary_confusion, plot_confusion, plot_report
+from dlcore.plots.training import plot_compare_histories, plot_history
 from dlcore.registry import (
     delete_model,
     export_bundle,

@@ -10,23 +10,22 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dlcore.clinical_plots import plot_survival_curves
 from dlcore.errors import UserError
-from dlcore.plots import plot_class_probabilities
-from dlcore.prediction import (
+from dlcore.plots.explain import plot_class_probabilities
+from dlcore.plots.survival import plot_survival_curves
+from dlcore.predict import (
     predict_with_model,
     relative_to_reference,
     survival_curve,
     with_predictions,
 )
 from ui import cache
-from ui.auth import log, require_page
+from ui.auth import log, log_once, require_page
 from ui.common import (
     RECORD_KEY,
     event_text,
     fmt_time,
     guard,
-    log_once,
     model_picker,
     operating_point_text,
     plain,

@@ -10,13 +10,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dlcore.accounts import Account, may
-from dlcore.calibration import Recalibrator
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import UserError
-from dlcore.plots import overlay_heatmap
-from dlcore.registry import get_card, list_models
-from dlcore.review import (
+from dlcore.evaluate.calibration import Recalibrator
+from dlcore.governance.accounts import Account, may
+from dlcore.governance.review import (
     MAX_CASES,
     ReviewSession,
     close_review_session,
@@ -29,6 +27,8 @@ from dlcore.review import (
     review_summary,
     reviewer_decisions,
 )
+from dlcore.plots.explain import overlay_heatmap
+from dlcore.registry import get_card, list_models
 from ui import cache
 from ui.auth import log, require_page
 from ui.common import guard

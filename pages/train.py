@@ -8,7 +8,6 @@ import streamlit as st
 
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import InvalidSpecError
-from dlcore.jobs import get_job, list_jobs, reap_jobs, submit_training
 from dlcore.models.spec import (
     ACTIVATIONS,
     AUGMENTATIONS,
@@ -19,6 +18,7 @@ from dlcore.models.spec import (
     default_spec,
 )
 from dlcore.models.tabular import architecture_preview
+from dlcore.training.jobs import get_job, list_jobs, reap_jobs, submit_training
 from ui import cache
 from ui.auth import log, require_page
 from ui.common import (

@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# the shared test helpers (apptools) import from every test folder
+sys.path.insert(0, str(ROOT / "tests"))
 
 # Every test run gets its own workspace, set before dlcore reads its settings.
 _WORKSPACE = Path(tempfile.mkdtemp(prefix="dlcore-test-"))
@@ -19,8 +21,6 @@ os.environ.pop("DLCORE_DATABASE_URL", None)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # AppTest boots the app once per test; the demo model is trained by fixtures, not by a background job.
 os.environ["DLCORE_DEMO_AUTOTRAIN"] = "0"
-
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def diabetes():
 def tiny_binary(breast_cancer):
     """A small network trained for 2 epochs on breast cancer and registered (TrainOutcome)."""
     from dlcore.models.spec import ModelSpec
-    from dlcore.workflows import train_and_register
+    from dlcore.training.pipeline import train_and_register
 
     spec = ModelSpec(hidden_units=[16, 8], epochs=2, batch_size=32, seed=1)
     return train_and_register(breast_cancer, spec, name="tiny breast cancer")
@@ -59,7 +59,7 @@ def tiny_binary(breast_cancer):
 def tiny_regression(diabetes):
     """A small regression network trained for 2 epochs on diabetes progression (TrainOutcome)."""
     from dlcore.models.spec import ModelSpec
-    from dlcore.workflows import train_and_register
+    from dlcore.training.pipeline import train_and_register
 
     spec = ModelSpec(hidden_units=[16], epochs=2, batch_size=32, seed=1, class_weighting="none")
     return train_and_register(diabetes, spec, name="tiny diabetes")
@@ -75,14 +75,6 @@ def cohort_dataset():
     return Dataset("synthetic cohort", frame, infer_schema(frame, "outcome"), source="synthetic")
 
 
-def shared_file(relative: str) -> Path:
-    """A file in ../shared/data, or skip the test with the reason when it is absent."""
-    path = SHARED_DATA / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (the shared benchmark data is optional)")
-    return path
-
-
 @pytest.fixture(scope="session")
 def tiny_cohort(cohort_dataset):
     """A small network trained for 1 epoch on the synthetic cohort, not registered (TrainResult).
@@ -91,7 +83,7 @@ def tiny_cohort(cohort_dataset):
     values ('cholesterol').
     """
     from dlcore.models.spec import ModelSpec
-    from dlcore.training import train
+    from dlcore.training.fit import train
 
     spec = ModelSpec(hidden_units=[8], epochs=1, batch_size=32, seed=1)
     return train(cohort_dataset, spec)

@@ -9,8 +9,8 @@ from typing import Any
 
 import streamlit as st
 
-from dlcore import audit
-from dlcore.accounts import (
+from dlcore.governance import audit
+from dlcore.governance.accounts import (
     DEMO_ACCOUNT,
     Account,
     account_for_email,
@@ -180,3 +180,16 @@ def require_page(permission: str) -> Account:
         st.info(f"The {account.role} role cannot use this page.", icon=":material/block:")
         st.stop()
     return account
+
+
+def log_once(signature: Any, action: str, *, slot: str = "", **fields: Any) -> None:
+    """Append an audit row for ``action`` unless this session's last one in ``slot`` (a part of
+    a page) was for ``signature``.
+
+    Pages rerun on every click: a prediction or explanation still on screen is not done again.
+    """
+    key = f"audit_last_{action}_{slot}"
+    if st.session_state.get(key) == signature:
+        return
+    st.session_state[key] = signature
+    log(action, **fields)

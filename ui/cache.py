@@ -37,7 +37,7 @@ def loaded_model(model_id: str) -> LoadedModel:
 
 @st.cache_resource(max_entries=8, show_spinner="Preparing the explainer…")
 def _explainer(model_id: str, checksum: str) -> Any:
-    from dlcore.explain_images import explainer_for
+    from dlcore.explain.dispatch import explainer_for
 
     loaded = _loaded(model_id, checksum)
     return explainer_for(loaded.model, loaded.layout, loaded.background())
@@ -151,7 +151,8 @@ def image_architecture(
     positive_class: str | None,
 ) -> list[dict[str, Any]]:
     """The layers of the image network a spec builds (Keras), keyed by the spec and input shape."""
-    from dlcore.models.image import ImageLayout, build_image_model, image_architecture
+    from dlcore.models.image import build_image_model, image_architecture
+    from dlcore.models.layouts import ImageLayout
     from dlcore.models.spec import ModelSpec
 
     layout = ImageLayout(*shape, task, list(classes), positive_class)
@@ -217,7 +218,7 @@ def evaluation_data(
     key: str, source: str | None, _loaded: LoadedModel, _records: Any = None
 ) -> Any:
     """The outcomes and (recalibrated) outputs a model is judged on (cached by ``key``)."""
-    from dlcore.workflows import evaluation_data as compute
+    from dlcore.evaluate.model_report import evaluation_data as compute
 
     return compute(_loaded, _records, source=source)
 
@@ -228,7 +229,7 @@ def clinical_report(key: str, resamples: int, _loaded: LoadedModel, _data: Any) 
 
     Its threshold part is for 0.5; the page replaces it with the metrics at the chosen threshold.
     """
-    from dlcore.workflows import clinical_report as compute
+    from dlcore.evaluate.model_report import clinical_report as compute
 
     return compute(_loaded, _data, threshold=0.5, resamples=resamples)
 
@@ -238,7 +239,7 @@ def metrics_at_threshold(
     key: str, threshold: float, resamples: int, _y: np.ndarray, _p: np.ndarray
 ) -> Any:
     """Sensitivity, specificity, PPV and NPV with CIs, and the confusion counts, at a threshold."""
-    from dlcore.clinical import metrics_at_threshold as compute
+    from dlcore.evaluate.clinical import metrics_at_threshold as compute
 
     return compute(_y, _p, threshold, resamples=resamples)
 
@@ -256,8 +257,8 @@ def subgroup_report(
     _values: pd.Series,
 ) -> Any:
     """Performance per group of one column (numeric columns in bands: ``edges`` or tertiles)."""
-    from dlcore.clinical import band_numeric
-    from dlcore.clinical import subgroup_report as compute
+    from dlcore.evaluate.clinical import band_numeric
+    from dlcore.evaluate.clinical import subgroup_report as compute
 
     groups = band_numeric(_values, list(edges) if edges else None) if banded else _values
     return compute(_y, _p, groups, threshold=threshold, tolerance=tolerance, column=column)
@@ -268,7 +269,7 @@ def subgroup_report(
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _review_case(session_id: str, record_index: int, stamp: float, _review: Any) -> Any:
-    from dlcore.review import case_view
+    from dlcore.governance.review import case_view
 
     return case_view(_review, record_index)
 
@@ -284,7 +285,7 @@ def review_case(review: Any, record_index: int) -> Any:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _reference_log_risk(model_id: str, checksum: str) -> float:
-    from dlcore.prediction import reference_log_risk as compute
+    from dlcore.predict import reference_log_risk as compute
 
     loaded = _loaded(model_id, checksum)
     return compute(loaded.model, loaded.layout, loaded.background())

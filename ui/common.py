@@ -187,21 +187,6 @@ def show_metrics(metrics: dict[str, float], columns: int = 5) -> None:
             col.metric(metric_name(key), fmt(value))
 
 
-def log_once(signature: Any, action: str, *, slot: str = "", **fields: Any) -> None:
-    """Append an audit row for ``action`` unless this session's last one in ``slot`` (a part of
-    a page) was for ``signature``.
-
-    Pages rerun on every click: a prediction or explanation still on screen is not done again.
-    """
-    key = f"audit_last_{action}_{slot}"
-    if st.session_state.get(key) == signature:
-        return
-    st.session_state[key] = signature
-    from ui.auth import log
-
-    log(action, **fields)
-
-
 PRESET_NAMES = {
     "fixed": "Set by hand",
     "sensitivity": "Sensitivity ≥ X",

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.data.schema import NUMERIC
-from dlcore.models.tabular import TabularLayout
+from dlcore.models.layouts import TabularLayout
 
 
 def _is_whole(*values: float | None) -> bool:

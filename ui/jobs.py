@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlcore.jobs import cancel_job, get_job, job_history, list_jobs, reap_jobs
-from dlcore.models.tabular import MAIN_METRIC
-from dlcore.plots import plot_history
+from dlcore.models.common import MAIN_METRIC
+from dlcore.plots.training import plot_history
+from dlcore.training.jobs import cancel_job, get_job, job_history, list_jobs, reap_jobs
 from ui.auth import allowed, current_account
 from ui.common import MODEL_KEY, fmt_duration, show_metrics
 

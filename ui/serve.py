@@ -21,8 +21,8 @@ def warm_up() -> None:
     try:
         import plotly.graph_objects  # noqa: F401  (every chart)
 
-        from dlcore.demo import ensure_demo_datasets
         from dlcore.store import get_store
+        from dlcore.training.demo_models import ensure_demo_datasets
         from ui import common, sidebar, startup  # noqa: F401
 
         get_store()

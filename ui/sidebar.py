@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dlcore.accounts import Account
 from dlcore.errors import NotFoundError
+from dlcore.governance.accounts import Account
 from ui.common import DATASET_KEY, MODEL_KEY, fmt_duration, plain
 
 
@@ -13,8 +13,8 @@ def render(account: Account | None = None) -> None:
     """Draw the sidebar: who is signed in (or the demo-mode banner), the current dataset and
     model, and running jobs (cheap: a few store reads)."""
     from dlcore.data.catalog import list_datasets
-    from dlcore.jobs import list_jobs
     from dlcore.registry import get_card
+    from dlcore.training.jobs import list_jobs
     from ui.auth import sign_out
 
     with st.sidebar:

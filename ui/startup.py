@@ -15,9 +15,9 @@ logger = logging.getLogger("dashboard")
 @st.cache_resource(show_spinner=False)
 def boot() -> dict[str, Any]:
     """Prepare the workspace (runs once per server process). Returns what it did."""
-    from dlcore.demo import ensure_demo_datasets
-    from dlcore.jobs import recover_jobs
     from dlcore.store import get_store
+    from dlcore.training.demo_models import ensure_demo_datasets
+    from dlcore.training.jobs import recover_jobs
 
     get_store()
     interrupted = recover_jobs()
@@ -31,8 +31,8 @@ def boot() -> dict[str, Any]:
 
 def ensure_demo_model(dataset_id: str) -> str | None:
     """Queue the breast-cancer demo model unless one exists or is already being trained."""
-    from dlcore.demo import DEMO_MODEL_NAMES, DEMO_SPECS, demo_model
-    from dlcore.jobs import list_jobs, submit_training
+    from dlcore.training.demo_models import DEMO_MODEL_NAMES, DEMO_SPECS, demo_model
+    from dlcore.training.jobs import list_jobs, submit_training
 
     if demo_model("breast_cancer") is not None:
         return None

@@ -3,12 +3,10 @@ rescaling and augmentation as Keras layers inside the saved model (it takes raw 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
-from dlcore.kerasrt import import_keras, set_seed
+from dlcore.models.keras_runtime import import_keras, set_seed
+from dlcore.models.layouts import ImageLayout
 from dlcore.models.spec import ModelSpec, check_spec
 
 LOGITS_LAYER = "logits"
@@ -16,40 +14,6 @@ LOGITS_LAYER = "logits"
 # hundred steps a small data set gives (0.99^200 ≈ 0.13), and inference breaks.
 BN_MOMENTUM = 0.9
 INPUT_NAME = "image"
-
-
-@dataclass
-class ImageLayout:
-    """The input of an image model (height, width, channels) with the task and the classes."""
-
-    height: int
-    width: int
-    channels: int
-    task: str
-    classes: list[str] = field(default_factory=list)
-    positive_class: str | None = None
-    kind: str = "image"
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (self.height, self.width, self.channels)
-
-    @property
-    def output_names(self) -> list[str]:
-        if self.task == "binary":
-            return [f"P({self.positive_class})"]
-        return list(self.classes)
-
-    def inputs(self, images: np.ndarray) -> np.ndarray:
-        """Images as the model takes them: float32 (n, H, W, C) raw pixel values 0–255."""
-        return np.asarray(images, dtype=np.float32)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ImageLayout:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 def build_image_model(spec: ModelSpec, layout: ImageLayout) -> Any:
@@ -60,7 +24,7 @@ def build_image_model(spec: ModelSpec, layout: ImageLayout) -> Any:
     optional batch normalisation, activation, 2×2 max pooling) and global average pooling ('cnn'),
     then the dense head, a 'logits' layer and the output activation (sigmoid or softmax).
     """
-    from dlcore.models.tabular import compile_model
+    from dlcore.models.common import compile_model
 
     keras = import_keras()
     layers = keras.layers
@@ -125,6 +89,6 @@ def last_conv_layer(model: Any) -> Any | None:
 
 def image_architecture(model: Any) -> list[dict[str, Any]]:
     """One row per layer: name, type, output shape and parameter count."""
-    from dlcore.models.tabular import architecture_summary
+    from dlcore.models.common import architecture_summary
 
     return architecture_summary(model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlcore.kerasrt import import_keras
+from dlcore.models.keras_runtime import import_keras
 
 keras = import_keras()
 ops = keras.ops

@@ -2,136 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dlcore.data.dataset import MISSING_CATEGORY
 from dlcore.data.schema import CATEGORICAL, NUMERIC, Schema
 from dlcore.errors import SchemaMismatchError
-from dlcore.kerasrt import import_keras, set_seed
+from dlcore.models.common import CORE_MODEL, compile_model
+from dlcore.models.keras_runtime import import_keras, set_seed
+from dlcore.models.layouts import FeatureInfo, TabularLayout, input_names
 from dlcore.models.spec import ModelSpec, check_spec
 
 ENCODER_LAYER = "encoded"
 # Keras' default 0.99 leaves the moving variance dominated by its initial 1.0 after the few
 # hundred steps a small clinical data set gives (0.99^200 ≈ 0.13): inference then breaks.
 BN_MOMENTUM = 0.9
-CORE_MODEL = "core"
-MAIN_METRIC = {"binary": "auc", "multiclass": "accuracy", "regression": "mae", "survival": "loss"}
-
-
-@dataclass
-class FeatureInfo:
-    """One model input: its column, input name, how it is encoded, and what training saw."""
-
-    name: str
-    input: str
-    kind: str  # numeric | categorical
-    categories: list[str] = field(default_factory=list)
-    min: float | None = None
-    max: float | None = None
-    median: float | None = None
-    missing_share: float = 0.0
-
-
-@dataclass
-class TabularLayout:
-    """The inputs of a tabular model, in order, with the task and the outcome classes."""
-
-    features: list[FeatureInfo]
-    task: str
-    classes: list[str] = field(default_factory=list)
-    positive_class: str | None = None
-    target: str | None = None
-    time_column: str | None = None
-    baseline: dict[str, Any] | None = None  # survival: Breslow's baseline cumulative hazard
-
-    @property
-    def names(self) -> list[str]:
-        return [f.name for f in self.features]
-
-    @property
-    def kinds(self) -> dict[str, str]:
-        return {f.name: f.kind for f in self.features}
-
-    kind = "tabular"
-
-    def inputs(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Typed features as the model's input dict (see ``to_model_inputs``)."""
-        return to_model_inputs(self, features)
-
-    @property
-    def output_names(self) -> list[str]:
-        """What the model's output columns mean."""
-        if self.task == "multiclass":
-            return list(self.classes)
-        if self.task == "binary":
-            return [f"P({self.positive_class})"]
-        if self.task == "survival":
-            return ["log-risk"]
-        return [self.target or "prediction"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TabularLayout:
-        return cls(
-            features=[FeatureInfo(**f) for f in data["features"]],
-            task=data["task"],
-            classes=list(data.get("classes", [])),
-            positive_class=data.get("positive_class"),
-            target=data.get("target"),
-            time_column=data.get("time_column"),
-            baseline=data.get("baseline"),
-        )
-
-
-def input_names(columns: list[str]) -> dict[str, str]:
-    """Valid, unique Keras input names for column names ('mean radius' → 'mean_radius')."""
-    used: set[str] = set()
-    out = {}
-    for column in columns:
-        base = re.sub(r"[^0-9A-Za-z_]+", "_", column).strip("_") or "column"
-        if base[0].isdigit():
-            base = f"c_{base}"
-        name, i = base, 2
-        while name.lower() in used:
-            name, i = f"{base}_{i}", i + 1
-        used.add(name.lower())
-        out[column] = name
-    return out
-
-
-def make_layout(schema: Schema, features: pd.DataFrame, kinds: dict[str, str]) -> TabularLayout:
-    """Describe the inputs from the typed training features (categories, ranges, missingness)."""
-    names = input_names(schema.feature_names)
-    infos = []
-    for column in schema.feature_names:
-        values = features[column]
-        info = FeatureInfo(column, names[column], kinds[column], missing_share=0.0)
-        if kinds[column] == NUMERIC:
-            numbers = values.to_numpy(dtype=np.float64)
-            finite = numbers[np.isfinite(numbers)]
-            info.missing_share = float(1 - len(finite) / len(numbers)) if len(numbers) else 0.0
-            if len(finite):
-                info.min, info.max = float(finite.min()), float(finite.max())
-                info.median = float(np.median(finite))
-        else:
-            info.categories = sorted({str(v) for v in values})
-            info.missing_share = float((values == MISSING_CATEGORY).mean())
-        infos.append(info)
-    return TabularLayout(
-        infos,
-        schema.task or "binary",
-        list(schema.classes),
-        schema.positive_class,
-        schema.target,
-        schema.time_column,
-    )
 
 
 def build_tabular_model(
@@ -222,50 +108,6 @@ def _build_core(
     return keras.Model(x_in, out, name=CORE_MODEL)
 
 
-def make_optimizer(spec: ModelSpec) -> Any:
-    """The Keras optimizer the spec names, with its learning rate, momentum and weight decay."""
-    keras = import_keras()
-    decay = spec.weight_decay or None
-    if spec.optimizer == "sgd":
-        return keras.optimizers.SGD(spec.learning_rate, momentum=spec.momentum, weight_decay=decay)
-    if spec.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(
-            spec.learning_rate, momentum=spec.momentum, weight_decay=decay
-        )
-    if spec.optimizer == "adamw":
-        return keras.optimizers.AdamW(spec.learning_rate, weight_decay=spec.weight_decay or 0.004)
-    return keras.optimizers.Adam(spec.learning_rate, weight_decay=decay)
-
-
-def compile_model(model: Any, spec: ModelSpec, task: str) -> None:
-    """Compile with the spec's optimizer and loss and the task's metrics."""
-    keras = import_keras()
-    if task == "binary":
-        metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
-    elif task == "multiclass":
-        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-    elif task == "survival":
-        from dlcore.survival import cox_partial_likelihood
-
-        model.compile(optimizer=make_optimizer(spec), loss=cox_partial_likelihood)
-        return
-    else:
-        metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
-    model.compile(optimizer=make_optimizer(spec), loss=spec.resolved_loss(task), metrics=metrics)
-
-
-def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Typed features (from ``feature_frame``) as the model's input dict of (n, 1) arrays."""
-    out = {}
-    for info in layout.features:
-        values = features[info.name].to_numpy()
-        if info.kind == NUMERIC:
-            out[info.input] = values.astype(np.float32).reshape(-1, 1)
-        else:
-            out[info.input] = values.astype(str).reshape(-1, 1)
-    return out
-
-
 def run_model(
     model: Any, inputs: dict[str, np.ndarray] | np.ndarray, batch_size: int = 8192
 ) -> np.ndarray:
@@ -288,15 +130,6 @@ def run_model(
     return np.concatenate(chunks, axis=0) if chunks else np.zeros((0, 1), dtype=np.float32)
 
 
-def layout_from_dict(data: dict[str, Any]) -> Any:
-    """A layout from a model card: an ImageLayout for image models, else a TabularLayout."""
-    if data.get("kind") == "image":
-        from dlcore.models.image import ImageLayout
-
-        return ImageLayout.from_dict(data)
-    return TabularLayout.from_dict(data)
-
-
 def layout_from_model(model: Any) -> Any:
     """Read a layout back from a model that has no card (an upload built by dlcore or similar).
 
@@ -304,7 +137,7 @@ def layout_from_model(model: Any) -> Any:
     are neither that nor one (n, 1) input per column.
     """
     if len(model.inputs) == 1 and len(tuple(model.inputs[0].shape)) == 4:
-        from dlcore.models.image import ImageLayout
+        from dlcore.models.layouts import ImageLayout
 
         _, height, width, channels = tuple(model.inputs[0].shape)
         if None in (height, width, channels):
@@ -376,31 +209,6 @@ def _find_layer(model: Any, name: str) -> Any:
         if layer.name == name:
             return layer
     return None
-
-
-def architecture_summary(model: Any) -> list[dict[str, Any]]:
-    """One row per layer: name, type, output shape and parameter count (the core expanded)."""
-    rows = []
-    for layer in model.layers:
-        if layer.name == CORE_MODEL and hasattr(layer, "layers"):
-            for inner in layer.layers:
-                rows.append(_layer_row(inner))
-        else:
-            rows.append(_layer_row(layer))
-    return rows
-
-
-def _layer_row(layer: Any) -> dict[str, Any]:
-    try:
-        shape = tuple(layer.output.shape)
-    except (AttributeError, ValueError):
-        shape = ()
-    return {
-        "layer": layer.name,
-        "type": type(layer).__name__,
-        "output_shape": str(shape).replace("None", "batch"),
-        "parameters": int(layer.count_params()) if layer.built else 0,
-    }
 
 
 def architecture_preview(

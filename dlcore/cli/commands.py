@@ -1,0 +1,528 @@
+"""One function per command of ``python -m dlcore``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlcore.errors import UserError
+
+logger = logging.getLogger("dlcore.cli")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return _clean(value.item())
+    return value
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(_clean(payload)) + "\n")
+    else:
+        sys.stdout.write(text.rstrip() + "\n")
+
+
+IMAGE_SUFFIXES = (".npz", ".zip", ".png", ".jpg", ".jpeg", ".dcm", ".dicom")
+
+
+def is_image_data(value: str) -> bool:
+    """Whether a --data argument names image data (an .npz, a ZIP, an image, a folder, demo:digits)."""
+    return (
+        value == "demo:digits"
+        or Path(value).is_dir()
+        or Path(value).suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def load_images_argument(value: str, size: int, channels: int | None = None) -> Any:
+    """An ImageDataset from demo:digits, a saved image dataset id, or an image file/ZIP/.npz/folder."""
+    from dlcore.data.catalog import load_dataset
+    from dlcore.data.images import load_digits_images, read_images
+
+    if value == "demo:digits":
+        return load_digits_images()
+    if value.startswith("d-") and not Path(value).exists():
+        return load_dataset(value)
+    dataset = read_images(value, size=size, channels=channels)
+    for skipped in dataset.skipped:
+        logger.warning("skipped %s: %s", skipped.name, skipped.reason)
+    return dataset
+
+
+def load_data_argument(value: str, target: str | None = None) -> Any:
+    """A Dataset from 'demo:KEY', a saved dataset id, or a table file (target set when given)."""
+    from dlcore.data import Dataset, infer_schema, load_demo, read_table, set_target
+    from dlcore.data.catalog import load_dataset
+
+    if value.startswith("demo:"):
+        dataset = load_demo(value.split(":", 1)[1])
+    elif value.startswith("d-") and not Path(value).exists():
+        dataset = load_dataset(value)
+    else:
+        table = read_table(value)
+        for warning in table.warnings:
+            logger.warning(warning)
+        dataset = Dataset(
+            Path(value).stem, table.frame, infer_schema(table.frame), source=Path(value).name
+        )
+    if target is not None and target != dataset.schema.target:
+        if target not in dataset.frame.columns:
+            raise UserError(
+                f"There is no column '{target}' in the data.",
+                expected="one of: " + ", ".join(map(str, dataset.frame.columns[:30])),
+                fix="pass the outcome column's exact name to --target",
+            )
+        set_target(dataset.schema, dataset.frame, target)
+    return dataset
+
+
+def _spec_from_args(args: argparse.Namespace, task: str, rows: int, *, images: bool = False) -> Any:
+    from dlcore.models.spec import ModelSpec, check_spec, default_image_spec, default_spec
+
+    if args.spec:
+        spec = ModelSpec.from_json(Path(args.spec).read_text())
+    elif images:
+        spec = default_image_spec(rows, args.architecture or "cnn")
+    else:
+        spec = default_spec(task, rows)
+    overrides = {
+        "architecture": args.architecture,
+        "conv_filters": args.conv_filters,
+        "augmentation": args.augment,
+        "hidden_units": args.hidden,
+        "activation": args.activation,
+        "dropout": args.dropout,
+        "batch_norm": args.batch_norm,
+        "loss": args.loss,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
+        "momentum": args.momentum,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "early_stopping_patience": args.patience,
+        "validation_fraction": args.validation_fraction,
+        "test_fraction": args.test_fraction,
+        "class_weighting": args.class_weighting,
+        "seed": args.seed,
+    }
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(spec, key, value)
+    return check_spec(spec, task)
+
+
+def _units(text: str) -> list[int]:
+    try:
+        return [int(u) for u in text.replace(" ", "").split(",") if u]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a list of layer sizes such as 64,32"
+        ) from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dlcore.data import update_columns
+    from dlcore.training.pipeline import train_and_register
+
+    if is_image_data(args.data):
+        dataset = load_images_argument(args.data, args.image_size, args.channels)
+        spec = _spec_from_args(args, dataset.task, len(dataset.images), images=True)
+        return _report_training(
+            args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
+        )
+    dataset = load_data_argument(args.data, None if args.time else args.target)
+    if args.time:
+        from dlcore.data.schema import set_survival_target
+
+        if not args.target:
+            raise UserError(
+                "--time was given without --target.",
+                expected="--target naming the event column (did the event happen?) with --time",
+                fix="add --target EVENT_COLUMN",
+            )
+        set_survival_target(dataset.schema, dataset.frame, args.time, args.target)
+    if dataset.schema.target is None:
+        raise UserError(
+            "No target column was given.",
+            expected="--target COLUMN naming the outcome to predict",
+            fix="add --target and the outcome column's name",
+        )
+    update_columns(
+        dataset.schema,
+        included={
+            **dict.fromkeys(args.include or [], True),
+            **dict.fromkeys(args.exclude or [], False),
+        },
+        frame=dataset.frame,
+    )
+    spec = _spec_from_args(args, dataset.schema.task, len(dataset.frame))
+    return _report_training(
+        args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
+    )
+
+
+def _epoch_printer(args: argparse.Namespace) -> Any:
+    def on_event(event: Any) -> None:
+        if event.kind == "epoch" and not args.json and args.progress:
+            logs = " ".join(f"{k}={v:.4g}" for k, v in event.logs.items())
+            sys.stderr.write(f"epoch {event.epoch}/{event.epochs} {logs}\n")
+
+    return on_event
+
+
+def _report_training(args: argparse.Namespace, outcome: Any) -> int:
+    record, report, result = outcome.record, outcome.report, outcome.result
+    assert record is not None and report is not None  # nothing cancels a command-line run
+    metrics = report.headline()
+    lines = [
+        f"model {record.id}  ({record.name}, version {record.version})",
+        f"task {record.task}; {result.epochs_run} epochs (best {result.best_epoch}) in {result.timings['fit_s']:.1f} s",
+        "test metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
+    ]
+    _emit(
+        args,
+        {
+            "model_id": record.id,
+            "name": record.name,
+            "version": record.version,
+            "task": record.task,
+            "kind": record.kind,
+            "metrics": metrics,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "split": result.split.sizes(),
+            "timings": result.timings,
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+
+    from dlcore.data import read_table
+    from dlcore.predict import predict_with_model, with_predictions
+    from dlcore.registry import load_model
+
+    loaded = load_model(args.model)
+    if loaded.kind == "image":
+        layout = loaded.layout
+        images = load_images_argument(args.data, (layout.height, layout.width), layout.channels)
+        result = predict_with_model(loaded, images.images, images.file_names)
+        out, warnings = result.table, [f"skipped {s.name}: {s.reason}" for s in images.skipped]
+    else:
+        table = read_table(args.data)
+        result = predict_with_model(loaded, table.frame)
+        out, replaced = with_predictions(table.frame, result.table)
+        warnings = [*table.warnings, *replaced]
+    out_path = Path(args.out)
+    if out_path.suffix.lower() == ".parquet":
+        out.to_parquet(out_path, index=False)
+    else:
+        out.to_csv(out_path, index=False)
+    for note in [*warnings, *result.notes]:
+        logger.warning(note)
+    _emit(
+        args,
+        {"model_id": loaded.id, "rows": len(out), "out": str(out_path), "notes": result.notes},
+        f"wrote {len(out)} predictions to {out_path}"
+        + "".join(f"\nnote: {n}" for n in result.notes),
+    )
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from dlcore.data import read_table
+    from dlcore.explain.summary import summarize
+    from dlcore.explain.tabular import TabularExplainer
+    from dlcore.registry import load_model
+
+    loaded = load_model(args.model)
+    if loaded.kind == "image":
+        return _explain_image(args, loaded)
+    frame = read_table(args.data).frame
+    if not 0 <= args.row < len(frame):
+        raise UserError(
+            f"Row {args.row} was asked for; the data has {len(frame)} rows.",
+            expected=f"a row number from 0 to {len(frame) - 1} (0 is the first record)",
+            fix="pass a row number in that range to --row",
+        )
+    background = loaded.background()
+    explainer = TabularExplainer(
+        loaded.model, loaded.layout, background if background is not None else frame
+    )
+    explanation = explainer.explain(frame.iloc[[args.row]])
+    table = explanation.contributions(0)
+    k = explanation.output_index(0)
+    summary = summarize(explanation, 0)
+    lines = [summary, "", f"{'feature':<32} {'value':>14} {'contribution':>14}"]
+    lines += [
+        f"{r.feature:<32} {r.value!s:>14} {r.contribution:>+14.4f}" for r in table.itertuples()
+    ]
+    _emit(
+        args,
+        {
+            "model_id": loaded.id,
+            "row": args.row,
+            "output": explanation.output_names[k],
+            "prediction": float(explanation.outputs[0, k]),
+            "base_value": float(explanation.base_values[k]),
+            "contributions": [
+                {"feature": r.feature, "value": r.value, "contribution": float(r.contribution)}
+                for r in table.itertuples()
+            ],
+            "summary": summary,
+            "method": explanation.method,
+            "additivity_error": explanation.additivity_error,
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def _explain_image(args: argparse.Namespace, loaded: Any) -> int:
+    from dlcore.explain.images import ImageExplainer
+
+    layout = loaded.layout
+    images = load_images_argument(args.data, (layout.height, layout.width), layout.channels)
+    if not 0 <= args.row < len(images.images):
+        raise UserError(
+            f"Image {args.row} was asked for; the data has {len(images.images)} image(s).",
+            expected=f"a number from 0 to {len(images.images) - 1}",
+            fix="pass an image number in that range to --row",
+        )
+    explainer = ImageExplainer(loaded.model, layout, loaded.background())
+    explanation = explainer.explain(images.images[args.row], method=args.method)
+    shares = explanation.quadrant_shares()
+    peak = np.unravel_index(int(np.argmax(explanation.heatmap)), explanation.heatmap.shape)
+    lines = [
+        f"{images.file_names[args.row]}: predicted {explanation.output_name} "
+        f"({float(explanation.probabilities.max()):.1%}); {explanation.method} heatmap",
+        "evidence by quadrant: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),
+    ]
+    if args.out:
+        from dlcore.plots.explain import overlay_heatmap
+
+        overlay_heatmap(images.images[args.row], explanation.heatmap).save(args.out)
+        lines.append(f"wrote the overlay to {args.out}")
+    _emit(
+        args,
+        {
+            "model_id": loaded.id,
+            "file": images.file_names[args.row],
+            "method": explanation.method,
+            "explained_class": explanation.output_name,
+            "probabilities": explanation.probabilities.tolist(),
+            "quadrant_shares": shares,
+            "peak": [int(peak[0]), int(peak[1])],
+            "additivity_error": explanation.additivity_error,
+            "overlay": args.out,
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from dlcore.data import read_table
+    from dlcore.evaluate.model_report import clinical_report, evaluation_data
+    from dlcore.registry import load_model
+
+    loaded = load_model(args.model)
+    records, source = None, None
+    if args.data:
+        if loaded.kind == "image":
+            layout = loaded.layout
+            records = load_images_argument(
+                args.data, (layout.height, layout.width), layout.channels
+            )
+        else:
+            records = read_table(args.data).frame
+        source = f"external cohort {Path(args.data).name} ({len(records.images) if hasattr(records, 'images') else len(records)} records)"
+    data = evaluation_data(loaded, records, source=source)
+    report = clinical_report(loaded, data, threshold=args.threshold, resamples=args.resamples)
+    payload: dict[str, Any] = {
+        "model_id": loaded.id,
+        "task": report.task,
+        "data": data.source,
+        "external": data.external,
+        "n": report.n,
+        "metrics": report.headline(),
+        "resamples": args.resamples,
+    }
+    lines = [f"{loaded.name}: {data.source}"]
+    if report.task == "binary":
+        payload["calibration"] = {
+            "recalibration": report.calibrated,
+            "brier": report.calibration.brier,
+            "ece": report.calibration.ece,
+            "slope": report.calibration.slope,
+            "intercept": report.calibration.intercept,
+            "calibration_in_the_large": report.calibration.calibration_in_the_large,
+        }
+        payload["operating_point"] = {
+            "threshold": report.threshold,
+            "chosen": loaded.card.get("operating_point", {"preset": "default 0.5"}),
+            "confusion": report.confusion,
+        }
+        lines.append(
+            f"prevalence {report.prevalence:.1%}; ROC AUC {report.auc}; PR AUC {report.pr_auc}"
+        )
+        lines.append(
+            f"at threshold {report.threshold:.3f}: "
+            + ", ".join(f"{k} {v}" for k, v in report.at_threshold.items())
+        )
+        c = report.calibration
+        lines.append(
+            f"calibration ({report.calibrated}): Brier {c.brier:.3f}, ECE {c.ece:.3f}, slope {c.slope:.2f}, "
+            f"calibration-in-the-large {c.calibration_in_the_large:+.2f}"
+        )
+    elif report.task == "survival":
+        lines.append(f"{report.n} records, {report.events} events; C-index {report.c_index}")
+        lines += [
+            f"time-dependent AUC at {t:g}: {a:.3f}"
+            for t, a in zip(report.auc_times, report.auc, strict=False)
+        ]
+        if report.integrated_brier is not None:
+            lines.append(f"integrated Brier score {report.integrated_brier:.3f}")
+        payload["metrics"]["c_index"] = report.c_index.to_dict()
+        payload["metrics"]["auc_at"] = {
+            f"{t:g}": float(a) for t, a in zip(report.auc_times, report.auc, strict=False)
+        }
+        payload["resamples"] = report.resamples
+    else:
+        lines += [
+            f"{k}: {v['value']:.3f} ({v['low']:.3f}–{v['high']:.3f})"
+            for k, v in report.headline().items()
+        ]
+    if report.task == "survival":
+        lines.append(f"95% interval of the C-index from {report.resamples} bootstrap resamples")
+    else:
+        lines.append(f"95% intervals from {args.resamples} stratified bootstrap resamples")
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def cmd_seed_example(args: argparse.Namespace) -> int:
+    from dlcore.teach.reference_example import reference_spec, run_seed_example
+
+    images = None
+    if args.data:
+        paths = [Path(p) for p in args.data]
+        if len(paths) == 1 and paths[0].suffix.lower() == ".npz":
+            from dlcore.data.images import read_npz
+
+            images = read_npz(paths[0].read_bytes(), paths[0].name)
+        else:
+            from dlcore.data.images import read_mnist_idx
+
+            missing = [str(p) for p in paths if not p.is_file()]
+            if missing:
+                raise UserError(
+                    f"No file at {', '.join(missing)}.",
+                    expected="MNIST IDX files or an .npz",
+                    fix="check the paths",
+                )
+            images = read_mnist_idx({p.name: p.read_bytes() for p in paths})
+    outcome = run_seed_example(images, epochs=args.epochs, on_event=_epoch_printer(args))
+    report, result = outcome.report, outcome.result
+    spec = reference_spec(args.epochs)
+    lines = [
+        f"model {outcome.record.id}: MLP 784 → 512 relu → 256 relu → {len(result.layout.classes)} softmax, "
+        f"SGD lr {spec.learning_rate}, batch {spec.batch_size}, {result.epochs_run} epochs in {result.timings['fit_s']:.1f} s",
+        f"test accuracy {report.accuracy:.3f} on {report.n} images (macro ROC AUC {report.macro_auc:.3f})",
+    ]
+    _emit(
+        args,
+        {
+            "model_id": outcome.record.id,
+            "test_accuracy": report.accuracy,
+            "macro_auc": report.macro_auc,
+            "test_images": report.n,
+            "epochs": result.epochs_run,
+            "history": result.history,
+            "fit_s": result.timings["fit_s"],
+        },
+        "\n".join(lines),
+    )
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from dlcore.registry import list_models
+
+    models = list_models()
+    lines = [f"{'id':<14} {'v':>2} {'task':<10} {'metric':<16} name"]
+    for m in models:
+        metric = (
+            f"{m.key_metric_name} {m.key_metric_value:.3f}"
+            if m.key_metric_value is not None
+            else "—"
+        )
+        lines.append(f"{m.id:<14} {m.version:>2} {m.task:<10} {metric:<16} {m.name}")
+    _emit(
+        args,
+        {"models": [asdict(m) for m in models]},
+        "\n".join(lines) if models else "no models yet",
+    )
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from dlcore.data.catalog import list_datasets
+
+    datasets = list_datasets()
+    lines = [f"{d.id:<14} {d.rows:>7} rows  {d.task or '—':<10} {d.name}" for d in datasets]
+    _emit(
+        args,
+        {"datasets": [asdict(d) for d in datasets]},
+        "\n".join(lines) if datasets else "no datasets yet",
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dlcore.training.demo_models import train_demo_models
+
+    records = train_demo_models(force=True)
+    _emit(
+        args,
+        {
+            "models": [
+                {"model_id": r.id, "name": r.name, r.key_metric_name: r.key_metric_value}
+                for r in records
+            ]
+        },
+        "\n".join(
+            f"trained {r.id}: {r.name} ({r.key_metric_name} {r.key_metric_value:.3f})"
+            for r in records
+        ),
+    )
+    return 0
+
+
+def cmd_prepare_demo(args: argparse.Namespace) -> int:
+    from dlcore.training.demo_models import prepare_demo
+
+    summary = prepare_demo(train_model=not args.no_model)
+    _emit(args, summary, "demo ready: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0

@@ -1,0 +1,131 @@
+"""The command line's parser."""
+
+from __future__ import annotations
+
+import argparse
+
+from dlcore.cli.commands import (
+    _units,
+    cmd_datasets,
+    cmd_demo,
+    cmd_evaluate,
+    cmd_explain,
+    cmd_models,
+    cmd_predict,
+    cmd_prepare_demo,
+    cmd_seed_example,
+    cmd_train,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dlcore", description="Clinician deep-learning engine"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    train = sub.add_parser("train", help="train, evaluate and register a model")
+    common(train)
+    train.add_argument("--data", required=True, help="table file, dataset id or demo:KEY")
+    train.add_argument("--target", help="the outcome column (for survival: the event column)")
+    train.add_argument("--time", help="survival: the follow-up time column (with --target EVENT)")
+    train.add_argument("--name", help="a name for the model")
+    train.add_argument("--include", nargs="*", help="columns to use even if excluded by default")
+    train.add_argument("--exclude", nargs="*", help="columns to leave out")
+    train.add_argument("--spec", help="a JSON file with a ModelSpec")
+    train.add_argument("--hidden", type=_units, help="hidden layer sizes, e.g. 64,32")
+    train.add_argument("--activation")
+    train.add_argument("--dropout", type=float)
+    train.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--loss")
+    train.add_argument("--optimizer")
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--momentum", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--patience", type=int, help="early-stopping patience (0 = off)")
+    train.add_argument("--validation-fraction", type=float)
+    train.add_argument("--test-fraction", type=float)
+    train.add_argument("--class-weighting", choices=["balanced", "none"])
+    train.add_argument("--seed", type=int)
+    train.add_argument("--architecture", choices=["mlp", "cnn"], help="for images")
+    train.add_argument(
+        "--conv-filters", type=_units, help="for a CNN: filters per block, e.g. 32,64,128"
+    )
+    train.add_argument(
+        "--augment", nargs="*", choices=["flip", "rotation", "zoom", "contrast"], help="for images"
+    )
+    train.add_argument(
+        "--image-size", type=int, default=64, help="images are resized to this (default 64)"
+    )
+    train.add_argument(
+        "--channels", type=int, choices=[1, 3], help="1 = grayscale, 3 = colour (default: as read)"
+    )
+    train.add_argument("--progress", action="store_true", help="print each epoch to stderr")
+    train.set_defaults(func=cmd_train)
+
+    predict = sub.add_parser("predict", help="predict for the records of a file")
+    common(predict)
+    predict.add_argument("--model", required=True)
+    predict.add_argument("--data", required=True)
+    predict.add_argument("--out", required=True, help="output CSV (or .parquet)")
+    predict.set_defaults(func=cmd_predict)
+
+    explain = sub.add_parser("explain", help="explain one record's prediction with SHAP")
+    common(explain)
+    explain.add_argument("--model", required=True)
+    explain.add_argument("--data", required=True)
+    explain.add_argument("--row", type=int, default=0, help="row (or image) number, 0 = the first")
+    explain.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "grad-cam", "saliency", "shap"],
+        help="for images",
+    )
+    explain.add_argument("--out", help="for images: write the heatmap overlay to this PNG")
+    explain.set_defaults(func=cmd_explain)
+
+    evaluate = sub.add_parser("evaluate", help="clinical evaluation with confidence intervals")
+    common(evaluate)
+    evaluate.add_argument("--model", required=True)
+    evaluate.add_argument("--data", help="an external cohort (default: the model's test split)")
+    evaluate.add_argument(
+        "--threshold", type=float, help="decision threshold (default: the model's operating point)"
+    )
+    evaluate.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)"
+    )
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    seed = sub.add_parser(
+        "seed-example", help="the survey's Keras example (MLP on digits or MNIST)"
+    )
+    common(seed)
+    seed.add_argument(
+        "--data", nargs="*", help="MNIST IDX files (or one .npz); default: scikit-learn's digits"
+    )
+    seed.add_argument("--epochs", type=int, default=10)
+    seed.add_argument("--progress", action="store_true", help="print each epoch to stderr")
+    seed.set_defaults(func=cmd_seed_example)
+
+    models = sub.add_parser("models", help="list registered models")
+    common(models)
+    models.set_defaults(func=cmd_models)
+
+    datasets = sub.add_parser("datasets", help="list saved datasets")
+    common(datasets)
+    datasets.set_defaults(func=cmd_datasets)
+
+    demo = sub.add_parser("demo", help="train the demo models")
+    common(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    prepare = sub.add_parser("prepare-demo", help="save demo data sets and a demo model if missing")
+    common(prepare)
+    prepare.add_argument("--no-model", action="store_true", help="only the data sets")
+    prepare.set_defaults(func=cmd_prepare_demo)
+    return parser

@@ -1,0 +1,1 @@
+"""Clinical evaluation: metrics, bootstrap CIs, calibration, thresholds, decision curves, subgroups, survival, external cohorts."""

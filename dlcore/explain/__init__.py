@@ -1,0 +1,1 @@
+"""Explanations: tabular SHAP, image heatmaps, plain-language summaries, one dispatcher."""

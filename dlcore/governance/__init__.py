@@ -1,0 +1,1 @@
+"""Accounts and roles, the tamper-evident audit trail, clinician review sessions."""

@@ -1,0 +1,1 @@
+"""Plotly figures from report objects: one style module, one module per subject."""

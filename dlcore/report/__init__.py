@@ -1,0 +1,1 @@
+"""The model card (pure: given its inputs, no I/O) and shared wording."""

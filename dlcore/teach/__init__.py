@@ -1,0 +1,1 @@
+"""The Learn page's concepts and the survey's reference example."""

@@ -1,0 +1,1 @@
+"""The one fit path with progress callbacks, the train-and-register pipeline, jobs and workers."""

@@ -1,0 +1,495 @@
+"""The one training path: split, build, fit with Keras callbacks that emit progress events.
+
+The page (through a job), the command line, the benchmarks and the tests all train through
+``train``. Progress leaves through the ``on_event`` callback; nothing here knows about Streamlit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlcore.data.dataset import Dataset, encode_target, feature_frame, model_kind
+from dlcore.data.schema import check_features
+from dlcore.errors import UserError
+from dlcore.models.common import MAIN_METRIC
+from dlcore.models.keras_runtime import import_keras, set_seed
+from dlcore.models.layouts import TabularLayout, make_layout
+from dlcore.models.spec import ModelSpec, check_spec
+from dlcore.models.tabular import build_tabular_model
+
+logger = logging.getLogger(__name__)
+
+MIN_TRAIN_ROWS = 20
+IMAGE_WARMUP_EPOCHS = 3
+
+
+@dataclass
+class ProgressEvent:
+    """What training reports as it goes: 'start', 'batch' (throttled), 'epoch' and 'end'."""
+
+    kind: str
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    batches: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    fraction: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+EventHandler = Callable[[ProgressEvent], None]
+StopCheck = Callable[[], bool]
+
+
+@dataclass
+class Split:
+    """Row positions (into the labelled records) of the train, validation and test parts."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    seed: int
+    stratified: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "train": self.train.tolist(),
+            "validation": self.validation.tolist(),
+            "test": self.test.tolist(),
+            "seed": self.seed,
+            "stratified": self.stratified,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Split:
+        return cls(
+            np.asarray(data["train"], dtype=np.int64),
+            np.asarray(data["validation"], dtype=np.int64),
+            np.asarray(data["test"], dtype=np.int64),
+            int(data["seed"]),
+            bool(data["stratified"]),
+        )
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "train": len(self.train),
+            "validation": len(self.validation),
+            "test": len(self.test),
+        }
+
+
+@dataclass
+class PreparedData:
+    """Labelled records ready for a model: typed features, encoded target, and their row labels."""
+
+    features: pd.DataFrame
+    y: np.ndarray
+    row_index: np.ndarray
+    kinds: dict[str, str]
+
+
+@dataclass
+class TrainResult:
+    """A trained model with its layout, split, per-epoch history, best epoch and timings."""
+
+    model: Any
+    layout: TabularLayout
+    spec: ModelSpec
+    split: Split
+    data: PreparedData
+    history: dict[str, list[float]]
+    best_epoch: int
+    epochs_run: int
+    stopped_early: bool
+    cancelled: bool
+    timings: dict[str, float]
+    main_metric: str
+
+
+def prepare_data(dataset: Dataset) -> PreparedData:
+    """Typed features and encoded target of the records that have a target value.
+
+    Raises UserError when the schema has no target or no features, or values do not fit.
+    """
+    schema = dataset.schema
+    check_features(schema)
+    y, present = encode_target(dataset.frame, schema)
+    labelled = dataset.frame.loc[present]
+    kinds = {c.name: model_kind(c, labelled[c.name]) for c in schema.features}
+    features = feature_frame(labelled, schema, kinds).reset_index(drop=True)
+    return PreparedData(features, y[present], labelled.index.to_numpy(), kinds)
+
+
+def split_records(y: np.ndarray, task: str, spec: ModelSpec) -> Split:
+    """A seeded train/validation/test split, stratified by class for classification tasks.
+
+    Raises UserError when there are too few records (or too few of a class) to split.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = len(y)
+    n_test = max(1, round(n * spec.test_fraction))
+    n_val = max(1, round(n * spec.validation_fraction))
+    if n - n_test - n_val < MIN_TRAIN_ROWS:
+        raise UserError(
+            f"Only {n} labelled records: after the validation and test parts, {n - n_test - n_val} "
+            "are left to train on.",
+            expected=f"at least {MIN_TRAIN_ROWS} training records",
+            fix="use more records, or smaller validation and test fractions",
+        )
+    positions = np.arange(n)
+    stratify = None
+    stratified = False
+    if task == "survival":
+        y = y[:, 1]  # stratify by whether the event happened
+        task = "binary"
+    if task != "regression":
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 3:
+            stratify, stratified = y, True
+        else:
+            logger.warning("a class has fewer than 3 records; the split is not stratified")
+    rest, test = train_test_split(
+        positions, test_size=n_test, random_state=spec.seed, stratify=stratify
+    )
+    train, val = train_test_split(
+        rest,
+        test_size=n_val,
+        random_state=spec.seed + 1,
+        stratify=None if stratify is None else y[rest],
+    )
+    if task != "regression":
+        for part, name in ((train, "training"), (val, "validation")):
+            if len(np.unique(y[part])) < len(np.unique(y)):
+                raise UserError(
+                    f"The {name} part lacks a class: a class has only {int(np.bincount(y.astype(int)).min())} record(s).",
+                    expected="several records of every class",
+                    fix="collect more records of the rare class, or merge it with another",
+                )
+    return Split(np.sort(train), np.sort(val), np.sort(test), spec.seed, stratified)
+
+
+def sample_weights(y: np.ndarray, task: str, spec: ModelSpec) -> np.ndarray | None:
+    """Per-record weights that balance the classes ('balanced'), or None."""
+    if task in ("regression", "survival") or spec.class_weighting == "none":
+        return None
+    classes, counts = np.unique(y, return_counts=True)
+    weight = {c: len(y) / (len(classes) * k) for c, k in zip(classes, counts, strict=True)}
+    return np.array([weight[v] for v in y], dtype=np.float32)
+
+
+def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:
+    """The target as the loss expects it: one-hot for categorical cross-entropy, (n, 1) otherwise."""
+    if layout.task == "multiclass":
+        return np.eye(len(layout.classes), dtype=np.float32)[y.astype(int)]
+    if layout.task == "survival":
+        return y.astype(np.float32).reshape(-1, 2)  # follow-up time and event, for the Cox loss
+    return y.astype(np.float32).reshape(-1, 1)
+
+
+def make_tf_dataset(
+    inputs: dict[str, np.ndarray],
+    targets: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+) -> Any:
+    """A batched ``tf.data.Dataset`` of (inputs, targets[, weights]); shuffled when seeded."""
+    import tensorflow as tf
+
+    parts: tuple[Any, ...] = (inputs, targets) if weights is None else (inputs, targets, weights)
+    data = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle_seed is not None:
+        data = data.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def progress_callback(
+    on_event: EventHandler | None,
+    should_stop: StopCheck | None,
+    *,
+    batches_per_epoch: int,
+    batch_interval_s: float = 0.5,
+) -> Any:
+    """A Keras callback that emits ProgressEvents and stops training when ``should_stop()`` is true.
+
+    Batch events are throttled to one per ``batch_interval_s``; reading the clock is all a batch
+    costs otherwise, so the callback does not slow training measurably (bench/train_overhead.py).
+    """
+    keras = import_keras()
+
+    class _Progress(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = 0.0
+            self.last_emit = 0.0
+            self.epochs = 0
+            self.epoch = 0
+            self.cancelled = False
+
+        def _emit(self, event: ProgressEvent) -> None:
+            if on_event is not None:
+                on_event(event)
+
+        def _stop_requested(self) -> bool:
+            if should_stop is not None and should_stop():
+                self.cancelled = True
+                self.model.stop_training = True
+                return True
+            return False
+
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self.started = self.last_emit = time.perf_counter()
+            self.epochs = int(self.params.get("epochs") or 0)
+            self._emit(ProgressEvent("start", 0, self.epochs, 0, batches_per_epoch))
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch = epoch + 1
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            now = time.perf_counter()
+            if now - self.last_emit < batch_interval_s:
+                return
+            self.last_emit = now
+            if self._stop_requested():
+                return
+            done = (self.epoch - 1 + (batch + 1) / batches_per_epoch) / max(self.epochs, 1)
+            elapsed = now - self.started
+            self._emit(
+                ProgressEvent(
+                    "batch",
+                    self.epoch,
+                    self.epochs,
+                    batch + 1,
+                    batches_per_epoch,
+                    {k: float(v) for k, v in (logs or {}).items()},
+                    elapsed,
+                    elapsed / done * (1 - done) if done > 0 else None,
+                    done,
+                )
+            )
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            elapsed = time.perf_counter() - self.started
+            done = (epoch + 1) / max(self.epochs, 1)
+            self._emit(
+                ProgressEvent(
+                    "epoch",
+                    epoch + 1,
+                    self.epochs,
+                    batches_per_epoch,
+                    batches_per_epoch,
+                    {k: float(v) for k, v in (logs or {}).items()},
+                    elapsed,
+                    elapsed / (epoch + 1) * (self.epochs - epoch - 1),
+                    done,
+                )
+            )
+            self.last_emit = time.perf_counter()
+            self._stop_requested()
+
+    return _Progress()
+
+
+def rows(values: Any, part: np.ndarray) -> Any:
+    """The given rows of model inputs or features: a dict of arrays, an array or a frame."""
+    if isinstance(values, dict):
+        return {k: v[part] for k, v in values.items()}
+    if isinstance(values, pd.DataFrame):
+        return values.iloc[part]
+    return values[part]
+
+
+def _prepare_table(
+    dataset: Dataset, spec: ModelSpec, split: Split | None
+) -> tuple[PreparedData, Split, Any, Any]:
+    data = prepare_data(dataset)
+    split = split or split_records(data.y, dataset.schema.task or "", spec)
+    train_features = data.features.iloc[split.train]
+    layout = make_layout(dataset.schema, train_features, data.kinds)
+    set_seed(spec.seed)
+    model = build_tabular_model(spec, layout, train_features, data.y[split.train])
+    return data, split, layout, model
+
+
+def _prepare_images(
+    dataset: Any, spec: ModelSpec, split: Split | None
+) -> tuple[PreparedData, Split, Any, Any]:
+    from dlcore.models.image import build_image_model
+    from dlcore.models.layouts import ImageLayout
+
+    if dataset.labels is None or len(dataset.classes) < 2:
+        found = (
+            f"only one class, '{dataset.classes[0]}'"
+            if dataset.labels is not None and len(dataset.classes) == 1
+            else "no classes"
+        )
+        raise UserError(
+            f"The images of '{dataset.name}' have {found}.",
+            expected="images in at least two class folders (or an .npz with labels)",
+            fix="put each class's images in its own folder inside the ZIP",
+        )
+    y = dataset.labels.astype(np.float32 if dataset.task == "binary" else np.int64)
+    if dataset.task == "binary":
+        y = (
+            dataset.labels == dataset.classes.index(dataset.positive_class or dataset.classes[1])
+        ).astype(np.float32)
+    data = PreparedData(dataset.images, y, np.arange(len(y)), {})
+    if (
+        split is None
+        and dataset.predefined_split
+        and {"train", "validation", "test"} <= set(dataset.predefined_split)
+    ):
+        parts = dataset.predefined_split
+        split = Split(
+            np.sort(parts["train"]),
+            np.sort(parts["validation"]),
+            np.sort(parts["test"]),
+            spec.seed,
+            False,
+        )
+    split = split or split_records(dataset.labels, dataset.task, spec)
+    height, width, channels = dataset.image_shape
+    layout = ImageLayout(
+        height, width, channels, dataset.task, list(dataset.classes), dataset.positive_class
+    )
+    model = build_image_model(spec, layout)
+    return data, split, layout, model
+
+
+def train(
+    dataset: Dataset | Any,
+    spec: ModelSpec,
+    *,
+    on_event: EventHandler | None = None,
+    should_stop: StopCheck | None = None,
+    batch_interval_s: float = 0.5,
+    split: Split | None = None,
+) -> TrainResult:
+    """Train a tabular network on ``dataset`` as ``spec`` says.
+
+    Splits the labelled records (seeded, stratified), fits preprocessing on the training part,
+    trains with early stopping that restores the best weights, and emits ProgressEvents through
+    ``on_event``. ``should_stop`` is polled during training; when it returns True training stops
+    at once and the result says ``cancelled``. ``split`` replaces the seeded split (positions into
+    the labelled records; cross-validation passes its own, with an empty test part). Raises UserError for data or settings that cannot
+    be trained on.
+    """
+    keras = import_keras()
+    task = dataset.task or ""
+    check_spec(spec, task)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if dataset.kind == "images":
+        data, split, layout, model = _prepare_images(dataset, spec, split)
+    else:
+        data, split, layout, model = _prepare_table(dataset, spec, split)
+    timings["prepare_s"] = time.perf_counter() - t0
+
+    inputs = layout.inputs(data.features)
+    targets = training_targets(data.y, layout)
+    weights = sample_weights(data.y, task, spec)
+
+    def take(part: np.ndarray) -> Any:
+        return rows(inputs, part)
+
+    train_ds = make_tf_dataset(
+        take(split.train),
+        targets[split.train],
+        None if weights is None else weights[split.train],
+        batch_size=spec.batch_size,
+        shuffle_seed=spec.seed,
+    )
+    # Validation records carry the same class weights as training ones, so that early stopping
+    # watches the loss being minimised (unweighted, it can rise while discrimination improves).
+    val_ds = make_tf_dataset(
+        take(split.validation),
+        targets[split.validation],
+        None if weights is None else weights[split.validation],
+        batch_size=4096,
+    )
+    batches = math.ceil(len(split.train) / spec.batch_size)
+    progress = progress_callback(
+        on_event, should_stop, batches_per_epoch=batches, batch_interval_s=batch_interval_s
+    )
+    callbacks = [progress]
+    stopper = None
+    if spec.early_stopping_patience > 0:
+        stopper = keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=spec.early_stopping_patience,
+            restore_best_weights=True,
+            # CNNs' batch-normalisation statistics settle over the first epochs; judging the
+            # validation loss before then can keep the weights of epoch 1.
+            start_from_epoch=IMAGE_WARMUP_EPOCHS if dataset.kind == "images" else 0,
+        )
+        callbacks.insert(0, stopper)
+
+    t1 = time.perf_counter()
+    fit = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=spec.epochs,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+    timings["fit_s"] = time.perf_counter() - t1
+    history = {k: [float(v) for v in values] for k, values in fit.history.items()}
+    epochs_run = len(history.get("loss", []))
+    val_loss = history.get("val_loss", [])
+    best_epoch = int(np.nanargmin(val_loss)) + 1 if val_loss else epochs_run
+    if stopper is None and val_loss:
+        best_epoch = epochs_run  # without early stopping the last weights are kept
+    elif stopper is not None and stopper.best_weights is not None:
+        best_epoch = int(stopper.best_epoch) + 1  # the epoch whose weights were restored
+    timings["per_epoch_s"] = timings["fit_s"] / max(epochs_run, 1)
+    timings["total_s"] = time.perf_counter() - t0
+    cancelled = bool(progress.cancelled)
+    if on_event is not None:
+        on_event(
+            ProgressEvent(
+                "end",
+                epochs_run,
+                spec.epochs,
+                logs={"best_epoch": best_epoch, "cancelled": float(cancelled)},
+                elapsed_s=timings["fit_s"],
+                eta_s=0.0,
+                fraction=1.0,
+            )
+        )
+    logger.info(
+        "trained %s model: %d epochs (best %d) in %.1f s%s",
+        task,
+        epochs_run,
+        best_epoch,
+        timings["fit_s"],
+        " (cancelled)" if cancelled else "",
+    )
+    return TrainResult(
+        model=model,
+        layout=layout,
+        spec=spec,
+        split=split,
+        data=data,
+        history=history,
+        best_epoch=best_epoch,
+        epochs_run=epochs_run,
+        stopped_early=bool(stopper is not None and stopper.stopped_epoch > 0),
+        cancelled=cancelled,
+        timings=timings,
+        main_metric=MAIN_METRIC[task],
+    )

@@ -1,0 +1,560 @@
+"""Training outside the Streamlit script: jobs in the store, run by worker processes.
+
+A job is a row in the store (queued → running → succeeded | failed | cancelled | interrupted)
+with its progress and per-epoch events. ``submit_training`` records the job and asks a backend
+to start a worker for it; the worker waits for a free slot (at most ``DLCORE_MAX_CONCURRENT_JOBS``
+run at once, oldest first), trains through ``dlcore.workflows.train_and_register`` and writes
+progress as it goes. The page only reads the store, so changing page, reloading the browser or a
+second user never stops or loses a run. A cancel is a flag the worker reads during training; a
+worker that dies is found by ``reap_jobs`` and its job marked with the reason.
+
+Backends share one small interface (``JobBackend``): the local-process backend is the one here;
+a backend on a distributed engine would implement the same three methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import DateTime, bindparam, select, text, update
+
+from dlcore.config import get_settings
+from dlcore.errors import NotFoundError, UserError
+from dlcore.fsutil import new_id
+from dlcore.store import JobEventRow, JobRow, get_store, utcnow
+
+logger = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, INTERRUPTED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
+ACTIVE = (QUEUED, RUNNING)
+CLAIM_POLL_S = 1.0
+CANCEL_POLL_S = 0.5
+LAUNCH_GRACE_S = 30.0
+
+
+@dataclass
+class JobInfo:
+    """A job as pages show it."""
+
+    id: str
+    kind: str
+    title: str
+    status: str
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    error: str | None
+    model_id: str | None
+    result: dict[str, Any]
+    cancel_requested: bool
+    created: dt.datetime
+    started: dt.datetime | None
+    finished: dt.datetime | None
+    backend: str = "local"
+    pid: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started is None:
+            return 0.0
+        end = self.finished or utcnow()
+        return max(0.0, (end - self.started).total_seconds())
+
+
+def _info(row: JobRow) -> JobInfo:
+    return JobInfo(
+        id=row.id,
+        kind=row.kind,
+        title=row.title,
+        status=row.status,
+        params=dict(row.params or {}),
+        progress=dict(row.progress or {}),
+        error=row.error,
+        model_id=row.model_id,
+        result=dict(row.result or {}),
+        cancel_requested=bool(row.cancel_requested),
+        created=row.created,
+        started=row.started,
+        finished=row.finished,
+        backend=row.backend,
+        pid=row.pid,
+    )
+
+
+# -- backends ---------------------------------------------------------------------------------
+
+
+class JobBackend(Protocol):
+    """Where workers run. ``launch`` starts one for a job; the others ask about or stop it."""
+
+    name: str
+
+    def launch(self, job_id: str) -> int | None: ...
+
+    def is_alive(self, job: JobInfo) -> bool: ...
+
+    def terminate(self, job: JobInfo) -> None: ...
+
+
+class LocalProcessBackend:
+    """Workers as separate Python processes on this machine (``python -m dlcore.training.worker JOB``).
+
+    A fresh interpreter per job: TensorFlow never forks, a crash never takes the app down, and a
+    worker outlives the browser session (and the app process) that started it.
+    """
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def launch(self, job_id: str) -> int | None:
+        settings = get_settings()
+        settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+        log_path = settings.jobs_dir / f"{job_id}.log"
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
+        env["DLCORE_HOME"] = str(settings.home)
+        env["DLCORE_DATABASE_URL"] = settings.database_url
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dlcore.training.worker", job_id],
+                cwd=package_root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        with self._lock:
+            self._children[process.pid] = process
+        return process.pid
+
+    def is_alive(self, job: JobInfo) -> bool:
+        if not job.pid:
+            return False
+        with self._lock:
+            child = self._children.get(job.pid)
+        if child is not None:
+            return child.poll() is None
+        return _pid_runs_worker(job.pid, job.id)
+
+    def terminate(self, job: JobInfo) -> None:
+        if job.pid and self.is_alive(job):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(job.pid, signal.SIGTERM)
+
+
+def _pid_runs_worker(pid: int, job_id: str) -> bool:
+    """Whether ``pid`` is a live (not zombie) worker for ``job_id`` (guards against pid reuse)."""
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():
+        try:
+            status = (proc / "status").read_text()
+            if "\nState:\tZ" in status:
+                return False
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            return False
+        return "dlcore.training.worker" in cmdline and job_id in cmdline
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+_backends: dict[str, JobBackend] = {}
+
+
+def get_backend(name: str | None = None) -> JobBackend:
+    """The job backend by name (default from ``DLCORE_JOB_BACKEND``, else 'local')."""
+    name = name or os.environ.get("DLCORE_JOB_BACKEND") or "local"
+    if name not in _backends:
+        if name != "local":
+            raise UserError(
+                f"Job backend '{name}' is unknown.",
+                expected="'local' (worker processes on this machine)",
+                fix="unset DLCORE_JOB_BACKEND or set it to local",
+            )
+        _backends[name] = LocalProcessBackend()
+    return _backends[name]
+
+
+# -- submitting and reading --------------------------------------------------------------------
+
+
+def submit_training(
+    dataset_id: str,
+    spec: Any,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    backend: str | None = None,
+) -> str:
+    """Queue a training job for a saved dataset and a ModelSpec; returns the job id at once.
+
+    Raises NotFoundError when the dataset does not exist and InvalidSpecError for a bad spec.
+    """
+    from dlcore.data.catalog import load_dataset
+    from dlcore.models.spec import check_spec
+
+    dataset = load_dataset(dataset_id)
+    check_spec(spec, dataset.task)
+    job_backend = get_backend(backend)
+    job_id = new_id("j")
+    with get_store().session() as session:
+        session.add(
+            JobRow(
+                id=job_id,
+                kind="train",
+                title=title or name or f"Train on {dataset.name}",
+                status=QUEUED,
+                params={
+                    "dataset_id": dataset_id,
+                    "spec": spec.to_dict(),
+                    "name": name,
+                    "task": dataset.task,
+                    "dataset_name": dataset.name,
+                },
+                backend=job_backend.name,
+                progress={"fraction": 0.0, "epochs": spec.epochs},
+            )
+        )
+        session.commit()
+    pid = job_backend.launch(job_id)
+    with get_store().session() as session:
+        session.execute(update(JobRow).where(JobRow.id == job_id).values(pid=pid))
+        session.commit()
+    logger.info("submitted job %s", job_id)
+    return job_id
+
+
+def _job_row(session: Any, job_id: str) -> JobRow:
+    row = session.get(JobRow, job_id)
+    if row is None:
+        raise NotFoundError(
+            f"There is no job '{job_id}'.",
+            expected="the id of a submitted job",
+            fix="pick a job from the list",
+        )
+    return row
+
+
+def get_job(job_id: str) -> JobInfo:
+    """A job by id. Raises NotFoundError when it does not exist."""
+    with get_store().session() as session:
+        return _info(_job_row(session, job_id))
+
+
+def list_jobs(limit: int = 20, *, active_only: bool = False) -> list[JobInfo]:
+    """The newest jobs (only queued and running ones with ``active_only``)."""
+    query = select(JobRow).order_by(JobRow.created.desc(), JobRow.id.desc()).limit(limit)
+    if active_only:
+        query = query.where(JobRow.status.in_(ACTIVE))
+    with get_store().session() as session:
+        return [_info(r) for r in session.scalars(query).all()]
+
+
+def job_events(job_id: str, kind: str = "epoch") -> list[dict[str, Any]]:
+    """A job's events of one kind, oldest first (each a dict with 'epoch' and the payload)."""
+    query = (
+        select(JobEventRow)
+        .where(JobEventRow.job_id == job_id, JobEventRow.kind == kind)
+        .order_by(JobEventRow.id)
+    )
+    with get_store().session() as session:
+        return [{"epoch": r.epoch, **(r.payload or {})} for r in session.scalars(query).all()]
+
+
+def job_history(job_id: str) -> dict[str, list[float]]:
+    """Per-epoch metrics of a job so far, shaped like Keras' History.history."""
+    history: dict[str, list[float]] = {}
+    for event in job_events(job_id):
+        for key, value in (event.get("logs") or {}).items():
+            history.setdefault(key, []).append(float(value))
+    return history
+
+
+def cancel_job(job_id: str) -> JobInfo:
+    """Ask a job to stop: a queued job is cancelled at once, a running one within one epoch.
+
+    Returns the job as it now stands. Raises NotFoundError for an unknown id.
+    """
+    with get_store().session() as session:
+        row = _job_row(session, job_id)
+        if row.status in ACTIVE:
+            row.cancel_requested = True
+            if row.status == QUEUED:
+                row.status, row.finished, row.error = (
+                    CANCELLED,
+                    utcnow(),
+                    "cancelled before it started",
+                )
+            session.commit()
+        return _info(row)
+
+
+def reap_jobs(
+    *, reason: str = "the worker process stopped unexpectedly", status: str = FAILED
+) -> int:
+    """Mark active jobs whose worker is gone (crashed, killed, or the machine restarted).
+
+    Returns how many were marked. At app start, call with ``status=INTERRUPTED``.
+    """
+    marked = 0
+    for job in list_jobs(limit=1000, active_only=True):
+        if job.pid is None and (utcnow() - job.created).total_seconds() < LAUNCH_GRACE_S:
+            continue  # being submitted: the row is written before its worker is launched
+        backend = get_backend(job.backend) if job.backend == "local" else None
+        if backend is None or backend.is_alive(job):
+            continue
+        with get_store().session() as session:
+            result = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job.id, JobRow.status.in_(ACTIVE))
+                .values(status=status, error=reason, finished=utcnow())
+            )
+            session.commit()
+            marked += result.rowcount or 0
+        logger.warning("job %s marked %s: %s", job.id, status, reason)
+    return marked
+
+
+def recover_jobs() -> int:
+    """At start-up: jobs left queued or running by a previous run, with no worker, are 'interrupted'."""
+    return reap_jobs(
+        reason="the app or machine restarted while this job was active", status=INTERRUPTED
+    )
+
+
+def wait_for_job(job_id: str, timeout_s: float = 300.0, poll_s: float = 0.5) -> JobInfo:
+    """Block until a job leaves the queue and finishes (or the timeout passes); returns it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job = get_job(job_id)
+        if not job.is_active or time.monotonic() > deadline:
+            return job
+        if job.status == RUNNING or job.pid:
+            reap_jobs()
+        time.sleep(poll_s)
+
+
+# -- the worker side ---------------------------------------------------------------------------
+
+
+def _claim(job_id: str, pid: int) -> bool:
+    """Move the job from queued to running if a slot is free and it is the oldest queued job.
+
+    One UPDATE statement, so two workers can never both take the last slot (SQLite serialises it).
+    """
+    limit = get_settings().max_concurrent_jobs
+    statement = text(
+        "UPDATE jobs SET status = :running, started = :now, heartbeat = :now, pid = :pid "
+        "WHERE id = :job_id AND status = :queued AND cancel_requested = :false "
+        "AND (SELECT COUNT(*) FROM jobs WHERE status = :running) < :limit "
+        "AND NOT EXISTS (SELECT 1 FROM jobs AS older WHERE older.status = :queued "
+        "AND (older.created < jobs.created OR (older.created = jobs.created AND older.id < jobs.id)))"
+    ).bindparams(bindparam("now", type_=DateTime))
+    with get_store().session() as session:
+        result = session.execute(
+            statement,
+            {
+                "running": RUNNING,
+                "queued": QUEUED,
+                "now": utcnow(),
+                "pid": pid,
+                "job_id": job_id,
+                "limit": limit,
+                "false": False,
+            },
+        )
+        session.commit()
+        return (result.rowcount or 0) == 1
+
+
+class _ProgressWriter:
+    """Writes a running job's progress to the store and reads its cancel flag (throttled)."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        self.last_cancel_check = 0.0
+        self.cancelled = False
+
+    def on_event(self, event: Any) -> None:
+        if event.kind == "epoch":
+            # Read the cancel flag at every epoch's end: stop within one epoch.
+            self.last_cancel_check = 0.0
+        payload = event.to_dict()
+        progress = {
+            "epoch": event.epoch,
+            "epochs": event.epochs,
+            "batch": event.batch,
+            "batches": event.batches,
+            "fraction": event.fraction,
+            "eta_s": event.eta_s,
+            "elapsed_s": event.elapsed_s,
+            "logs": payload["logs"],
+            "phase": "training" if event.kind != "end" else "evaluating",
+        }
+        with get_store().session() as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == self.job_id)
+                .values(progress=progress, heartbeat=utcnow())
+            )
+            if event.kind in ("epoch", "start", "end"):
+                session.add(
+                    JobEventRow(
+                        job_id=self.job_id,
+                        kind=event.kind,
+                        epoch=event.epoch,
+                        payload={
+                            "logs": payload["logs"],
+                            "elapsed_s": event.elapsed_s,
+                            "eta_s": event.eta_s,
+                        },
+                    )
+                )
+            session.commit()
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if now - self.last_cancel_check >= CANCEL_POLL_S:
+            self.last_cancel_check = now
+            with get_store().session() as session:
+                self.cancelled = bool(
+                    session.scalar(select(JobRow.cancel_requested).where(JobRow.id == self.job_id))
+                )
+        return self.cancelled
+
+
+def _finish(job_id: str, **values: Any) -> None:
+    values.setdefault("finished", utcnow())
+    with get_store().session() as session:
+        session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        session.commit()
+
+
+def run_worker(job_id: str) -> int:
+    """The body of a worker process: wait for a slot, train, record the outcome. Returns 0."""
+    pid = os.getpid()
+    while True:
+        job = get_job(job_id)
+        if job.status != QUEUED or job.cancel_requested:
+            if job.status == QUEUED:
+                _finish(job_id, status=CANCELLED, error="cancelled before it started")
+            logger.info("job %s is %s; worker exits", job_id, job.status)
+            return 0
+        if _claim(job_id, pid):
+            break
+        reap_jobs()
+        time.sleep(CLAIM_POLL_S)
+    writer = _ProgressWriter(job_id)
+    try:
+        outcome = _run_training(job, writer)
+    except UserError as exc:  # the message is for the person who started it (it may quote
+        _finish(job_id, status=FAILED, error=exc.message)  # their data); the log gets its kind
+        logger.info("job %s failed: %s", job_id, type(exc).__name__)
+        return 0
+    except Exception as exc:  # recorded for the page; where it failed goes to the job's log file
+        logger.error(
+            "job %s stopped by %s\n%s",
+            job_id,
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        _finish(
+            job_id,
+            status=FAILED,
+            error=f"Training stopped by an internal error ({type(exc).__name__}: {exc}).",
+        )
+        return 0
+    if outcome.record is None:
+        _finish(job_id, status=CANCELLED, error="cancelled by the user")
+        return 0
+    record = outcome.record
+    _finish(
+        job_id,
+        status=SUCCEEDED,
+        model_id=record.id,
+        result={
+            "model_id": record.id,
+            "name": record.name,
+            "metrics": outcome.report.headline() if outcome.report else {},
+            "best_epoch": outcome.result.best_epoch,
+            "epochs_run": outcome.result.epochs_run,
+            "stopped_early": outcome.result.stopped_early,
+            "timings": outcome.result.timings,
+        },
+        progress={
+            **(get_job(job_id).progress or {}),
+            "fraction": 1.0,
+            "eta_s": 0.0,
+            "phase": "done",
+        },
+    )
+    return 0
+
+
+def _run_training(job: JobInfo, writer: _ProgressWriter) -> Any:
+    from dlcore.data.catalog import load_dataset
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.pipeline import train_and_register
+
+    params = job.params
+    dataset = load_dataset(params["dataset_id"])
+    spec = ModelSpec.from_dict(params["spec"])
+    return train_and_register(
+        dataset,
+        spec,
+        name=params.get("name"),
+        on_event=writer.on_event,
+        should_stop=writer.should_stop,
+    )
+
+
+@dataclass
+class JobSummary:
+    """Counts of jobs by status (for the sidebar and home page)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def active(self) -> int:
+        return self.counts.get(QUEUED, 0) + self.counts.get(RUNNING, 0)
+
+
+def job_summary() -> JobSummary:
+    """How many jobs are in each status."""
+    from sqlalchemy import func
+
+    with get_store().session() as session:
+        rows = session.execute(select(JobRow.status, func.count()).group_by(JobRow.status)).all()
+    return JobSummary({status: int(n) for status, n in rows})

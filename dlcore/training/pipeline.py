@@ -1,0 +1,183 @@
+"""Train, evaluate on the held-out split and register: the one pipeline behind the page, CLI and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dlcore.data.dataset import Dataset
+from dlcore.evaluate.metrics import Report, evaluate
+from dlcore.models.spec import ModelSpec
+from dlcore.models.tabular import run_model
+from dlcore.predict import survival_horizons
+from dlcore.registry import BACKGROUND_ROWS, IMAGE_BACKGROUND, ModelRecord, register
+from dlcore.training.fit import EventHandler, StopCheck, TrainResult, rows, train
+
+
+@dataclass
+class TrainOutcome:
+    """What a training run produced: the registered model (None when cancelled) and its report."""
+
+    record: ModelRecord | None
+    result: TrainResult
+    report: Report | None
+
+
+def evaluate_split(result: TrainResult) -> Report:
+    """Evaluate a trained model on its test split (the Youden threshold chosen on validation)."""
+    layout, data, split = result.layout, result.data, result.split
+
+    def output(part: np.ndarray) -> np.ndarray:
+        return run_model(result.model, layout.inputs(rows(data.features, part)))
+
+    if layout.task == "survival":
+        from dlcore.evaluate.survival import evaluate_survival
+        from dlcore.models.survival import BaselineHazard, breslow_baseline
+
+        train_y = data.y[split.train]
+        if layout.baseline is None:  # fitted on the training part, kept in the model's layout
+            layout.baseline = breslow_baseline(
+                train_y[:, 0], train_y[:, 1], output(split.train)[:, 0]
+            ).to_dict()
+        test_y = data.y[split.test]
+        return evaluate_survival(
+            test_y[:, 0],
+            test_y[:, 1],
+            output(split.test)[:, 0],
+            baseline=BaselineHazard.from_dict(layout.baseline),
+            train_time=train_y[:, 0],
+            train_event=train_y[:, 1],
+            horizons=survival_horizons(layout),
+        )
+    return evaluate(
+        layout.task,
+        data.y[split.test],
+        output(split.test),
+        classes=layout.classes,
+        positive_class=layout.positive_class,
+        validation=(data.y[split.validation], output(split.validation)),
+    )
+
+
+def train_and_register(
+    dataset: Dataset,
+    spec: ModelSpec,
+    *,
+    name: str | None = None,
+    on_event: EventHandler | None = None,
+    should_stop: StopCheck | None = None,
+    intended_use: str | None = None,
+) -> TrainOutcome:
+    """Train on ``dataset``, evaluate on the test split and register the model with its card.
+
+    A cancelled run registers nothing. Raises UserError for data or settings that cannot be
+    trained on.
+    """
+    from dlcore.data.catalog import ensure_saved
+
+    result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
+    if result.cancelled:
+        return TrainOutcome(None, result, None)
+    ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
+    report = evaluate_split(result)
+    if dataset.kind == "images":
+        card, background, test_predictions = _image_card(dataset, result, spec, name)
+    else:
+        card, background, test_predictions = (
+            _table_card(dataset, result, spec, name),
+            _table_background(result, spec),
+            None,
+        )
+    card.update(
+        {
+            "layout": result.layout.to_dict(),
+            "spec": spec.to_dict(),
+            "split": {
+                "seed": result.split.seed,
+                "stratified": result.split.stratified,
+                "sizes": result.split.sizes(),
+            },
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early,
+            "main_metric": result.main_metric,
+            "timings": result.timings,
+        }
+    )
+    if intended_use:
+        card["intended_use"] = intended_use
+    split = result.split.to_dict()
+    split["row_index"] = result.data.row_index.tolist()
+    record = register(
+        result.model,
+        card,
+        background=background,
+        evaluation=report,
+        split=split,
+        test_predictions=test_predictions,
+    )
+    return TrainOutcome(record, result, report)
+
+
+def _table_background(result: TrainResult, spec: ModelSpec) -> Any:
+    train_rows = result.data.features.iloc[result.split.train]
+    return train_rows.sample(min(BACKGROUND_ROWS, len(train_rows)), random_state=spec.seed)
+
+
+def _table_card(
+    dataset: Dataset, result: TrainResult, spec: ModelSpec, name: str | None
+) -> dict[str, Any]:
+    schema = dataset.schema
+    return {
+        "name": name or f"{dataset.name} — {schema.task} network",
+        "kind": "tabular",
+        "dataset": {
+            "id": dataset.id,
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint(),
+            "rows": len(dataset.frame),
+            "labelled_rows": len(result.data.y),
+            "target": schema.target,
+            "task": schema.task,
+            "classes": schema.classes,
+            "positive_class": schema.positive_class,
+            "excluded_columns": {c.name: c.reason for c in schema.columns if c.role == "excluded"},
+        },
+        "schema": schema.to_dict(),
+        "schema_fingerprint": schema.fingerprint(),
+    }
+
+
+def _image_card(
+    dataset: Any, result: TrainResult, spec: ModelSpec, name: str | None
+) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(spec.seed)
+    train_part = result.split.train
+    chosen = rng.choice(train_part, size=min(IMAGE_BACKGROUND, len(train_part)), replace=False)
+    background = dataset.images[np.sort(chosen)]
+    test = result.split.test
+    output = run_model(result.model, result.layout.inputs(dataset.images[test]))
+    card = {
+        "name": name or f"{dataset.name} — {spec.architecture.upper()} image classifier",
+        "kind": "image",
+        "dataset": {
+            "id": dataset.id,
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint(),
+            "rows": len(dataset.images),
+            "labelled_rows": len(result.data.y),
+            "target": "class",
+            "task": dataset.task,
+            "classes": dataset.classes,
+            "positive_class": dataset.positive_class,
+            "class_counts": dataset.class_counts(),
+            "image_shape": list(dataset.image_shape),
+        },
+    }
+    predictions = {"index": test, "labels": dataset.labels[test], "output": output}
+    return card, background, predictions

@@ -1,0 +1,156 @@
+"""The command line, run as a user runs it: `python -m dlcore ...` in a fresh workspace.
+
+Each TensorFlow-loading subprocess costs seconds, so the model is trained once for the module and
+each command runs once; the tests check their results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cli-home")
+
+
+@pytest.fixture(scope="module")
+def cli_env(cli_home) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DLCORE_HOME"] = str(cli_home)
+    env.pop("DLCORE_DATABASE_URL", None)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dlcore", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+def _json_line(result: subprocess.CompletedProcess) -> dict:
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    return json.loads(lines[0])
+
+
+@pytest.fixture(scope="module")
+def trained(cli_env) -> dict:
+    result = _run(cli_env, "train", "--data", "demo:breast_cancer", "--epochs", "40", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return _json_line(result)
+
+
+@pytest.fixture(scope="module")
+def records_csv(cli_home, breast_cancer) -> Path:
+    path = cli_home / "ten.csv"
+    breast_cancer.frame.drop(columns="diagnosis").head(10).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def after_training(cli_env, cli_home, trained, records_csv) -> dict:
+    """predict, explain, models and an unknown id, after the training (one after another:
+    side by side, TensorFlow processes slow each other down on a small machine)."""
+    model_id = trained["model_id"]
+    out, never = cli_home / "out.csv", cli_home / "never.csv"
+    data = str(records_csv)
+    results: dict = {
+        "predict": _run(cli_env, "predict", "--model", model_id, "--data", data, "--out", str(out)),
+        "explain": _run(
+            cli_env, "explain", "--model", model_id, "--data", data, "--row", "0", "--json"
+        ),
+        "models": _run(cli_env, "models", "--json"),
+        "unknown_model": _run(
+            cli_env, "predict", "--model", "m-0000000000", "--data", data, "--out", str(never)
+        ),
+    }
+    results["out"], results["never"] = out, never
+    return results
+
+
+def test_train_acceptance(trained):
+    assert trained["model_id"].startswith("m-")
+    assert trained["task"] == "binary"
+    assert trained["metrics"]["roc_auc"] >= 0.97
+    assert 1 <= trained["epochs_run"] <= 40
+    assert 1 <= trained["best_epoch"] <= trained["epochs_run"]
+    assert trained["split"] == {"train": 341, "validation": 114, "test": 114}
+
+
+def test_predict_writes_a_table(after_training):
+    result = after_training["predict"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "wrote 10 predictions" in result.stdout
+    table = pd.read_csv(after_training["out"])
+    assert len(table) == 10
+    assert "probability_malignant" in table.columns
+    assert table["probability_malignant"].between(0, 1).all()
+    assert set(table["decision"]) <= {"malignant", "benign"}
+    assert "mean radius" in table.columns  # the input columns are kept beside the predictions
+
+
+def test_explain_json_is_additive(after_training):
+    result = after_training["explain"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = _json_line(result)
+    assert payload["row"] == 0
+    assert len(payload["contributions"]) == 30
+    total = sum(c["contribution"] for c in payload["contributions"]) + payload["base_value"]
+    assert total == pytest.approx(payload["prediction"], abs=1e-4)
+    assert payload["output"] == "P(malignant)"
+    assert "Raises it" in payload["summary"] or "Lowers it" in payload["summary"]
+
+
+def test_models_lists_the_model(after_training, trained):
+    result = after_training["models"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    models = _json_line(result)["models"]
+    assert [m["id"] for m in models] == [trained["model_id"]]
+    assert models[0]["key_metric_name"] == "roc_auc"
+    assert models[0]["key_metric_value"] == pytest.approx(trained["metrics"]["roc_auc"])
+
+
+def test_unknown_model_id_exits_2(after_training):
+    result = after_training["unknown_model"]
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "m-0000000000" in errors[0]
+    assert not after_training["never"].exists()
+
+
+def test_unknown_target_exits_2(cli_env):
+    result = _run(cli_env, "train", "--data", "demo:breast_cancer", "--target", "no_such_column")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert "no_such_column" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_non_table_file_exits_2(cli_env, cli_home):
+    path = cli_home / "notes.json"
+    path.write_text('{"not": "a table"}')
+    result = _run(cli_env, "train", "--data", str(path), "--target", "outcome", "--json")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:")
+    assert "notes.json" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error" in json.loads(result.stdout)
