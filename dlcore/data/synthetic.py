@@ -57,6 +57,50 @@ def make_cohort(n: int = 400, seed: int = 0, *, task: str = "binary") -> pd.Data
     return frame
 
 
+def make_risk_cohort(
+    n: int = 5000, seed: int = 0, *, intercept: float = -2.0, classes: int = 2
+) -> pd.DataFrame:
+    """A cohort whose true risk of the outcome is known for every patient (column 'true_risk';
+    for ``classes`` > 2, 'true_risk_<k>' per class): a check that predicted probabilities are risks.
+
+    The outcome ('event', or 'grade' 0..classes-1) follows a logistic (softmax) model of four
+    numeric features and one categorical one; ``intercept`` −2 gives a prevalence near 17%, so that
+    any shift of the probabilities towards balanced classes shows.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 4))
+    group = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    linear = (
+        intercept
+        + 0.9 * x[:, 0]
+        - 0.6 * x[:, 1]
+        + 0.4 * x[:, 2] * x[:, 0]
+        + np.select([group == "b", group == "c"], [0.5, -0.4], 0.0)
+    )
+    frame = pd.DataFrame(
+        {
+            "age_z": x[:, 0].round(3),
+            "marker_a": x[:, 1].round(3),
+            "marker_b": x[:, 2].round(3),
+            "unrelated": x[:, 3].round(3),
+            "group": group,
+        }
+    )
+    if classes == 2:
+        risk = 1 / (1 + np.exp(-linear))
+        frame["event"] = (rng.random(n) < risk).astype(int)
+        frame["true_risk"] = risk
+        return frame
+    scores = np.stack([np.zeros(n)] + [k * linear / 2 + k for k in range(1, classes)], axis=1)
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    draws = rng.random(n)[:, None] > np.cumsum(probs, axis=1)
+    frame["grade"] = draws.sum(axis=1).clip(0, classes - 1)
+    for k in range(classes):
+        frame[f"true_risk_{k}"] = probs[:, k]
+    return frame
+
+
 QUADRANTS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 

@@ -151,6 +151,8 @@ class Recalibrator:
     y: list[float] = field(default_factory=list)
     fitted_on: str = ""
     n: int = 0
+    held_out_brier_before: float | None = None
+    held_out_brier_after: float | None = None
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray:
         """Calibrated probabilities, same shape: (n,) or (n, 1) binary, (n, k) multiclass."""
@@ -167,11 +169,18 @@ class Recalibrator:
         return np.interp(p, self.x, self.y)
 
     def describe(self) -> str:
-        """One line for people: what recalibration does to these probabilities."""
+        """One line for people: what recalibration does to these probabilities (and, when it was
+        checked, the held-out Brier score before and after)."""
+        checked = ""
+        if self.held_out_brier_before is not None and self.held_out_brier_after is not None:
+            checked = (
+                f"; held-out Brier score {self.held_out_brier_before:.3f} before, "
+                f"{self.held_out_brier_after:.3f} after"
+            )
         if self.method == "temperature":
-            return f"calibrated by temperature scaling (T = {self.temperature:.2f}, fitted on the {self.fitted_on}, {self.n} records)"
+            return f"recalibrated by temperature scaling (T = {self.temperature:.2f}, fitted on the {self.fitted_on}, {self.n} records{checked})"
         if self.method == "isotonic":
-            return f"calibrated by isotonic regression (fitted on the {self.fitted_on}, {self.n} records)"
+            return f"recalibrated by isotonic regression (fitted on the {self.fitted_on}, {self.n} records{checked})"
         return "not recalibrated (the network's own output)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -209,6 +218,7 @@ def fit_recalibration(
             fix="train with a larger validation share",
         )
     multiclass = p.ndim == 2 and p.shape[1] > 1
+    check_recalibration_data(y, p)
     if multiclass and method == "isotonic":
         raise UserError(
             "Isotonic recalibration is for binary models.",
@@ -245,3 +255,150 @@ def fit_recalibration(
         fitted_on=fitted_on,
         n=len(y),
     )
+
+
+def _is_multiclass(p: np.ndarray) -> bool:
+    return p.ndim == 2 and p.shape[1] > 1
+
+
+def check_recalibration_data(y: np.ndarray, probabilities: np.ndarray) -> None:
+    """Refuse data that recalibration cannot be fitted on: a validation split that lacks a class.
+
+    Raises UserError naming what the split holds.
+    """
+    p = np.asarray(probabilities)
+    y = np.asarray(y).astype(int).ravel()
+    k = p.shape[1] if _is_multiclass(p) else 2
+    present = np.bincount(y, minlength=k)[:k]
+    if (present == 0).any():
+        held = ", ".join(f"class {i}: {int(c)}" for i, c in enumerate(present))
+        raise UserError(
+            f"The validation split lacks a class ({held} records), so a recalibration fitted on it "
+            "would map every probability towards one answer.",
+            expected="validation records of every class (with and without the outcome)",
+            fix="retrain with a larger validation fraction, or collect more records of the rare class",
+        )
+
+
+def log_loss(y: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean negative log-likelihood of the outcomes (binary (n,) or (n, 1); multiclass (n, k))."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(y).astype(int).ravel()
+    if _is_multiclass(p):
+        return -float(np.mean(np.log(np.clip(p[np.arange(len(y)), y], EPS, 1))))
+    q = np.clip(p.ravel(), EPS, 1 - EPS)
+    return -float(np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
+def brier_score(y: np.ndarray, probabilities: np.ndarray) -> float:
+    """Brier score: mean squared distance between probabilities and outcomes (summed over classes
+    for a multiclass model)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    y = np.asarray(y).astype(int).ravel()
+    if _is_multiclass(p):
+        return float(np.mean(np.sum((p - np.eye(p.shape[1])[y]) ** 2, axis=1)))
+    return float(np.mean((p.ravel() - y) ** 2))
+
+
+@dataclass
+class RecalibrationDecision:
+    """Whether a recalibration was adopted, and the numbers that decided it.
+
+    ``validation_log_loss_*`` are cross-fitted (each validation record recalibrated by a map
+    fitted without it); ``test_brier_*`` are on the held-out test split, when it was judged.
+    """
+
+    method: str
+    adopted: bool
+    reason: str
+    validation_log_loss_before: float = float("nan")
+    validation_log_loss_after: float = float("nan")
+    folds: int = 0
+    test_brier_before: float | None = None
+    test_brier_after: float | None = None
+    refused: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MIN_RECALIBRATION_RECORDS = 20
+
+
+def choose_recalibration(
+    y: np.ndarray,
+    probabilities: np.ndarray,
+    method: str = "temperature",
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    fitted_on: str = "validation split",
+) -> tuple[Recalibrator, RecalibrationDecision]:
+    """Fit ``method`` on the validation records only if it lowers their log-loss, judged by
+    cross-fitting (K folds: each record recalibrated by a map fitted on the other folds), so that
+    a map is never fitted and judged on the same records. Returns the identity and the reason when
+    it does not help or the records cannot support it (too few, a class absent); never raises for
+    data reasons.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    p = np.asarray(probabilities, dtype=np.float64)
+    y_int = np.asarray(y).astype(int).ravel()
+    try:
+        check_recalibration_data(y_int, p)
+    except UserError as exc:
+        return Recalibrator(), RecalibrationDecision(method, False, exc.received)
+    counts = np.bincount(y_int)
+    counts = counts[counts > 0]
+    k = int(min(folds, counts.min()))
+    if len(y_int) < MIN_RECALIBRATION_RECORDS or k < 2:
+        return Recalibrator(), RecalibrationDecision(
+            method,
+            False,
+            f"too few validation records ({len(y_int)}; smallest class {int(counts.min())}) to "
+            "fit and check a recalibration",
+        )
+    out_of_fold = np.empty_like(p)
+    splitter = StratifiedKFold(k, shuffle=True, random_state=seed)
+    for fit_part, held in splitter.split(np.zeros(len(y_int)), y_int):
+        try:
+            fold_map = fit_recalibration(y_int[fit_part], p[fit_part], method, fitted_on=fitted_on)
+        except UserError:
+            fold_map = Recalibrator()
+        out_of_fold[held] = np.asarray(fold_map.apply(p[held])).reshape(p[held].shape)
+    before, after = log_loss(y_int, p), log_loss(y_int, out_of_fold)
+    decision = RecalibrationDecision(method, False, "", before, after, k)
+    if not after < before - 1e-4:
+        decision.reason = (
+            f"{method} scaling did not lower the cross-fitted validation log-loss "
+            f"({before:.4f} → {after:.4f}): the network's own probabilities are kept"
+        )
+        return Recalibrator(), decision
+    recalibrator = fit_recalibration(y_int, p, method, fitted_on=fitted_on)
+    decision.adopted = True
+    decision.reason = f"{method} scaling lowered the cross-fitted validation log-loss ({before:.4f} → {after:.4f})"
+    return recalibrator, decision
+
+
+def judge_on_held_out(
+    recalibrator: Recalibrator,
+    decision: RecalibrationDecision,
+    y: np.ndarray,
+    probabilities: np.ndarray,
+) -> tuple[Recalibrator, RecalibrationDecision]:
+    """Check an adopted recalibration on held-out records: when it worsens their Brier score it is
+    refused (the identity is returned, and the decision says so)."""
+    if not decision.adopted or len(np.asarray(y)) == 0:
+        return recalibrator, decision
+    p = np.asarray(probabilities, dtype=np.float64)
+    before = brier_score(y, p)
+    after = brier_score(y, np.asarray(recalibrator.apply(p)).reshape(p.shape))
+    decision.test_brier_before, decision.test_brier_after = before, after
+    recalibrator.held_out_brier_before, recalibrator.held_out_brier_after = before, after
+    if after > before:
+        decision.adopted, decision.refused = False, True
+        decision.reason += (
+            f"; refused: it worsened the held-out Brier score ({before:.4f} → {after:.4f})"
+        )
+        return Recalibrator(), decision
+    return recalibrator, decision

@@ -268,9 +268,19 @@ def _training_outcomes(loaded: Any) -> np.ndarray | None:
     return y
 
 
-def fit_model_recalibration(loaded: Any, method: str) -> Any:
-    """Fit recalibration on the model's validation split and save it in its card; returns it."""
-    from dlcore.evaluate.calibration import fit_recalibration
+class RecalibrationRefused(UserError):
+    """A recalibration that would make the held-out probabilities worse (higher Brier score)."""
+
+
+def fit_model_recalibration(loaded: Any, method: str, *, allow_worse: bool = False) -> Any:
+    """Fit recalibration on the model's validation split and save it in its card; returns it.
+
+    The recalibration is judged on the held-out test split before it is saved: when it raises
+    the Brier score there it is refused (RecalibrationRefused, naming both scores) unless
+    ``allow_worse``. The saved recalibrator carries both scores, so its description shows them.
+    Raises UserError when the validation split lacks a class.
+    """
+    from dlcore.evaluate.calibration import brier_score, fit_recalibration
     from dlcore.registry import update_card
 
     split = loaded.split()
@@ -300,6 +310,25 @@ def fit_model_recalibration(loaded: Any, method: str) -> Any:
     if layout.task == "binary" and loaded.kind == "image":
         labels = (labels == layout.classes.index(layout.positive_class)).astype(int)
     recalibrator = fit_recalibration(labels, output, method, fitted_on="validation split")
+    if method != "none":
+        try:
+            held_out = evaluation_data(loaded)
+        except UserError:
+            held_out = None  # no stored test split: nothing to judge it on
+        if held_out is not None and len(held_out.y):
+            raw = held_out.output
+            before = brier_score(held_out.y, raw)
+            after = brier_score(held_out.y, np.asarray(recalibrator.apply(raw)).reshape(raw.shape))
+            recalibrator.held_out_brier_before = before
+            recalibrator.held_out_brier_after = after
+            if after > before and not allow_worse:
+                raise RecalibrationRefused(
+                    f"{method.capitalize()} recalibration was not saved: it makes the held-out "
+                    f"test split's probabilities worse (Brier score {before:.3f} before, "
+                    f"{after:.3f} after; lower is better).",
+                    expected="a recalibration that lowers (or keeps) the held-out Brier score",
+                    fix="keep the network's own probabilities, or try the other method",
+                )
     loaded.card = update_card(loaded.id, {"calibration": recalibrator.to_dict()})
     return recalibrator
 

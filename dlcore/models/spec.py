@@ -36,6 +36,8 @@ class ModelSpec:
     the task. For images, ``architecture`` is 'mlp' (flattened pixels) or 'cnn' (one convolution
     block per ``conv_filters`` entry, then global average pooling), and ``augmentation`` lists
     random transformations applied while training ('flip', 'rotation', 'zoom', 'contrast'). ``optimizer`` is a Keras name; ``momentum`` > 0 with 'sgd' is SGD with momentum.
+    ``class_weighting`` 'none' (the default) keeps probabilities as risks; 'balanced' weights the
+    classes equally while training and then shifts the output back to the training prevalence.
     ``early_stopping_patience`` 0 turns early stopping off. Fractions are of the labelled records.
     """
 
@@ -53,7 +55,7 @@ class ModelSpec:
     early_stopping_patience: int = 10
     validation_fraction: float = 0.2
     test_fraction: float = 0.2
-    class_weighting: str = "balanced"
+    class_weighting: str = "none"
     seed: int = 42
     architecture: str = "mlp"
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])

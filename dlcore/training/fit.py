@@ -116,6 +116,7 @@ class TrainResult:
     cancelled: bool
     timings: dict[str, float]
     main_metric: str
+    prior_correction: dict[str, Any] | None = None
 
 
 def prepare_data(dataset: Dataset) -> PreparedData:
@@ -188,6 +189,64 @@ def sample_weights(y: np.ndarray, task: str, spec: ModelSpec) -> np.ndarray | No
     classes, counts = np.unique(y, return_counts=True)
     weight = {c: len(y) / (len(classes) * k) for c, k in zip(classes, counts, strict=True)}
     return np.array([weight[v] for v in y], dtype=np.float32)
+
+
+def prior_shift(y: np.ndarray, weights: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-class log-odds shifts that undo class weighting: log(π_k / q_k), where π_k is the
+    training prevalence and q_k the weighted one the network learnt. For one sigmoid output the
+    single shift is the difference between the positive and the negative class's."""
+    y = np.asarray(y).astype(int).ravel()
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    weighted = np.bincount(y, weights=weights, minlength=n_classes).astype(np.float64)
+    prevalence = counts / counts.sum()
+    learnt = weighted / weighted.sum()
+    with np.errstate(divide="ignore"):
+        shift = np.log(np.clip(prevalence, 1e-12, None)) - np.log(np.clip(learnt, 1e-12, None))
+    return shift
+
+
+OUTPUT_DENSE = ("probability", "probabilities", "logits")
+
+
+def _output_dense(model: Any) -> Any:
+    """The last Dense layer before the model's sigmoid or softmax (nested models searched)."""
+    found = None
+    for layer in getattr(model, "layers", []):
+        if hasattr(layer, "layers"):
+            inner = _output_dense(layer)
+            found = inner if inner is not None else found
+        elif type(layer).__name__ == "Dense" and layer.name in OUTPUT_DENSE:
+            found = layer
+    return found
+
+
+def correct_class_weighting(
+    model: Any, y_train: np.ndarray, weights: np.ndarray, task: str, n_classes: int
+) -> dict[str, Any] | None:
+    """Shift the output layer's bias so that a class-weighted network gives risks at the training
+    prevalence (a prior-shift correction saved inside the model, so every consumer sees it).
+
+    Returns what was done (for the model card), or None when there is nothing to correct.
+    """
+    if task not in ("binary", "multiclass"):
+        return None
+    dense = _output_dense(model)
+    if dense is None:
+        logger.warning("no output layer found: class weighting left uncorrected")
+        return None
+    shift = prior_shift(y_train, weights, n_classes)
+    kernel, bias = dense.get_weights()
+    delta = np.array([shift[1] - shift[0]]) if task == "binary" else shift - shift.mean()
+    dense.set_weights([kernel, (bias + delta).astype(bias.dtype)])
+    return {
+        "method": "prior shift",
+        "log_odds_shift": [float(v) for v in delta],
+        "training_prevalence": [
+            float(v)
+            for v in np.bincount(np.asarray(y_train).astype(int), minlength=n_classes)
+            / len(y_train)
+        ],
+    }
 
 
 def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:
@@ -456,6 +515,12 @@ def train(
         best_epoch = epochs_run  # without early stopping the last weights are kept
     elif stopper is not None and stopper.best_weights is not None:
         best_epoch = int(stopper.best_epoch) + 1  # the epoch whose weights were restored
+    correction = None
+    if weights is not None and not progress.cancelled:
+        n_classes = len(layout.classes) if task == "multiclass" else 2
+        correction = correct_class_weighting(
+            model, data.y[split.train], weights[split.train], task, n_classes
+        )
     timings["per_epoch_s"] = timings["fit_s"] / max(epochs_run, 1)
     timings["total_s"] = time.perf_counter() - t0
     cancelled = bool(progress.cancelled)
@@ -492,4 +557,5 @@ def train(
         cancelled=cancelled,
         timings=timings,
         main_metric=MAIN_METRIC[task],
+        prior_correction=correction,
     )

@@ -23,14 +23,50 @@ class TrainOutcome:
     record: ModelRecord | None
     result: TrainResult
     report: Report | None
+    recalibration: dict[str, Any] | None = None
 
 
-def evaluate_split(result: TrainResult) -> Report:
-    """Evaluate a trained model on its test split (the Youden threshold chosen on validation)."""
+def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
+    """The model's raw output (n, outputs) on some labelled records (positions)."""
+    return run_model(result.model, result.layout.inputs(rows(result.data.features, part)))
+
+
+def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
+    """Temperature scaling fitted on the validation split when it lowers the cross-fitted
+    validation log-loss, then refused when it worsens the test split's Brier score.
+
+    Returns (Recalibrator, RecalibrationDecision); the identity for regression and survival.
+    """
+    from dlcore.evaluate.calibration import (
+        RecalibrationDecision,
+        Recalibrator,
+        choose_recalibration,
+        judge_on_held_out,
+    )
+
+    task, split, y = result.layout.task, result.split, result.data.y
+    if task not in ("binary", "multiclass"):
+        return Recalibrator(), RecalibrationDecision("none", False, f"not applicable to {task}")
+    recalibrator, decision = choose_recalibration(
+        y[split.validation], split_output(result, split.validation), "temperature"
+    )
+    if len(split.test):
+        recalibrator, decision = judge_on_held_out(
+            recalibrator, decision, y[split.test], split_output(result, split.test)
+        )
+    return recalibrator, decision
+
+
+def evaluate_split(result: TrainResult, recalibrator: Any = None) -> Report:
+    """Evaluate a trained model on its test split (the Youden threshold chosen on validation),
+    with the probabilities recalibrated by ``recalibrator`` when given."""
     layout, data, split = result.layout, result.data, result.split
 
     def output(part: np.ndarray) -> np.ndarray:
-        return run_model(result.model, layout.inputs(rows(data.features, part)))
+        raw = split_output(result, part)
+        if recalibrator is None or layout.task not in ("binary", "multiclass"):
+            return raw
+        return np.asarray(recalibrator.apply(raw)).reshape(raw.shape)
 
     if layout.task == "survival":
         from dlcore.evaluate.survival import evaluate_survival
@@ -81,7 +117,8 @@ def train_and_register(
     if result.cancelled:
         return TrainOutcome(None, result, None)
     ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
-    report = evaluate_split(result)
+    recalibrator, decision = calibrate_on_validation(result)
+    report = evaluate_split(result, recalibrator)
     if dataset.kind == "images":
         card, background, test_predictions = _image_card(dataset, result, spec, name)
     else:
@@ -105,8 +142,13 @@ def train_and_register(
             "stopped_early": result.stopped_early,
             "main_metric": result.main_metric,
             "timings": result.timings,
+            "recalibration": decision.to_dict(),
         }
     )
+    if recalibrator.method != "none":
+        card["calibration"] = recalibrator.to_dict()
+    if result.prior_correction is not None:
+        card["prior_correction"] = result.prior_correction
     if intended_use:
         card["intended_use"] = intended_use
     split = result.split.to_dict()
@@ -119,7 +161,7 @@ def train_and_register(
         split=split,
         test_predictions=test_predictions,
     )
-    return TrainOutcome(record, result, report)
+    return TrainOutcome(record, result, report, decision.to_dict())
 
 
 def _table_background(result: TrainResult, spec: ModelSpec) -> Any:

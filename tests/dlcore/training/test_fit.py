@@ -126,7 +126,11 @@ def test_balanced_weights_are_inverse_to_class_counts():
     assert weights[y == 1].sum() == pytest.approx(weights[y == 0].sum())
     assert sample_weights(y, "binary", ModelSpec(class_weighting="none")) is None
     assert sample_weights(np.arange(10.0), "regression", ModelSpec()) is None
-    multi = sample_weights(np.array([0] * 10 + [1] * 20 + [2] * 70), "multiclass", ModelSpec())
+    multi = sample_weights(
+        np.array([0] * 10 + [1] * 20 + [2] * 70),
+        "multiclass",
+        ModelSpec(class_weighting="balanced"),
+    )
     assert multi[0] == pytest.approx(100 / 30) and multi[-1] == pytest.approx(100 / 210)
 
 
