@@ -4,7 +4,7 @@
 Dataset of the fold's training records goes through ``dlcore.training.train`` with
 ``default_spec(task, n_rows)`` (train makes its own inner validation and test parts, and stops
 early on the validation loss); the fold's held-out records are scored with
-``dlcore.prediction.predict``. Baselines on the same typed features: logistic regression (median
+``dlcore.predict.predict``. Baselines on the same typed features: logistic regression (median
 imputation, standard scaling, one-hot categoricals, max_iter=1000) and HistGradientBoosting
 (defaults, native categoricals). Tables are read with ``dlcore.data.read_table`` and typed by
 ``infer_schema`` (default settings: nothing is recoded by hand beyond naming the columns of files

@@ -49,7 +49,7 @@ def main() -> int:
         f"trained {result.epochs_run} epochs in {train_s:.1f} s "
         f"(best epoch {result.best_epoch}, val AUC {result.history['val_auc'][-1]:.3f})"
     )
-    # The background the registry would store: 100 training records (workflows.train_and_register).
+    # The background the registry would store: 100 training records (training.pipeline.train_and_register).
     train_rows = data.features.iloc[split.train]
     background = train_rows.sample(min(100, len(train_rows)), random_state=spec.seed)
     # One held-out patient: the test record closest to the decision boundary (the kind of case

@@ -10,7 +10,7 @@ from dlcore.plots.style import RAISE_COLOR, TRAIN_COLOR, _layout
 
 
 def plot_activations(curves: dict[str, Any], names: list[str], derivative: bool = False) -> Any:
-    """Activation functions (or their derivatives) over x, from dlcore.learn.activation_curves."""
+    """Activation functions (or their derivatives) over x, from dlcore.teach.concepts.activation_curves."""
     import plotly.graph_objects as go
 
     fig = go.Figure()

@@ -3,7 +3,7 @@
 A job is a row in the store (queued → running → succeeded | failed | cancelled | interrupted)
 with its progress and per-epoch events. ``submit_training`` records the job and asks a backend
 to start a worker for it; the worker waits for a free slot (at most ``DLCORE_MAX_CONCURRENT_JOBS``
-run at once, oldest first), trains through ``dlcore.workflows.train_and_register`` and writes
+run at once, oldest first), trains through ``dlcore.training.pipeline.train_and_register`` and writes
 progress as it goes. The page only reads the store, so changing page, reloading the browser or a
 second user never stops or loses a run. A cancel is a flag the worker reads during training; a
 worker that dies is found by ``reap_jobs`` and its job marked with the reason.

@@ -363,5 +363,5 @@ def test_an_unexpected_error_is_logged_where_it_happened_without_its_message(cap
     cell = "Jane Doe, born " + "1950-02-03"  # a value from the data, not from the code
     with caplog.at_level(logging.ERROR, logger="dashboard"), guard("Scoring"):
         raise ValueError(f"could not convert {cell!r} to float")
-    assert "ValueError" in caplog.text and "test_app_pages.py" in caplog.text
+    assert "ValueError" in caplog.text and "test_pages.py" in caplog.text
     assert "Jane Doe" not in caplog.text and "1950" not in caplog.text

@@ -251,7 +251,7 @@ from PIL import Image
 from dlcore.data.catalog import load_dataset, save_dataset
 from dlcore.data.images import load_digits_images
 from dlcore.models.spec import ModelSpec
-from dlcore.workflows import train_and_register
+from dlcore.training.pipeline import train_and_register
 
 digits = load_digits_images(28)
 digits.name = "digits for the browser"

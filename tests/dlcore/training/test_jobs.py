@@ -153,7 +153,7 @@ def test_job_outlives_the_process_that_submitted_it(dataset_id):
 
     submitter = (
         "import sys\n"
-        "from dlcore.jobs import submit_training\n"
+        "from dlcore.training.jobs import submit_training\n"
         "from dlcore.models.spec import ModelSpec\n"
         "print(submit_training(sys.argv[1], ModelSpec(epochs=2, hidden_units=[8], "
         "early_stopping_patience=0)))\n"
