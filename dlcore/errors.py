@@ -55,5 +55,9 @@ class ConfigError(UserError):
     """A malformed setting in the environment or configuration."""
 
 
+class PermissionDeniedError(UserError):
+    """The acting account's role does not allow this action (checked by the engine itself)."""
+
+
 class SystemFault(DlcoreError):
     """Something went wrong on our side (storage, a worker process); not the person's fault."""

@@ -4,18 +4,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+logger = logging.getLogger(__name__)
+
+TMP_PREFIX = ".tmp-"
+LOCK_FILE = ".writer.lock"
+# A temporary folder without a writer's lock (written by an older version) is an orphan once it
+# is this old.
+UNLOCKED_ORPHAN_AGE_S = 3600.0
+
 
 def new_id(prefix: str) -> str:
     """A short unique id such as ``m-3f2a9c1b7d``."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def neutral_name(what: str, task: str | None = None) -> str:
+    """A default name for a model or dataset that says what it is and when, never a file name
+    (file names can name a patient): e.g. 'binary model 2026-11-29 07:41'."""
+    import datetime as dt
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    return " ".join(p for p in (task, what, stamp) if p)
 
 
 def sha256_file(path: Path) -> str:
@@ -65,13 +85,123 @@ def atomic_folder(final: Path) -> Iterator[Path]:
     On an exception the temporary folder is removed and ``final`` is untouched.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:6]}"
+    tmp = final.parent / f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:6]}"
     tmp.mkdir()
+    # The writer holds a lock on a file inside while it writes; the kernel drops it when the
+    # process dies (even by kill -9), which is how a cleaner tells an orphan from a live write.
+    lock = _hold_lock(tmp / LOCK_FILE)
     try:
         yield tmp
         if final.exists():
             raise FileExistsError(final)
+        (tmp / LOCK_FILE).unlink(missing_ok=True)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _hold_lock(path: Path) -> int | None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: orphans are judged by age alone
+        return None
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def _is_orphan(folder: Path, now: float) -> bool:
+    lock_path = folder / LOCK_FILE
+    if lock_path.exists():
+        try:
+            import fcntl
+        except ImportError:
+            return now - folder.stat().st_mtime > UNLOCKED_ORPHAN_AGE_S
+        try:
+            descriptor = os.open(lock_path, os.O_RDWR)
+        except FileNotFoundError:
+            return False  # the writer has just finished
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live writer holds it
+        finally:
+            os.close(descriptor)
+        return True
+    try:
+        return now - folder.stat().st_mtime > UNLOCKED_ORPHAN_AGE_S
+    except FileNotFoundError:
+        return False
+
+
+def remove_orphaned_folders(*parents: Path) -> list[str]:
+    """Remove temporary ``.tmp-*`` folders left by writers that died (kill -9, power loss).
+
+    A folder is an orphan when no live process holds its writer's lock (or, for folders without a
+    lock, when it is over an hour old). Returns the names removed.
+    """
+    removed: list[str] = []
+    now = time.time()
+    for parent in parents:
+        if not parent.is_dir():
+            continue
+        for folder in parent.glob(f"{TMP_PREFIX}*"):
+            if folder.is_dir() and _is_orphan(folder, now):
+                shutil.rmtree(folder, ignore_errors=True)
+                if not folder.exists():
+                    removed.append(folder.name)
+    if removed:
+        logger.warning("removed %d orphaned temporary folder(s)", len(removed))
+    return removed
+
+
+# Cells a spreadsheet would read as a formula (OWASP's CSV injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A cell made safe for a spreadsheet: text beginning with =, +, -, @, tab or carriage return
+    gets a leading single quote; numbers (also text such as '-2' or '+1.5e3') stay as they are."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _NUMBER.fullmatch(value.strip()):
+        return value
+    return "'" + value
+
+
+def neutralise_csv_cells(frame: Any) -> Any:
+    """A copy of a DataFrame whose text cells and column names are neutralised for CSV export.
+
+    Every CSV the product writes goes through this (predictions, audit, review decisions,
+    subgroup tables): a cell such as ``=HYPERLINK(...)`` is written as ``'=HYPERLINK(...)``.
+    Numeric columns are untouched, so -2 stays the number -2.
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        out[column] = series.map(neutralise_cell).astype(
+            series.dtype if pd.api.types.is_string_dtype(series) else object
+        )
+    out.columns = [neutralise_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv(frame: Any, path: Path | None = None, **kwargs: Any) -> bytes | None:
+    """Write a DataFrame as CSV with formulas neutralised (to ``path``, or return the bytes)."""
+    safe = neutralise_csv_cells(frame)
+    kwargs.setdefault("index", False)
+    if path is None:
+        return safe.to_csv(**kwargs).encode()
+    safe.to_csv(path, **kwargs)
+    return None

@@ -21,10 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from dlcore.config import get_settings
 from dlcore.errors import (
     BadUploadError,
+    ConfigError,
     NotFoundError,
     SchemaMismatchError,
     UnsupportedFileError,
@@ -32,7 +34,16 @@ from dlcore.errors import (
 )
 from dlcore.evaluate.calibration import Recalibrator
 from dlcore.evaluate.metrics import Report, key_metric, report_from_dict, report_to_dict
-from dlcore.fsutil import atomic_folder, new_id, read_json, sha256_bytes, sha256_file, write_json
+from dlcore.fsutil import (
+    atomic_folder,
+    neutral_name,
+    new_id,
+    read_json,
+    sha256_bytes,
+    sha256_file,
+    write_json,
+)
+from dlcore.governance.accounts import Account, acting
 from dlcore.models.layouts import layout_from_dict
 from dlcore.store import ModelRow, get_store, utcnow
 
@@ -55,6 +66,9 @@ _ALLOWED_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
 _REFUSED_LAYERS = ("Lambda", "TFSMLayer")
 _ALLOWED_MODULES = ("keras", "dlcore.models.layers")
 MAX_ARCHIVE_MEMBERS = 200
+# config.json and metadata.json of a real model are kilobytes (a few MB for very deep ones).
+MAX_CONFIG_BYTES = 32 * 1024 * 1024
+_VERSION_ATTEMPTS = 50
 
 
 @dataclass
@@ -158,6 +172,27 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def check_workspace_writable() -> None:
+    """Refuse a workspace whose models folder cannot be written (before an hour of training).
+
+    Raises ConfigError naming the folder.
+    """
+    import os
+
+    folder = get_settings().models_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"The workspace folder {get_settings().home} cannot be written ({type(exc).__name__}).",
+            expected="a folder this account can write (models and datasets are saved there)",
+            fix="set DLCORE_HOME to a writable folder, or fix the folder's permissions",
+        ) from None
+
+
 def _next_version(name: str) -> int:
     with get_store().session() as session:
         current = session.scalar(select(func.max(ModelRow.version)).where(ModelRow.name == name))
@@ -165,6 +200,22 @@ def _next_version(name: str) -> int:
 
 
 def _index(card: dict[str, Any], folder: Path) -> ModelRecord:
+    """Add the model to the index under the card's version; when another registration took that
+    version meanwhile (the unique (name, version) constraint), take the next and rewrite the card."""
+    for attempt in range(_VERSION_ATTEMPTS):
+        try:
+            return _insert_row(card, folder)
+        except IntegrityError:
+            card["version"] = _next_version(card["name"])
+            write_json(folder / CARD_FILE, card)
+            import random
+            import time
+
+            time.sleep(random.uniform(0.001, 0.01) * (1 + attempt))
+    raise RuntimeError("no free version number for the model (too many concurrent registrations)")
+
+
+def _insert_row(card: dict[str, Any], folder: Path) -> ModelRecord:
     key = card.get("key_metric") or {}
     row = ModelRow(
         id=card["id"],
@@ -181,7 +232,7 @@ def _index(card: dict[str, Any], folder: Path) -> ModelRecord:
         created=_parse_created(card.get("created")),
     )
     with get_store().session() as session:
-        session.merge(row)
+        session.add(row)
         session.commit()
     return _record(row)
 
@@ -217,12 +268,16 @@ def register(
     evaluation: Report | None = None,
     split: dict[str, Any] | None = None,
     test_predictions: dict[str, np.ndarray] | None = None,
+    actor: Account | None = None,
 ) -> ModelRecord:
     """Save a Keras model and its card atomically as a new registered model; returns its record.
 
     ``card`` needs at least 'name' and 'layout'; id, version, created time, checksum, key metric
-    and library versions are filled in here.
+    and library versions are filled in here. ``actor`` must be allowed to train (admin, trainer);
+    raises PermissionDeniedError otherwise. Concurrent registrations under one name get distinct
+    versions (a unique constraint, and a retry with the next version).
     """
+    actor = acting(actor, "train")
     settings = get_settings()
     model_id = new_id("m")
     card = dict(card)
@@ -232,6 +287,7 @@ def register(
     card["task"] = card["layout"]["task"]
     card.setdefault("kind", "tabular")
     card.setdefault("intended_use", DEFAULT_INTENDED_USE)
+    card.setdefault("registered_by", actor.username)
     card["library_versions"] = library_versions()
     if evaluation is not None:
         name, value = key_metric(evaluation)
@@ -316,8 +372,13 @@ def rename_model(model_id: str, name: str) -> dict[str, Any]:
     return update_card(model_id, {"name": name})
 
 
-def delete_model(model_id: str) -> None:
-    """Delete a registered model: its folder and its index row."""
+def delete_model(model_id: str, *, actor: Account | None = None) -> None:
+    """Delete a registered model (its folder and its index row), as ``actor``.
+
+    Raises PermissionDeniedError unless ``actor`` may delete models (admin, trainer); the caller
+    writes the audit row.
+    """
+    acting(actor, "delete_model")
     folder = _folder(model_id)
     shutil.rmtree(folder)
     with get_store().session() as session:
@@ -442,9 +503,32 @@ def check_keras_archive(data: bytes, filename: str) -> dict[str, Any]:
                 expected="a complete Keras 3 model archive",
                 fix="save the whole model with model.save('name.keras'), not only its weights",
             )
+        config_size = archive.getinfo("config.json").file_size
+        if config_size > MAX_CONFIG_BYTES:
+            raise BadUploadError(
+                f"The config.json inside '{filename}' would inflate to {config_size / 1e6:.0f} MB.",
+                expected=f"a model configuration of at most {MAX_CONFIG_BYTES / 1e6:.0f} MB "
+                "(real ones are kilobytes)",
+                fix="upload the .keras file exactly as Keras saved it",
+            )
         try:
-            config = json.loads(archive.read("config.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            with archive.open("config.json") as handle:
+                # The directory's size can lie: read at most the cap, whatever it says.
+                raw = handle.read(MAX_CONFIG_BYTES + 1)
+            if len(raw) > MAX_CONFIG_BYTES:
+                raise BadUploadError(
+                    f"The config.json inside '{filename}' is larger than its archive says.",
+                    expected="an intact Keras archive",
+                    fix="upload the .keras file exactly as Keras saved it",
+                )
+            config = json.loads(raw)
+        except (zipfile.BadZipFile, OSError, RuntimeError):
+            raise BadUploadError(
+                f"The config.json inside '{filename}' could not be read from the archive.",
+                expected="an intact Keras archive",
+                fix="upload the .keras file exactly as Keras saved it",
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise BadUploadError(
                 f"The config.json inside '{filename}' is not valid JSON.",
                 expected="a Keras model configuration",
@@ -480,13 +564,21 @@ def _check_config(config: Any, filename: str) -> None:
 
 
 def import_keras_model(
-    data: bytes, filename: str, *, name: str | None = None, card_json: bytes | None = None
+    data: bytes,
+    filename: str,
+    *,
+    name: str | None = None,
+    card_json: bytes | None = None,
+    actor: Account | None = None,
 ) -> ModelRecord:
     """Validate, safe-load and register an uploaded ``.keras`` model (optionally with its card.json).
 
     Without a card, the inputs are read from the model (one per column, as dlcore builds them).
-    Raises UnsupportedFileError / BadUploadError / SchemaMismatchError with the reason.
+    Without a name, the model gets a neutral one (its task and the date), never the file's name,
+    which can name a patient; the card keeps only the file name's SHA-256.
+    Raises UnsupportedFileError / BadUploadError / SchemaMismatchError / PermissionDeniedError.
     """
+    actor = acting(actor, "train")
     from dlcore.models.tabular import layout_from_model
 
     keras = _keras_with_layers()
@@ -544,12 +636,14 @@ def import_keras_model(
     }
     card.update(
         {
-            "name": (name or source_card.get("name") or Path(filename).stem)[:120],
+            "name": (name or source_card.get("name") or neutral_name("uploaded", layout.task))[
+                :120
+            ],
             "kind": "image" if getattr(layout, "kind", "tabular") == "image" else "tabular",
             "layout": layout.to_dict(),
             "source": {
                 "kind": "upload",
-                "filename": Path(filename).name,
+                "filename_sha256": sha256_bytes(Path(filename).name.encode()),
                 "upload_sha256": sha256_bytes(data),
                 "original_id": source_card.get("id"),
             },
@@ -557,4 +651,4 @@ def import_keras_model(
     )
     if "metrics" in card:
         card["metrics_note"] = "metrics as reported by the uploaded card, not recomputed here"
-    return register(model, card)
+    return register(model, card, actor=actor)

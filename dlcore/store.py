@@ -21,8 +21,12 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    bindparam,
     create_engine,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -59,6 +63,8 @@ class DatasetRow(Base):
 
 class ModelRow(Base):
     __tablename__ = "models"
+    # Two registrations racing for the same name cannot both take version n: one retries.
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_models_name_version"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -93,6 +99,7 @@ class JobRow(Base):
     started: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class JobEventRow(Base):
@@ -135,6 +142,10 @@ class AuditRow(Base):
     model_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain: each row carries the previous row's hash (unique, so two writers racing
+    # for the same predecessor cannot both append: one retries) and its own.
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ReviewSessionRow(Base):
@@ -171,6 +182,10 @@ class ReviewCaseRow(Base):
 
 class ReviewDecisionRow(Base):
     __tablename__ = "review_decisions"
+    # One decision per reviewer and case: a second decision updates the first.
+    __table_args__ = (
+        UniqueConstraint("session_id", "case_id", "reviewer", name="uq_review_decision"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     session_id: Mapped[str] = mapped_column(
@@ -195,9 +210,10 @@ class Store:
         self.url = url
         self.engine: Engine = _make_engine(url)
         Base.metadata.create_all(self.engine)
-        if url.startswith("sqlite"):
-            _protect_audit(self.engine)
+        self.notes = _migrate(self.engine)
+        _protect_audit(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reaped = reap_stale_jobs(self.engine)
 
     def session(self) -> Session:
         """A new ORM session; use it as a context manager and commit what you change."""
@@ -236,18 +252,132 @@ def _make_engine(url: str) -> Engine:
     )
 
 
-def _protect_audit(engine: Engine) -> None:
-    """Make the audit table append-only in the database itself (SQLite triggers)."""
-    from sqlalchemy import text
+# Columns and indexes added after a database was first created: added in place (create_all
+# creates missing tables, never missing columns).
+_ADDED_COLUMNS = {
+    "jobs": {"host": "VARCHAR(200)"},
+    "audit": {"prev_hash": "VARCHAR(64)", "row_hash": "VARCHAR(64)"},
+}
+_UNIQUE_INDEXES = {
+    "uq_models_name_version": ("models", "name, version"),
+    "uq_review_decision": ("review_decisions", "session_id, case_id, reviewer"),
+    "uq_audit_prev_hash": ("audit", "prev_hash"),
+}
 
+
+def _migrate(engine: Engine) -> list[str]:
+    """Add columns and unique indexes a database created by an older version lacks.
+
+    Returns notes for what could not be added (duplicate rows written before the constraint
+    existed): ``python -m dlcore doctor`` shows them.
+    """
+    notes: list[str] = []
+    inspector = inspect(engine)
+    for table, columns in _ADDED_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table)}
+        for column, sql_type in columns.items():
+            if column not in present:
+                with engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    for index, (table, columns) in _UNIQUE_INDEXES.items():
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {table} ({columns})")
+                )
+        except Exception as exc:  # duplicates from before the constraint: reported, not fatal
+            notes.append(
+                f"unique index {index} on {table} could not be created ({type(exc).__name__})"
+            )
+            logger.warning("unique index %s on %s could not be created", index, table)
+    return notes
+
+
+AUDIT_REFUSAL = "the audit trail is append-only"
+
+
+def _protect_audit(engine: Engine) -> None:
+    """Make the audit table append-only in the database itself.
+
+    SQLite: triggers refuse UPDATE and DELETE, and an INSERT that names an existing id (what
+    ``INSERT OR REPLACE`` does to rewrite a row) or carries no hash. PostgreSQL: a trigger refuses
+    UPDATE (also ``INSERT … ON CONFLICT DO UPDATE``), DELETE and TRUNCATE.
+    """
     with engine.begin() as connection:
-        for operation in ("UPDATE", "DELETE"):
+        if engine.dialect.name == "sqlite":
+            for operation in ("UPDATE", "DELETE"):
+                connection.execute(
+                    text(
+                        f"CREATE TRIGGER IF NOT EXISTS audit_no_{operation.lower()} BEFORE "
+                        f"{operation} ON audit BEGIN SELECT RAISE(ABORT, '{AUDIT_REFUSAL}'); END"
+                    )
+                )
             connection.execute(
                 text(
-                    f"CREATE TRIGGER IF NOT EXISTS audit_no_{operation.lower()} BEFORE {operation} ON audit "
-                    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
+                    "CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit "
+                    "WHEN NEW.row_hash IS NULL OR EXISTS (SELECT 1 FROM audit WHERE id = NEW.id) "
+                    f"BEGIN SELECT RAISE(ABORT, '{AUDIT_REFUSAL}'); END"
                 )
             )
+        elif engine.dialect.name == "postgresql":
+            for statement in POSTGRES_AUDIT_SQL:
+                connection.execute(text(statement))
+        else:
+            logger.warning(
+                "the audit table of a %s database is protected only by the hash chain",
+                engine.dialect.name,
+            )
+
+
+POSTGRES_AUDIT_SQL = (
+    "CREATE OR REPLACE FUNCTION dlcore_audit_append_only() RETURNS trigger AS $$ "
+    f"BEGIN RAISE EXCEPTION '{AUDIT_REFUSAL}'; END $$ LANGUAGE plpgsql",
+    "CREATE OR REPLACE FUNCTION dlcore_audit_needs_hash() RETURNS trigger AS $$ "
+    "BEGIN IF NEW.row_hash IS NULL THEN "
+    f"RAISE EXCEPTION '{AUDIT_REFUSAL}'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_no_change ON audit",
+    "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION dlcore_audit_append_only()",
+    "DROP TRIGGER IF EXISTS audit_no_truncate ON audit",
+    "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION dlcore_audit_append_only()",
+    "DROP TRIGGER IF EXISTS audit_needs_hash ON audit",
+    "CREATE TRIGGER audit_needs_hash BEFORE INSERT ON audit "
+    "FOR EACH ROW EXECUTE FUNCTION dlcore_audit_needs_hash()",
+)
+
+# A running job whose worker has not written a heartbeat for this long is dead, wherever it ran
+# (the worker beats every HEARTBEAT_S, also while it loads data, evaluates and registers).
+HEARTBEAT_S = 10.0
+STALE_AFTER_S = 90.0
+
+
+def reap_stale_jobs(engine: Engine, stale_after_s: float = STALE_AFTER_S) -> int:
+    """Mark active jobs whose heartbeat is older than ``stale_after_s`` as failed; returns how many.
+
+    Runs whenever a process opens the store, so a killed worker's job does not stay 'running'
+    even when only the CLI or another host uses the database.
+    """
+    cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
+    statement = text(
+        "UPDATE jobs SET status = 'failed', finished = :now, error = :reason "
+        "WHERE status IN ('queued', 'running') AND heartbeat IS NOT NULL AND heartbeat < :cutoff"
+    ).bindparams(
+        bindparam("now", type_=DateTime),
+        bindparam("cutoff", type_=DateTime),
+    )
+    reason = (
+        f"the worker stopped sending its heartbeat (none for more than {stale_after_s:.0f} s): "
+        "it was killed or its machine stopped"
+    )
+    with engine.begin() as connection:
+        result = connection.execute(
+            statement, {"now": utcnow(), "cutoff": cutoff, "reason": reason}
+        )
+    count = int(result.rowcount or 0)
+    if count:
+        logger.warning("marked %d job(s) failed: no heartbeat", count)
+    return count
 
 
 _stores: dict[str, Store] = {}

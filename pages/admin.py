@@ -11,6 +11,7 @@ import streamlit as st
 
 from dlcore.config import get_settings
 from dlcore.errors import UserError
+from dlcore.fsutil import write_csv
 from dlcore.governance import audit
 from dlcore.governance.accounts import (
     ROLES,
@@ -145,7 +146,7 @@ def users_section(account) -> None:
         role = c1.selectbox("Role", ROLES, index=ROLES.index(row["role"]), key=f"admin_role_{who}")
         if c2.button("Change role", disabled=role == row["role"]):
             with guard("Changing the role"):
-                set_role(who, role)
+                set_role(who, role, actor=account)
                 changed(account, who, f"Role set to {role}", role=role)
         if st.button(
             "Disable account" if row["active"] else "Enable account",
@@ -173,7 +174,7 @@ def users_section(account) -> None:
 
 
 def audit_section() -> None:
-    everything = audit.audit_frame()
+    everything = audit.audit_frame(actor=account)
     names = sorted({u["username"] for u in list_users()} | set(everything["who"]))
     c1, c2, c3 = st.columns(3)
     who = c1.selectbox(
@@ -199,7 +200,7 @@ def audit_section() -> None:
         "since": dt.datetime.combine(dates[0], dt.time.min) if dates else None,
         "until": dt.datetime.combine(dates[-1], dt.time.max) if dates else None,
     }
-    frame = audit.audit_frame(**filters)
+    frame = audit.audit_frame(**filters, actor=account)
     st.dataframe(frame, hide_index=True)
     st.caption(
         f"{len(frame):,} row(s), newest first (at most 5,000 are shown). The trail is append-only: "
@@ -208,7 +209,7 @@ def audit_section() -> None:
     )
     st.download_button(
         "Download as CSV",
-        frame.to_csv(index=False).encode(),
+        write_csv(frame),
         file_name=f"audit-{today:%Y%m%d}.csv",
         mime="text/csv",
         icon=":material/download:",

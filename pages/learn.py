@@ -97,6 +97,7 @@ with example:
                 dataset_id,
                 reference_spec(),
                 name=SEED_NAME,
+                actor=account,
                 title="The survey's example (MLP, SGD)",
             )
             st.session_state[LEARN_JOB] = job_id

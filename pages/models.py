@@ -126,6 +126,7 @@ with tab_upload:
                 model_file.name,
                 name=upload_name.strip() or None,
                 card_json=card_file.getvalue() if card_file is not None else None,
+                actor=current_account(),
             )
             st.session_state[MODEL_KEY] = record.id
             audited(
@@ -300,7 +301,7 @@ with tab_registry:
                     f"Yes, delete '{card['name']}' permanently", key=f"confirm_{model_id}"
                 )
                 if st.button("Delete model", disabled=not confirm, icon=":material/delete:"):
-                    delete_model(model_id)
+                    delete_model(model_id, actor=current_account())
                     audited("model_delete", model_id, card.get("version"))
                     st.session_state.pop(MODEL_KEY, None)
                     st.rerun()

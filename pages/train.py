@@ -20,7 +20,7 @@ from dlcore.models.spec import (
 from dlcore.models.tabular import architecture_preview
 from dlcore.training.jobs import get_job, list_jobs, reap_jobs, submit_training
 from ui import cache
-from ui.auth import log, require_page
+from ui.auth import current_account, log, require_page
 from ui.common import (
     DATASET_KEY,
     JOB_KEY,
@@ -293,7 +293,9 @@ def build_spec(fields: dict, task: str) -> ModelSpec:
 def start_button(container, dataset_id: str, spec: ModelSpec, name: str) -> None:
     if container.button("Start training", type="primary", icon=":material/play_arrow:"):
         with guard("Starting the training"):
-            job_id = submit_training(dataset_id, spec, name=name.strip() or None)
+            job_id = submit_training(
+                dataset_id, spec, name=name.strip() or None, actor=current_account()
+            )
             log(
                 "train",
                 object_type="job",

@@ -31,6 +31,7 @@ def boot() -> dict[str, Any]:
 
 def ensure_demo_model(dataset_id: str) -> str | None:
     """Queue the breast-cancer demo model unless one exists or is already being trained."""
+    from dlcore.governance.accounts import SYSTEM_ACCOUNT
     from dlcore.training.demo_models import DEMO_MODEL_NAMES, DEMO_SPECS, demo_model
     from dlcore.training.jobs import list_jobs, submit_training
 
@@ -44,4 +45,5 @@ def ensure_demo_model(dataset_id: str) -> str | None:
         DEMO_SPECS["breast_cancer"],
         name=DEMO_MODEL_NAMES["breast_cancer"],
         title="Demo model: breast cancer diagnosis",
+        actor=SYSTEM_ACCOUNT,
     )

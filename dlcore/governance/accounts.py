@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dlcore.errors import NotFoundError, UserError
+from dlcore.errors import NotFoundError, PermissionDeniedError, UserError
 from dlcore.store import UserRow, get_store, utcnow
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ class Account:
 
 
 DEMO_ACCOUNT = Account("demo", "admin", "Demo user (no login)", via="demo")
+# The app itself, for what it does unasked (the demo model queued at start-up).
+SYSTEM_ACCOUNT = Account("dlcore", "admin", "The app itself", via="system")
 
 
 def auth_mode() -> str:
@@ -79,6 +81,31 @@ def may(account: Account | None, what: str) -> bool:
     if account is None:
         return False
     return account.role == "admin" or account.role in PERMISSIONS.get(what, ())
+
+
+def acting(account: Account | None, what: str) -> Account:
+    """The account acting on a protected engine function, after checking it may do ``what``.
+
+    ``None`` stands for the open demo account only when DLCORE_AUTH is 'none' (everyone is an
+    admin there); with accounts on, a protected function called without an account is refused.
+    Raises PermissionDeniedError.
+    """
+    if account is None:
+        if auth_mode() == "none":
+            return DEMO_ACCOUNT
+        raise PermissionDeniedError(
+            f"'{what}' was asked for without a signed-in account.",
+            expected="the acting account (DLCORE_AUTH is on)",
+            fix="sign in (the app), or pass --user / DLCORE_USER with its password (the CLI)",
+        )
+    if not may(account, what):
+        raise PermissionDeniedError(
+            f"The {account.role} account '{account.username}' may not do '{what}'.",
+            expected="an account whose role allows it: "
+            + ", ".join(r for r in ROLES if r == "admin" or r in PERMISSIONS.get(what, ())),
+            fix="ask an admin to do it, or to change your role",
+        )
+    return account
 
 
 def _hasher() -> Any:
@@ -181,7 +208,7 @@ def account_for_email(email: str) -> Account | None:
 def refresh(account: Account) -> Account | None:
     """The account as the store has it now (a changed role applies at once), or None when it
     has been disabled or removed since sign-in: a session must not outlive its account."""
-    if account.via == "demo":
+    if account.via in ("demo", "system"):
         return account
     with get_store().session() as session:
         row = session.scalar(select(UserRow).where(UserRow.username == account.username))
@@ -208,8 +235,12 @@ def list_users() -> list[dict[str, Any]]:
     ]
 
 
-def set_role(username: str, role: str) -> None:
-    """Change an account's role. Raises NotFoundError / UserError."""
+def set_role(username: str, role: str, *, actor: Account | None = None) -> None:
+    """Change an account's role, as ``actor`` (an admin; the caller writes the audit row).
+
+    Raises PermissionDeniedError when ``actor`` is not an admin, NotFoundError / UserError.
+    """
+    actor = acting(actor, "admin")
     _check_new(username, role, None)
     with get_store().session() as session:
         row = _user(session, username)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from dlcore.errors import NotFoundError, UserError
 from dlcore.fsutil import new_id
@@ -315,45 +316,53 @@ def record_decision(
             expected="1 (unsure) to 5 (certain)",
             fix="pick a confidence from 1 to 5",
         )
-    with get_store().session() as session:
-        case = session.get(ReviewCaseRow, int(case_id))
-        if case is None or case.session_id != session_id:
-            raise NotFoundError(
-                f"There is no case {case_id} in this session.",
-                expected="a case of the session",
-                fix="reload the queue",
-            )
-        final_label = case.prediction if agree else (label or "")
-        if not agree and (final_label not in classes or final_label == case.prediction):
-            raise UserError(
-                f"Disagreeing with '{case.prediction}' needs your own label; received '{final_label}'.",
-                expected="one of the other classes: "
-                + ", ".join(c for c in classes if c != case.prediction),
-                fix="choose the label you would give",
-            )
-        row = session.scalar(
-            select(ReviewDecisionRow).where(
-                ReviewDecisionRow.case_id == case.id, ReviewDecisionRow.reviewer == reviewer
-            )
-        )
-        if row is None:
-            row = ReviewDecisionRow(
-                session_id=session_id,
-                case_id=case.id,
-                reviewer=reviewer,
-                agree=bool(agree),
-                label=final_label,
-            )
-            session.add(row)
-        row.agree, row.label, row.confidence, row.note, row.updated = (
-            bool(agree),
-            final_label,
-            int(confidence),
-            (note or "")[:5000],
-            utcnow(),
-        )
-        session.commit()
-        return int(row.id)
+    # One row per (session, case, reviewer), enforced by a unique constraint: when two requests
+    # race, the second insert fails and is retried as an update of the first one's row.
+    for _attempt in range(5):
+        try:
+            with get_store().session() as session:
+                case = session.get(ReviewCaseRow, int(case_id))
+                if case is None or case.session_id != session_id:
+                    raise NotFoundError(
+                        f"There is no case {case_id} in this session.",
+                        expected="a case of the session",
+                        fix="reload the queue",
+                    )
+                final_label = case.prediction if agree else (label or "")
+                if not agree and (final_label not in classes or final_label == case.prediction):
+                    raise UserError(
+                        f"Disagreeing with '{case.prediction}' needs your own label; received '{final_label}'.",
+                        expected="one of the other classes: "
+                        + ", ".join(c for c in classes if c != case.prediction),
+                        fix="choose the label you would give",
+                    )
+                row = session.scalar(
+                    select(ReviewDecisionRow).where(
+                        ReviewDecisionRow.case_id == case.id,
+                        ReviewDecisionRow.reviewer == reviewer,
+                    )
+                )
+                if row is None:
+                    row = ReviewDecisionRow(
+                        session_id=session_id,
+                        case_id=case.id,
+                        reviewer=reviewer,
+                        agree=bool(agree),
+                        label=final_label,
+                    )
+                    session.add(row)
+                row.agree, row.label, row.confidence, row.note, row.updated = (
+                    bool(agree),
+                    final_label,
+                    int(confidence),
+                    (note or "")[:5000],
+                    utcnow(),
+                )
+                session.commit()
+                return int(row.id)
+        except IntegrityError:
+            continue
+    raise RuntimeError("the decision could not be saved (concurrent writes kept colliding)")
 
 
 def close_review_session(session_id: str, closed: bool = True) -> None:

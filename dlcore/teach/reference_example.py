@@ -46,15 +46,21 @@ def seed_dataset(images: Any = None) -> Any:
     return images if images is not None else load_digits_images(28)
 
 
-def run_seed_example(images: Any = None, *, epochs: int = 10, on_event: Any = None) -> Any:
+def run_seed_example(
+    images: Any = None, *, epochs: int = 10, on_event: Any = None, actor: Any = None
+) -> Any:
     """Train the reference example through dlcore's one training path and register it.
 
     Returns the TrainOutcome (its report holds the test accuracy). Any image size works: the
     network flattens what it is given (784 values for 28×28). Raises UserError for images without
-    classes.
+    classes, PermissionDeniedError when ``actor`` may not train.
     """
     from dlcore.training.pipeline import train_and_register
 
     return train_and_register(
-        seed_dataset(images), reference_spec(epochs), name=SEED_NAME, on_event=on_event
+        seed_dataset(images),
+        reference_spec(epochs),
+        name=SEED_NAME,
+        on_event=on_event,
+        actor=actor,
     )

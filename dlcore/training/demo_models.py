@@ -65,7 +65,12 @@ def train_demo_model(key: str, dataset_id: str | None = None) -> ModelRecord:
     from dlcore.training.pipeline import train_and_register
 
     dataset = load_dataset(dataset_id) if dataset_id else load_demo(key)
-    outcome = train_and_register(dataset, DEMO_SPECS[key], name=DEMO_MODEL_NAMES[key])
+    from dlcore.governance.accounts import SYSTEM_ACCOUNT
+
+    # The demo models are the app's own (fixed data, fixed spec); callers gate who asks for them.
+    outcome = train_and_register(
+        dataset, DEMO_SPECS[key], name=DEMO_MODEL_NAMES[key], actor=SYSTEM_ACCOUNT
+    )
     assert outcome.record is not None  # no stop check was given, so the run cannot be cancelled
     return outcome.record
 

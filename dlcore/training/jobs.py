@@ -8,8 +8,8 @@ progress as it goes. The page only reads the store, so changing page, reloading 
 second user never stops or loses a run. A cancel is a flag the worker reads during training; a
 worker that dies is found by ``reap_jobs`` and its job marked with the reason.
 
-Backends share one small interface (``JobBackend``): the local-process backend is the one here;
-a backend on a distributed engine would implement the same three methods.
+Backends share one small interface (``JobBackend``): the local-process backend is here, the Ray
+backend (``DLCORE_JOBS_BACKEND=ray``) in ``dlcore.training.ray_backend``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from sqlalchemy import DateTime, bindparam, select, text, update
 from dlcore.config import get_settings
 from dlcore.errors import NotFoundError, UserError
 from dlcore.fsutil import new_id
-from dlcore.store import JobEventRow, JobRow, get_store, utcnow
+from dlcore.governance.accounts import Account, acting, refresh
+from dlcore.store import HEARTBEAT_S, JobEventRow, JobRow, get_store, reap_stale_jobs, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,15 @@ ACTIVE = (QUEUED, RUNNING)
 CLAIM_POLL_S = 1.0
 CANCEL_POLL_S = 0.5
 LAUNCH_GRACE_S = 30.0
+
+
+def this_host() -> str:
+    """The machine's name: a worker's pid means something only on the host that started it.
+
+    A Ray task names its node too (DLCORE_NODE_NAME), so a job says where it ran."""
+    import socket
+
+    return (os.environ.get("DLCORE_NODE_NAME") or socket.gethostname())[:200]
 
 
 @dataclass
@@ -70,6 +80,8 @@ class JobInfo:
     finished: dt.datetime | None
     backend: str = "local"
     pid: int | None = None
+    host: str | None = None
+    heartbeat: dt.datetime | None = None
 
     @property
     def is_active(self) -> bool:
@@ -100,6 +112,8 @@ def _info(row: JobRow) -> JobInfo:
         finished=row.finished,
         backend=row.backend,
         pid=row.pid,
+        host=row.host,
+        heartbeat=row.heartbeat,
     )
 
 
@@ -194,16 +208,28 @@ _backends: dict[str, JobBackend] = {}
 
 
 def get_backend(name: str | None = None) -> JobBackend:
-    """The job backend by name (default from ``DLCORE_JOB_BACKEND``, else 'local')."""
-    name = name or os.environ.get("DLCORE_JOB_BACKEND") or "local"
+    """The job backend by name (default from ``DLCORE_JOBS_BACKEND``, else 'local').
+
+    Raises ConfigError when 'ray' is asked for and its cluster cannot be reached or used."""
+    name = (
+        name
+        or os.environ.get("DLCORE_JOBS_BACKEND")
+        or os.environ.get("DLCORE_JOB_BACKEND")
+        or "local"
+    )
     if name not in _backends:
-        if name != "local":
+        if name == "local":
+            _backends[name] = LocalProcessBackend()
+        elif name == "ray":
+            from dlcore.training.ray_backend import RayBackend
+
+            _backends[name] = RayBackend()
+        else:
             raise UserError(
                 f"Job backend '{name}' is unknown.",
-                expected="'local' (worker processes on this machine)",
-                fix="unset DLCORE_JOB_BACKEND or set it to local",
+                expected="'local' (worker processes on this machine) or 'ray' (a Ray cluster)",
+                fix="set DLCORE_JOBS_BACKEND to local or ray",
             )
-        _backends[name] = LocalProcessBackend()
     return _backends[name]
 
 
@@ -217,13 +243,20 @@ def submit_training(
     name: str | None = None,
     title: str | None = None,
     backend: str | None = None,
+    actor: Account | None = None,
 ) -> str:
     """Queue a training job for a saved dataset and a ModelSpec; returns the job id at once.
 
-    Raises NotFoundError when the dataset does not exist and InvalidSpecError for a bad spec.
+    The worker trains as ``actor`` (re-read from the store when it starts). Raises
+    PermissionDeniedError when ``actor`` may not train, NotFoundError when the dataset does not
+    exist and InvalidSpecError for a bad spec.
     """
     from dlcore.data.catalog import load_dataset
     from dlcore.models.spec import check_spec
+    from dlcore.registry import check_workspace_writable
+
+    actor = acting(actor, "train")
+    check_workspace_writable()
 
     dataset = load_dataset(dataset_id)
     check_spec(spec, dataset.task)
@@ -242,8 +275,10 @@ def submit_training(
                     "name": name,
                     "task": dataset.task,
                     "dataset_name": dataset.name,
+                    "actor": {"username": actor.username, "role": actor.role, "via": actor.via},
                 },
                 backend=job_backend.name,
+                host=this_host(),
                 progress={"fraction": 0.0, "epochs": spec.epochs},
             )
         )
@@ -326,12 +361,17 @@ def reap_jobs(
 ) -> int:
     """Mark active jobs whose worker is gone (crashed, killed, or the machine restarted).
 
-    Returns how many were marked. At app start, call with ``status=INTERRUPTED``.
+    Jobs of any host are judged by their heartbeat's age; jobs started on this host also by
+    whether their worker process still runs. Returns how many were marked. At app start, call
+    with ``status=INTERRUPTED``.
     """
-    marked = 0
+    marked = reap_stale_jobs(get_store().engine)
+    host = this_host()
     for job in list_jobs(limit=1000, active_only=True):
         if job.pid is None and (utcnow() - job.created).total_seconds() < LAUNCH_GRACE_S:
             continue  # being submitted: the row is written before its worker is launched
+        if job.host not in (None, host):
+            continue  # another machine's worker: its heartbeat says whether it lives
         backend = get_backend(job.backend) if job.backend == "local" else None
         if backend is None or backend.is_alive(job):
             continue
@@ -376,7 +416,8 @@ def _claim(job_id: str, pid: int) -> bool:
     """
     limit = get_settings().max_concurrent_jobs
     statement = text(
-        "UPDATE jobs SET status = :running, started = :now, heartbeat = :now, pid = :pid "
+        "UPDATE jobs SET status = :running, started = :now, heartbeat = :now, pid = :pid, "
+        "host = :host "
         "WHERE id = :job_id AND status = :queued AND cancel_requested = :false "
         "AND (SELECT COUNT(*) FROM jobs WHERE status = :running) < :limit "
         "AND NOT EXISTS (SELECT 1 FROM jobs AS older WHERE older.status = :queued "
@@ -390,6 +431,7 @@ def _claim(job_id: str, pid: int) -> bool:
                 "queued": QUEUED,
                 "now": utcnow(),
                 "pid": pid,
+                "host": this_host(),
                 "job_id": job_id,
                 "limit": limit,
                 "false": False,
@@ -462,8 +504,44 @@ def _finish(job_id: str, **values: Any) -> None:
         session.commit()
 
 
+class _Heartbeat:
+    """A thread that writes the job's heartbeat every HEARTBEAT_S while the worker lives, also
+    while it waits, loads data, evaluates and registers (phases without training events)."""
+
+    def __init__(self, job_id: str, interval_s: float = HEARTBEAT_S) -> None:
+        self.job_id = job_id
+        self.interval_s = interval_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            # A busy database: beat again at the next interval.
+            with contextlib.suppress(Exception), get_store().session() as session:
+                session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == self.job_id, JobRow.status.in_(ACTIVE))
+                    .values(heartbeat=utcnow())
+                )
+                session.commit()
+            if self.stop.wait(self.interval_s):
+                return
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+
+
 def run_worker(job_id: str) -> int:
     """The body of a worker process: wait for a slot, train, record the outcome. Returns 0."""
+    with _Heartbeat(job_id):
+        return _work(job_id)
+
+
+def _work(job_id: str) -> int:
     pid = os.getpid()
     while True:
         job = get_job(job_id)
@@ -529,6 +607,15 @@ def _run_training(job: JobInfo, writer: _ProgressWriter) -> Any:
     from dlcore.training.pipeline import train_and_register
 
     params = job.params
+    actor = None
+    if params.get("actor"):  # the account that submitted the job, as the store has it now
+        actor = refresh(Account(**params["actor"]))
+        if actor is None:
+            raise UserError(
+                "The account that started this job has been disabled or removed.",
+                expected="an active account",
+                fix="start the training again from an active account",
+            )
     dataset = load_dataset(params["dataset_id"])
     spec = ModelSpec.from_dict(params["spec"])
     return train_and_register(
@@ -537,6 +624,7 @@ def _run_training(job: JobInfo, writer: _ProgressWriter) -> Any:
         name=params.get("name"),
         on_event=writer.on_event,
         should_stop=writer.should_stop,
+        actor=actor,
     )
 
 

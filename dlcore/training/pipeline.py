@@ -9,6 +9,7 @@ import numpy as np
 
 from dlcore.data.dataset import Dataset
 from dlcore.evaluate.metrics import Report, evaluate
+from dlcore.governance.accounts import Account, acting
 from dlcore.models.spec import ModelSpec
 from dlcore.models.tabular import run_model
 from dlcore.predict import survival_horizons
@@ -105,13 +106,19 @@ def train_and_register(
     on_event: EventHandler | None = None,
     should_stop: StopCheck | None = None,
     intended_use: str | None = None,
+    actor: Account | None = None,
 ) -> TrainOutcome:
     """Train on ``dataset``, evaluate on the test split and register the model with its card.
 
     A cancelled run registers nothing. Raises UserError for data or settings that cannot be
-    trained on.
+    trained on, PermissionDeniedError when ``actor`` may not train, and ConfigError for a
+    workspace it cannot write — both before training starts.
     """
     from dlcore.data.catalog import ensure_saved
+    from dlcore.registry import check_workspace_writable
+
+    actor = acting(actor, "train")
+    check_workspace_writable()
 
     result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
     if result.cancelled:
@@ -160,6 +167,7 @@ def train_and_register(
         evaluation=report,
         split=split,
         test_predictions=test_predictions,
+        actor=actor,
     )
     return TrainOutcome(record, result, report, decision.to_dict())
 
