@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlcore.data.numbers import to_number
 from dlcore.data.schema import BINARY, CATEGORICAL, NUMERIC, ColumnInfo, Schema, target_labels
 from dlcore.errors import SchemaMismatchError, UserError
 
@@ -79,49 +80,6 @@ def category_text(value: Any) -> str:
         return str(int(value))
     text = str(value).strip()
     return text if text else MISSING_CATEGORY
-
-
-def to_number(series: pd.Series, column: str, *, strict: bool = True) -> pd.Series:
-    """Convert a column to float, keeping missing values as NaN.
-
-    With ``strict``, a value that is present but not a number raises SchemaMismatchError naming
-    the column, the row and the value.
-    """
-    if pd.api.types.is_bool_dtype(series):
-        return series.astype(float)
-    if pd.api.types.is_numeric_dtype(series):
-        return series.astype(float)
-    text = series.astype("object").map(
-        lambda v: None if v is None or pd.isna(v) else str(v).strip()
-    )
-    text = text.map(
-        lambda v: None if v in ("", "?", "NA", "N/A", "nan", "NaN", "null", "None") else v
-    )
-    # A yes/no column read as booleans in training (0/1) and as text here (a blank made it
-    # object): True/False are still 1/0.
-    text = text.map(lambda v: _BOOLEAN_TEXT.get(v.lower(), v) if isinstance(v, str) else v)
-    numbers = pd.to_numeric(
-        text.str.replace(",", ".", regex=False) if _decimal_commas(text) else text, errors="coerce"
-    )
-    bad = numbers.isna() & text.notna()
-    if strict and bad.any():
-        row = bad.to_numpy().nonzero()[0][0]
-        examples = sorted({str(v) for v in text[bad].head(3)})
-        raise SchemaMismatchError(
-            f"Column '{column}' row {row + 1}: received '{text.iloc[row]}' "
-            f"({int(bad.sum())} value(s) like {', '.join(repr(e) for e in examples)}).",
-            expected=f"a number in '{column}' (or an empty cell for a missing value)",
-            fix=f"correct or blank those values in '{column}', or treat the column as categorical",
-        )
-    return numbers.astype(float)
-
-
-_BOOLEAN_TEXT = {"true": "1", "false": "0"}
-
-
-def _decimal_commas(text: pd.Series) -> bool:
-    sample = text.dropna().head(200)
-    return bool(len(sample)) and bool(sample.str.fullmatch(r"-?\d+,\d+").mean() > 0.5)
 
 
 def feature_frame(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.data.dataset import to_number
+from dlcore.data.leakage import association as _association
 from dlcore.data.schema import (
     BINARY,
     CATEGORICAL,
@@ -17,27 +17,18 @@ from dlcore.data.schema import (
     IDENTIFIER,
     NUMERIC,
     Schema,
-    normalize_name,
     target_labels,
 )
 
 # Thresholds on a single column's association with the target.
 NEAR_PERFECT_AUC = 0.98
 NEAR_PERFECT_CORRELATION = 0.97
-TIMING_NAME_AUC = 0.70
-TIMING_NAME_CORRELATION = 0.60
 IMBALANCE_SHARE = 0.20
 HIGH_MISSING_SHARE = 0.50
 SMALL_TABLE_ROWS = 100
 
-# Columns named like follow-up time or outcome timing: recorded after the moment of prediction,
-# they leak the outcome (the heart-failure table's follow-up `time` is the classic case).
-_TIMING_NAME = re.compile(
-    r"(^|_)(time|follow|followup|follow_up|fu|duration|days|months|survival|surv|los|length_of_stay|"
-    r"discharge|discharged|death|died|dod|censor|censored|event|outcome|readmission|readmitted|"
-    r"treatment_response|result)($|_)",
-    re.IGNORECASE,
-)
+# The columns left out as leakage are decided by dlcore.data.leakage when the target is set
+# (schema.guard_leakage); this report shows them, and warns of near-perfect ones that stay in.
 
 
 @dataclass
@@ -153,87 +144,50 @@ def _describe_target(report: DataReport, frame: pd.DataFrame, schema: Schema) ->
         report.class_counts = {str(k): int(counts.get(k, 0)) for k in schema.classes}
 
 
-def _association(x: pd.Series, y: np.ndarray, task: str, categorical: bool) -> float:
-    """How well one column alone orders the target: AUC for classes, |correlation| for numbers."""
-    from scipy.stats import spearmanr
-    from sklearn.metrics import roc_auc_score
-
-    if categorical:
-        codes = x.astype(str).fillna("(missing)")
-        if task == "regression":
-            groups = pd.DataFrame({"g": codes.to_numpy(), "y": y}).groupby("g")["y"]
-            total = np.var(y)
-            if total == 0:
-                return 0.0
-            between = float(((groups.mean() - y.mean()) ** 2 * groups.size()).sum() / len(y))
-            return float(np.sqrt(between / total))
-        values = None
-    else:
-        numbers = to_number(x, str(x.name), strict=False)
-        if numbers.notna().sum() < 3 or numbers.nunique() < 2:
-            return 0.0
-        values = numbers.fillna(numbers.median()).to_numpy()
-        if task == "regression":
-            rho = spearmanr(values, y).statistic
-            return float(abs(rho)) if np.isfinite(rho) else 0.0
-    classes = np.unique(y)
-    aucs = []
-    for cls in classes if len(classes) > 2 else classes[1:]:
-        target = (y == cls).astype(int)
-        if target.min() == target.max():
-            continue
-        if values is None:
-            score = pd.Series(target).groupby(codes.to_numpy()).transform("mean").to_numpy()
-        else:
-            score = values
-        auc = roc_auc_score(target, score)
-        aucs.append(max(auc, 1 - auc))
-    return float(np.mean(aucs)) if aucs else 0.0
-
-
 def _find_leakage(report: DataReport, frame: pd.DataFrame, schema: Schema) -> None:
+    """Association of each usable column with the target; the leakage flags the schema carries
+    (left out, or used at a person's request) and near-perfect columns that stay in."""
     if not schema.target or not schema.task or schema.target not in frame.columns:
         return
     target = frame[schema.target]
     present = target.notna().to_numpy()
     if present.sum() < 10:
         return
-    if schema.task == "regression":
+    task = "binary" if schema.task == "survival" else schema.task
+    if task == "regression":
         y = to_number(target, schema.target, strict=False).to_numpy()[present]
-        metric, perfect, named = "|correlation|", NEAR_PERFECT_CORRELATION, TIMING_NAME_CORRELATION
+        metric, perfect = "|correlation|", NEAR_PERFECT_CORRELATION
     else:
         labels = target_labels(target)[present]
         y = labels.map({c: i for i, c in enumerate(schema.classes)}).to_numpy(dtype=float)
-        metric, perfect, named = "AUC", NEAR_PERFECT_AUC, TIMING_NAME_AUC
+        metric, perfect = "AUC", NEAR_PERFECT_AUC
     report.association_metric = metric
     for col in schema.columns:
-        if col.role == "target" or col.kind in (EMPTY, IDENTIFIER) or col.n_unique <= 1:
+        if col.role == "target":
             continue
-        if col.kind not in (NUMERIC, BINARY, CATEGORICAL):
-            continue
-        x = frame[col.name][present]
-        score = _association(x.rename(col.name), y, schema.task, col.kind == CATEGORICAL)
-        report.association[col.name] = round(score, 4)
-        shown = f"{metric} {score:.2f}"
-        if score >= perfect:
-            report.leakage_suspects.append(
-                LeakageSuspect(
-                    col.name,
-                    score,
-                    metric,
-                    f"'{col.name}' alone predicts '{schema.target}' almost perfectly ({shown}). "
-                    "Check it is not a copy or a consequence of the outcome, or recorded after it.",
-                )
+        score = float("nan")
+        usable = col.kind in (NUMERIC, BINARY, CATEGORICAL) and col.n_unique > 1
+        if usable:
+            x = frame[col.name][present].rename(col.name)
+            categorical = col.kind == CATEGORICAL or (col.kind == BINARY and col.dtype == "text")
+            score = _association(x, y, task, categorical)
+            report.association[col.name] = round(score, 4)
+        if col.leakage:
+            reason = (
+                f"'{col.name}' is left out by default: {col.leakage}."
+                if col.role == "excluded"
+                else f"'{col.name}' is used at your request although flagged: {col.leakage}."
             )
-        elif score >= named and _TIMING_NAME.search(normalize_name(col.name)):
+            report.leakage_suspects.append(LeakageSuspect(col.name, score, metric, reason))
+        elif usable and score >= perfect:
             report.leakage_suspects.append(
                 LeakageSuspect(
                     col.name,
                     score,
                     metric,
-                    f"'{col.name}' is named like follow-up or outcome timing and is strongly related "
-                    f"to '{schema.target}' ({shown}). If it is known only after the moment of "
-                    "prediction, it leaks the outcome: leave it out.",
+                    f"'{col.name}' alone predicts '{schema.target}' almost perfectly "
+                    f"({metric} {score:.2f}). Check it is not a copy or a consequence of the "
+                    "outcome, or recorded after it.",
                 )
             )
 
@@ -294,8 +248,9 @@ def _findings(report: DataReport, schema: Schema, frame: pd.DataFrame) -> None:
             )
     for name in report.constant_columns:
         add(Finding("info", f"'{name}' has the same value on every row and is left out.", name))
+    features = set(schema.feature_names)
     for name, share in report.missing_share.items():
-        if share >= HIGH_MISSING_SHARE and share < 1:
+        if share >= HIGH_MISSING_SHARE and share < 1 and name in features:
             add(
                 Finding(
                     "warning",

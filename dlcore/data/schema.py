@@ -61,6 +61,8 @@ class ColumnInfo:
     missing_share: float = 0.0
     n_unique: int = 0
     dtype: str = ""
+    leakage: str = ""  # why it is left out as possible leakage (kept when a person includes it)
+    note: str = ""  # how its values were read (censored values, thousands separators, units)
 
     @property
     def is_feature(self) -> bool:
@@ -77,6 +79,8 @@ class Schema:
     classes: list[str] = field(default_factory=list)
     positive_class: str | None = None
     time_column: str | None = None  # survival: the follow-up time; ``target`` is then the event
+    group_column: str | None = None  # rows of one patient: the split keeps each group in one part
+    group_reason: str = ""  # how the grouping was chosen (detected, or set by a person)
 
     def column(self, name: str) -> ColumnInfo:
         """Return the column called ``name``; raises SchemaMismatchError when absent."""
@@ -96,6 +100,21 @@ class Schema:
     @property
     def feature_names(self) -> list[str]:
         return [c.name for c in self.features]
+
+    @property
+    def leakage_excluded(self) -> dict[str, str]:
+        """Columns left out as possible leakage, with the reason."""
+        return {c.name: c.leakage for c in self.columns if c.leakage and c.role == "excluded"}
+
+    @property
+    def leakage_included(self) -> dict[str, str]:
+        """Columns flagged as possible leakage that a person chose to use anyway, with the flag."""
+        return {c.name: c.leakage for c in self.columns if c.leakage and c.role == "feature"}
+
+    @property
+    def excluded(self) -> dict[str, str]:
+        """Every column left out of the features, with the reason."""
+        return {c.name: c.reason for c in self.columns if c.role == "excluded"}
 
     def fingerprint(self) -> str:
         """A short hash of the feature names and kinds, the target and the classes."""
@@ -119,6 +138,8 @@ class Schema:
             "classes": list(self.classes),
             "positive_class": self.positive_class,
             "time_column": self.time_column,
+            "group_column": self.group_column,
+            "group_reason": self.group_reason,
         }
 
     @classmethod
@@ -130,6 +151,8 @@ class Schema:
             classes=[str(c) for c in data.get("classes", [])],
             positive_class=data.get("positive_class"),
             time_column=data.get("time_column"),
+            group_column=data.get("group_column"),
+            group_reason=data.get("group_reason", ""),
         )
 
 
@@ -283,15 +306,13 @@ def set_survival_target(
             expected="two values: event happened or censored (for example 1/0 or dead/alive)",
             fix="choose the column that says whether the event happened",
         )
-    for col in schema.columns:
-        if col.role == "target":
-            previous = infer_column(col.name, frame[col.name])
-            col.role, col.reason = previous.role, previous.reason
+    _reset_roles(schema, frame)
     time_info.role, time_info.reason = "target", "the follow-up time"
     event_info.role, event_info.reason = "target", "whether the event happened"
     schema.target, schema.time_column, schema.task = event_column, time_column, "survival"
     schema.classes = classes
     schema.positive_class = guess_positive_class(labels, classes)
+    guard_leakage(schema, frame)
     return schema
 
 
@@ -302,10 +323,7 @@ def set_target(schema: Schema, frame: pd.DataFrame, target: str, task: str | Non
     """
     column = schema.column(target)
     schema.time_column = None
-    for col in schema.columns:
-        if col.role == "target":
-            previous = infer_column(col.name, frame[col.name])
-            col.role, col.reason = previous.role, previous.reason
+    _reset_roles(schema, frame)
     task = task or detect_task(frame[target], target)
     if task == "survival":
         raise UserError(
@@ -346,7 +364,56 @@ def set_target(schema: Schema, frame: pd.DataFrame, target: str, task: str | Non
             )
         schema.classes = classes
         schema.positive_class = guess_positive_class(labels, classes) if task == "binary" else None
+    guard_leakage(schema, frame)
     return schema
+
+
+def _reset_roles(schema: Schema, frame: pd.DataFrame) -> None:
+    """Undo what the previous target decided: its own role and the leakage flags it raised."""
+    for col in schema.columns:
+        if col.role == "target" or col.leakage:
+            previous = infer_column(col.name, frame[col.name])
+            col.role, col.reason, col.leakage = previous.role, previous.reason, ""
+
+
+def guard_leakage(schema: Schema, frame: pd.DataFrame) -> list[Any]:
+    """Leave out, with the reason, every column that may leak the target (dlcore.data.leakage).
+
+    Columns already flagged keep a person's choice. Returns the LeakFlags raised.
+    """
+    from dlcore.data.leakage import find_leaks
+
+    target = schema.target
+    if not target or target not in frame.columns or not schema.task:
+        return []
+    labels = None
+    if schema.task == "regression":
+        y_all = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype=float)
+        present = ~np.isnan(y_all)
+        task = "regression"
+    else:
+        labels = target_labels(frame[target])
+        present = labels.notna().to_numpy()
+        if schema.task in ("binary", "survival"):
+            y_all = (labels == schema.positive_class).to_numpy(dtype=float)
+            task = "binary"
+        else:
+            index = {c: i for i, c in enumerate(schema.classes)}
+            y_all = labels.map(lambda v: index.get(v, -1)).to_numpy(dtype=float)
+            task = "multiclass"
+    columns = []
+    for col in schema.columns:
+        if col.role == "target" or col.name not in frame.columns:
+            continue
+        usable = col.kind in FEATURE_KINDS and col.n_unique > 1
+        categorical = col.kind == CATEGORICAL or (col.kind == BINARY and col.dtype == "text")
+        columns.append((col.name, "categorical" if categorical else col.kind, usable))
+    flags = find_leaks(frame, target, task, y_all[present], present, columns, labels)
+    for flag in flags:
+        col = schema.column(flag.column)
+        col.leakage = flag.reason
+        col.role, col.reason = "excluded", flag.reason
+    return flags
 
 
 def target_labels(series: pd.Series) -> pd.Series:
@@ -492,7 +559,10 @@ def update_columns(
                     expected="a column that varies",
                     fix="leave it out",
                 )
-            if col.role != "feature":
+            if col.role != "feature" and col.leakage:
+                col.role = "feature"
+                col.reason = f"included at the user's request despite {col.leakage}"
+            elif col.role != "feature":
                 col.role, col.reason = "feature", "included by the user" if col.reason else ""
         else:
             col.role = "excluded"
