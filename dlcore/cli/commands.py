@@ -248,7 +248,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from dlcore.data import read_table
-    from dlcore.explain.summary import summarize
+    from dlcore.explain.summary import on_shown_probability, summarize
     from dlcore.explain.tabular import TabularExplainer
     from dlcore.registry import load_model
 
@@ -266,7 +266,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     explainer = TabularExplainer(
         loaded.model, loaded.layout, background if background is not None else frame
     )
-    explanation = explainer.explain(frame.iloc[[args.row]])
+    explanation = on_shown_probability(
+        explainer.explain(frame.iloc[[args.row]]), loaded.recalibrator
+    )
     table = explanation.contributions(0)
     k = explanation.output_index(0)
     summary = summarize(explanation, 0)

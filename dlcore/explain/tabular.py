@@ -50,6 +50,9 @@ class Explanation:
     data: pd.DataFrame
     method: str
     task: str
+    # Which output the values explain: "network" (the network's own output) or "shown" (the
+    # probability the pages show, recalibrated when the model has a recalibration).
+    scale: str = "network"
 
     @property
     def additivity_error(self) -> float:

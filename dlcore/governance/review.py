@@ -166,7 +166,7 @@ def _predict_cases(
         output = run_model(loaded.model, layout.inputs(dataset.images[positions]))
         summaries = [""] * len(positions)
     else:
-        from dlcore.explain.summary import summarize
+        from dlcore.explain.summary import on_shown_probability, summarize
         from dlcore.explain.tabular import TabularExplainer
         from dlcore.predict import check_records
 
@@ -177,7 +177,7 @@ def _predict_cases(
         explainer = TabularExplainer(
             loaded.model, layout, background if background is not None else records
         )
-        explanation = explainer.explain(records)
+        explanation = on_shown_probability(explainer.explain(records), loaded.recalibrator)
         summaries = [summarize(explanation, i) for i in range(len(positions))]
     probabilities = np.asarray(loaded.recalibrator.apply(output)).reshape(output.shape)
     if layout.task == "binary":

@@ -8,7 +8,8 @@ import pytest
 from dlcore.data import Dataset, infer_schema
 from dlcore.data.synthetic import make_cohort
 from dlcore.errors import UserError
-from dlcore.explain.summary import summarize
+from dlcore.explain.summary import on_shown_probability, summarize
+from dlcore.report.wording import percent_text
 from dlcore.explain.tabular import TabularExplainer, deep_supported
 from dlcore.models.spec import ModelSpec
 from dlcore.training.fit import train
@@ -135,12 +136,12 @@ def test_deep_and_permutation_agree_on_the_top_features(
 
 
 def test_summary_text(binary_explanation):
-    text = summarize(binary_explanation, 0)
+    text = summarize(on_shown_probability(binary_explanation), 0)
     assert text.startswith("Predicted probability of malignant:")
     assert "Raises it" in text or "Lowers it" in text
     top = binary_explanation.contributions(0)["feature"].iloc[0]
     assert top in text
-    assert f"{binary_explanation.outputs[0, 0]:.0%}" in text
+    assert percent_text(binary_explanation.outputs[0, 0]) in text
 
 
 def test_regression_explanation_is_additive(tiny_regression, diabetes):
