@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import numpy as np
 
 from dlcore.config import get_settings
 from dlcore.errors import BadUploadError, UnsupportedFileError
+from dlcore.fsutil import neutral_name
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,39 @@ DICOM_SUFFIXES = (".dcm", ".dicom")
 MAX_IMAGE_PIXELS = 40_000_000  # Pillow's decompression-bomb guard, lower than its default
 MAX_ZIP_MEMBERS = 20_000
 DEFAULT_SIZE = 64
+MAX_CLASSES = 1_000
+MAX_NPZ_MEMBERS = 64
+_CHUNK = 1 << 20
+
+
+def _unpacked_limit() -> int:
+    """How much an archive may hold once unpacked: four times the upload limit."""
+    return get_settings().max_upload_bytes * 4
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    """A member's bytes, read in chunks and stopped past ``cap`` (whatever the directory says).
+
+    Raises BadUploadError for a member larger than ``cap``.
+    """
+    if info.file_size > cap:
+        raise BadUploadError(
+            f"A file in the archive would unpack to {info.file_size / 1e6:.0f} MB.",
+            expected=f"images of at most {cap / 1e6:.0f} MB each",
+            fix="leave the oversized file out of the archive, or raise DLCORE_MAX_UPLOAD_MB",
+        )
+    chunks, size = [], 0
+    with archive.open(info) as handle:
+        while chunk := handle.read(_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise BadUploadError(
+                    "A file in the archive unpacks to more than its directory says.",
+                    expected="an intact ZIP archive",
+                    fix="compress the images again and upload the new archive",
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -36,6 +71,9 @@ class SkippedFile:
 
     name: str
     reason: str
+
+
+_FRAME_SUFFIX = re.compile(r"#frame\d+$")
 
 
 @dataclass
@@ -70,6 +108,17 @@ class ImageDataset:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def groups(self) -> np.ndarray | None:
+        """Per image, the file it came from, when a file gave several images (the frames of a
+        multi-frame DICOM): the split keeps a group in one part. None when each file gave one."""
+        keys = np.array([_FRAME_SUFFIX.sub("", n) for n in self.file_names], dtype=object)
+        return keys if len(set(keys.tolist())) < len(keys) else None
+
+    @property
+    def group_name(self) -> str:
+        return "source file (the frames of one DICOM file)"
 
     def fingerprint(self) -> str:
         """A short content hash of the pixels and labels."""
@@ -338,10 +387,18 @@ def read_image_zip(
         split_of = {i.filename: s for i, s in zip(pictures, splits_of, strict=True)}
         images, labels_text, names, dicom, image_splits = [], [], [], {}, []
         target_size = size
+        member_cap, unpacked = get_settings().max_upload_bytes, 0
         for info in usable:
             member = info.filename
+            if unpacked + info.file_size > limit:
+                raise BadUploadError(
+                    f"'{name}' unpacks to more than {limit / 1e6:.0f} MB.",
+                    expected=f"at most {limit / 1e6:.0f} MB once unpacked (a ZIP bomb is refused)",
+                    fix="upload fewer images per archive",
+                )
             try:
-                raw = archive.read(info)
+                raw = _read_member(archive, info, member_cap)
+                unpacked += len(raw)
                 frames, meta = decode_frames(raw, member, size=target_size, channels=channels)
             except (BadUploadError, UnsupportedFileError) as exc:
                 skipped.append(SkippedFile(member, exc.received))
@@ -425,7 +482,7 @@ def _assemble(
     for item in skipped:
         logger.info("skipped an image: %s", item.reason)
     return ImageDataset(
-        name=Path(name).stem,
+        name=neutral_name("images"),
         images=stacked,
         labels=labels,
         classes=classes,
@@ -469,6 +526,7 @@ def read_npz(
     with ``allow_pickle=False``. Raises BadUploadError for missing or inconsistent arrays.
     """
     _check_size(data, name)
+    _check_npz_members(data, name)
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
         arrays = {key: archive[key] for key in archive.files}
@@ -488,6 +546,18 @@ def read_npz(
             expected="train_images and train_labels (MedMNIST layout), optionally val_ and test_ parts",
             fix="rename the arrays, or upload a ZIP of class folders",
         )
+    for part in parts:
+        x = arrays[f"{part}_images"]
+        if np.issubdtype(x.dtype, np.inexact):
+            bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+            if bad:  # inf would stretch the scale and turn every image black
+                raise BadUploadError(
+                    f"'{name}': {part}_images holds {bad:,} value(s) that are not finite "
+                    "(inf or NaN).",
+                    expected="finite pixel values",
+                    fix="replace inf and NaN pixels (for example with numpy.nan_to_num) and "
+                    "save the archive again",
+                )
     numeric = [
         arrays[f"{p}_images"]
         for p in parts
@@ -573,11 +643,19 @@ def read_npz(
             fix="recode the labels",
         )
     n_classes = int(values.max()) + 1
+    if n_classes > min(MAX_CLASSES, max(len(stacked), 2)):
+        # Checked before one class name is made: a label of 10^9 must not build 10^9 names.
+        raise BadUploadError(
+            f"'{name}' has a label {n_classes - 1:,} for {len(stacked):,} images.",
+            expected=f"class indices 0 … K-1 with K at most {MAX_CLASSES:,} and at most the "
+            "number of images",
+            fix="recode the labels as 0, 1, 2, … (one per class)",
+        )
     names_of_classes = classes or [str(i) for i in range(n_classes)]
     if len(split) < 3:
         split = None  # without all three parts the app makes its own seeded split
     return ImageDataset(
-        name=Path(name).stem,
+        name=neutral_name("images"),
         images=stacked,
         labels=y_all,
         classes=names_of_classes,
@@ -586,6 +664,70 @@ def read_npz(
         predefined_split=split,
         positive_class=guess_positive_image_class(names_of_classes),
     )
+
+
+def _check_npz_members(data: bytes, name: str) -> None:
+    """Refuse an .npz before anything is inflated: too many members, members that unpack beyond
+    the cap (from the ZIP directory), or .npy headers whose shape × dtype claim more than the cap
+    or more than the member holds (a header claiming 10^15 bytes)."""
+    limit = _unpacked_limit()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return  # not a ZIP: np.load says so below
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_NPZ_MEMBERS:
+            raise BadUploadError(
+                f"'{name}' holds {len(infos):,} arrays.",
+                expected=f"at most {MAX_NPZ_MEMBERS} arrays (train_/val_/test_ images and labels)",
+                fix="save only the image and label arrays",
+            )
+        total = sum(info.file_size for info in infos)
+        if total > limit:
+            raise BadUploadError(
+                f"'{name}' would unpack to {total / 1e6:,.0f} MB.",
+                expected=f"at most {limit / 1e6:,.0f} MB once unpacked (a compression bomb is "
+                "refused)",
+                fix="upload a smaller archive, or raise DLCORE_MAX_UPLOAD_MB",
+            )
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                continue
+            shape, dtype = _npy_header(archive, info, name)
+            claimed = dtype.itemsize
+            for dim in shape:
+                claimed *= int(dim)
+            if claimed > limit or claimed > info.file_size:
+                raise BadUploadError(
+                    f"'{name}': the array {info.filename[:-4]!r} claims shape {tuple(shape)} of "
+                    f"{dtype} ({claimed / 1e6:,.0f} MB) in a member of {info.file_size / 1e6:,.1f} MB.",
+                    expected=f"arrays that hold what their header says, at most {limit / 1e6:,.0f} MB",
+                    fix="save the arrays again with numpy.savez_compressed",
+                )
+
+
+def _npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> tuple[Any, Any]:
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as handle:
+            version = fmt.read_magic(handle)
+            reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _fortran, dtype = reader(handle)
+    except (ValueError, OSError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:
+        raise BadUploadError(
+            f"'{name}': the array {info.filename[:-4]!r} has no readable NumPy header "
+            f"({type(exc).__name__}).",
+            expected="arrays saved by numpy.savez",
+            fix="save the arrays again with numpy.savez_compressed",
+        ) from None
+    if dtype.hasobject:
+        raise BadUploadError(
+            f"'{name}': the array {info.filename[:-4]!r} holds Python objects.",
+            expected="plain numeric arrays (object arrays need pickle, which is never loaded)",
+            fix="store the images and labels as numeric arrays",
+        )
+    return shape, dtype
 
 
 def read_images(
@@ -608,6 +750,13 @@ def read_images(
             raise BadUploadError(
                 f"No file at '{path}'.", expected="a readable file or folder", fix="check the path"
             )
+        limit = get_settings().max_upload_bytes
+        if path.stat().st_size > limit:  # before reading it into memory
+            raise BadUploadError(
+                f"'{path.name}' is {path.stat().st_size / 1e6:.1f} MB.",
+                expected=f"at most {limit / 1e6:.0f} MB",
+                fix="use a smaller file, or raise DLCORE_MAX_UPLOAD_MB",
+            )
         data, name = path.read_bytes(), name or path.name
     else:
         data, name = bytes(source), name or "upload"
@@ -619,7 +768,7 @@ def read_images(
     _check_size(data, name)
     frames, meta = decode_frames(data, name, size=size, channels=channels)
     return ImageDataset(
-        name=Path(name).stem,
+        name=neutral_name("images"),
         images=np.stack(frames),
         labels=None,
         classes=[],
@@ -633,7 +782,14 @@ def read_images(
 
 def _read_folder(folder: Path, *, size: int, channels: int | None) -> ImageDataset:
     images, labels_text, names, skipped, dicom = [], [], [], [], {}
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    root = folder.resolve()
+    # A link that leads outside the folder is not followed (the folder is what was named).
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.resolve().is_relative_to(root)
+    )
+    member_cap, unpacked = get_settings().max_upload_bytes, 0
     if len(files) > MAX_ZIP_MEMBERS:
         raise BadUploadError(
             f"'{folder}' holds {len(files):,} files.",
@@ -642,6 +798,17 @@ def _read_folder(folder: Path, *, size: int, channels: int | None) -> ImageDatas
         )
     for path in files:
         relative = path.relative_to(folder)
+        file_size = path.stat().st_size
+        if file_size > member_cap:
+            skipped.append(SkippedFile(str(relative), "larger than the upload limit: skipped"))
+            continue
+        unpacked += file_size
+        if unpacked > _unpacked_limit():
+            raise BadUploadError(
+                f"The images in the folder add up to more than {_unpacked_limit() / 1e6:.0f} MB.",
+                expected=f"at most {_unpacked_limit() / 1e6:.0f} MB of images",
+                fix="use a smaller folder, or raise DLCORE_MAX_UPLOAD_MB",
+            )
         try:
             frames, meta = decode_frames(
                 path.read_bytes(), str(relative), size=size, channels=channels

@@ -22,6 +22,32 @@ logger = logging.getLogger(__name__)
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".data", ".dat", ".xlsx", ".parquet", ".pq")
 MISSING_MARKERS = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A"]
 _DELIMITERS = ",;\t|"
+# Each column becomes an input of the network: thousands of them take hours to train. Above this
+# (DLCORE_MAX_COLUMNS) a table is refused before it is parsed.
+DEFAULT_MAX_COLUMNS = 2_000
+
+
+def max_columns() -> int:
+    """The column cap: DLCORE_MAX_COLUMNS, default 2,000. Raises ConfigError when malformed."""
+    from dlcore.config import _int_env
+
+    return _int_env("DLCORE_MAX_COLUMNS", DEFAULT_MAX_COLUMNS)
+
+
+def _too_many_columns(name: str, columns: int, cap: int) -> BadUploadError:
+    return BadUploadError(
+        f"'{name}' has {columns:,} columns.",
+        expected=f"at most {cap:,} columns (each column is an input of the network)",
+        fix="keep the columns that matter (or a summary of them), or raise DLCORE_MAX_COLUMNS",
+    )
+
+
+def _too_many_rows(name: str, cap: int) -> BadUploadError:
+    return BadUploadError(
+        f"'{name}' has more than {cap:,} rows (reading stopped there).",
+        expected=f"at most {cap:,} rows",
+        fix="use a sample of the rows, or raise DLCORE_MAX_ROWS",
+    )
 
 
 @dataclass
@@ -68,11 +94,9 @@ def read_table(
     _check_not_empty(table.frame, name)
     max_rows = get_settings().max_rows
     if len(table.frame) > max_rows:
-        raise BadUploadError(
-            f"'{name}' has {len(table.frame):,} rows.",
-            expected=f"at most {max_rows:,} rows",
-            fix="use a sample of the rows, or raise DLCORE_MAX_ROWS",
-        )
+        raise _too_many_rows(name, max_rows)
+    if table.frame.shape[1] > max_columns():
+        raise _too_many_columns(name, table.frame.shape[1], max_columns())
     logger.info("read %s table: %d rows x %d columns", file_format, *table.frame.shape)
     return table
 
@@ -224,6 +248,10 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             fix="check the export and upload the file again",
         )
     delimiter = _sniff_delimiter(text, file_format)
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    columns = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    if len(columns) > max_columns():  # before parsing: thousands of columns are refused at once
+        raise _too_many_columns(name, len(columns), max_columns())
     header = _has_header(text, delimiter)
     try:
         frame = pd.read_csv(
@@ -235,6 +263,8 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             skipinitialspace=True,
             on_bad_lines="error",
             decimal=_decimal_mark(text, delimiter),
+            # The row cap is checked while reading: parsing stops one row past it.
+            nrows=get_settings().max_rows + 1,
         )
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         detail = re.sub(r"\s+", " ", str(exc)).strip()
@@ -289,7 +319,12 @@ def _read_xlsx(data: bytes, name: str) -> TableFile:
                 expected="a workbook that is not a compression bomb",
                 fix="export the sheet as CSV instead",
             )
-        sheets = pd.read_excel(io.BytesIO(data), sheet_name=None, engine="openpyxl")
+        sheets = pd.read_excel(
+            io.BytesIO(data),
+            sheet_name=None,
+            engine="openpyxl",
+            nrows=get_settings().max_rows + 1,  # the row cap while reading
+        )
     except BadUploadError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -316,6 +351,17 @@ def _read_xlsx(data: bytes, name: str) -> TableFile:
 
 
 def _read_parquet(data: bytes, name: str) -> TableFile:
+    try:
+        import pyarrow.parquet as pq
+
+        metadata = pq.ParquetFile(io.BytesIO(data)).metadata
+    except Exception:  # pyarrow raises several unrelated types for broken files
+        metadata = None
+    if metadata is not None:  # the footer says how big it is: refuse before reading the data
+        if metadata.num_columns > max_columns():
+            raise _too_many_columns(name, metadata.num_columns, max_columns())
+        if metadata.num_rows > get_settings().max_rows:
+            raise _too_many_rows(name, get_settings().max_rows)
     try:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several unrelated types for broken files
