@@ -264,8 +264,106 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
     target is not a column or cannot be learned (one value, free text).
     """
     schema = Schema(columns=[infer_column(str(c), frame[c]) for c in frame.columns])
+    group = detect_group_column(frame, schema)
+    if group is not None:
+        set_group_column(schema, frame, group, detected=True)
     if target is not None:
         set_target(schema, frame, target)
+    return schema
+
+
+# Names of columns that identify a patient (not a visit): preferred as the grouping of a split.
+_PATIENT_NAME = re.compile(
+    r"(^|_)(patient|patients|subject|subjects|person|individual|participant|mrn|nhs|pid|"
+    r"patient_?(id|no|number|num|key)|subject_?(id|no)|person_?id|participant_?id|mrn_?\w*)($|_)",
+    re.IGNORECASE,
+)
+
+
+def detect_group_column(frame: pd.DataFrame, schema: Schema) -> str | None:
+    """A column that identifies patients and repeats (several rows of one patient), else None.
+
+    Candidates are identifier-like columns (by name or values) in which at least one value occurs
+    on two rows or more; a name that says patient or subject is preferred over a visit or record
+    number. Returns the column's name.
+    """
+    candidates = []
+    for col in schema.columns:
+        if col.kind != IDENTIFIER or col.name not in frame.columns:
+            continue
+        values = frame[col.name].dropna()
+        if len(values) < 4 or col.n_unique < 2 or col.n_unique >= len(values):
+            continue
+        name = normalize_name(col.name)
+        if col.reason.endswith(("e-mail addresses", "phone numbers")):
+            continue
+        patient = bool(_PATIENT_NAME.search(name))
+        if not patient and not _IDENTIFIER_NAME.search(name):
+            continue
+        candidates.append((not patient, col.n_unique, col.name))
+    return min(candidates)[2] if candidates else None
+
+
+def set_group_column(
+    schema: Schema, frame: pd.DataFrame, column: str | None, *, detected: bool = False
+) -> Schema:
+    """Keep each value of ``column`` (a patient, a subject) wholly in train, validation or test.
+
+    ``None`` splits rows independently. The column is left out of the features. Returns the same
+    schema, changed. Raises UserError for a column that is absent or is the target.
+    """
+    if column is None:
+        schema.group_column, schema.group_reason = (
+            None,
+            "rows are split independently (set by the user)",
+        )
+        return schema
+    col = schema.column(column)
+    if column in (schema.target, schema.time_column):
+        raise UserError(
+            f"'{column}' is the outcome; it cannot also group the records.",
+            expected="a column that identifies the patient (for example patient_id)",
+            fix="choose the patient identifier column",
+        )
+    values = frame[column]
+    n_groups = int(values.nunique())
+    repeated = int((values.value_counts() > 1).sum())
+    schema.group_column = column
+    how = "detected" if detected else "set by the user"
+    schema.group_reason = (
+        f"{how}: '{column}' identifies patients; {repeated} of its {n_groups} values have "
+        "several rows, and each is kept wholly in train, validation or test"
+    )
+    if col.role == "feature":
+        col.role = "excluded"
+    if col.role == "excluded" and not col.leakage:
+        col.reason = (
+            "identifies the patient: used to keep each patient's rows in one part of the split"
+        )
+    return schema
+
+
+def set_positive_class(schema: Schema, positive: str) -> Schema:
+    """Make ``positive`` the class of concern of a binary (or survival) target.
+
+    Accepts the class label ('1', 'malignant') case-insensitively. Returns the same schema.
+    Raises UserError when the task is not binary or the class is unknown.
+    """
+    if schema.task not in ("binary", "survival"):
+        raise UserError(
+            f"A positive class was given, but the task is {schema.task or 'not set'}.",
+            expected="a binary outcome (two classes)",
+            fix="leave out the positive class, or choose a two-class target",
+        )
+    lowered = {c.lower(): c for c in schema.classes}
+    chosen = lowered.get(str(positive).strip().lower())
+    if chosen is None:
+        raise UserError(
+            f"'{positive}' is not a class of '{schema.target}'.",
+            expected="one of: " + ", ".join(schema.classes),
+            fix="pass one of those classes",
+        )
+    schema.positive_class = chosen
     return schema
 
 

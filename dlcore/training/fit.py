@@ -62,6 +62,8 @@ class Split:
     test: np.ndarray
     seed: int
     stratified: bool
+    group: str | None = None  # what kept each patient in one part ('patient_id', 'DICOM series')
+    n_groups: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,8 @@ class Split:
             "test": self.test.tolist(),
             "seed": self.seed,
             "stratified": self.stratified,
+            "group": self.group,
+            "n_groups": self.n_groups,
         }
 
     @classmethod
@@ -80,6 +84,8 @@ class Split:
             np.asarray(data["test"], dtype=np.int64),
             int(data["seed"]),
             bool(data["stratified"]),
+            data.get("group"),
+            int(data.get("n_groups", 0)),
         )
 
     def sizes(self) -> dict[str, int]:
@@ -98,6 +104,7 @@ class PreparedData:
     y: np.ndarray
     row_index: np.ndarray
     kinds: dict[str, str]
+    groups: np.ndarray | None = None  # per record: the patient (or series) it belongs to
 
 
 @dataclass
@@ -130,16 +137,40 @@ def prepare_data(dataset: Dataset) -> PreparedData:
     labelled = dataset.frame.loc[present]
     kinds = {c.name: model_kind(c, labelled[c.name]) for c in schema.features}
     features = feature_frame(labelled, schema, kinds).reset_index(drop=True)
-    return PreparedData(features, y[present], labelled.index.to_numpy(), kinds)
+    groups = None
+    if schema.group_column and schema.group_column in labelled.columns:
+        groups = group_keys(labelled[schema.group_column])
+    return PreparedData(features, y[present], labelled.index.to_numpy(), kinds, groups)
 
 
-def split_records(y: np.ndarray, task: str, spec: ModelSpec) -> Split:
+def group_keys(values: Any) -> np.ndarray:
+    """Group labels as text; a missing value is a group of its own (its row stands alone)."""
+    series = pd.Series(values).reset_index(drop=True)
+    text = series.astype("object").map(lambda v: None if pd.isna(v) else str(v))
+    return np.array(
+        [t if t is not None else f"\x00row{i}" for i, t in enumerate(text)], dtype=object
+    )
+
+
+def split_records(
+    y: np.ndarray,
+    task: str,
+    spec: ModelSpec,
+    groups: np.ndarray | None = None,
+    group_name: str | None = None,
+) -> Split:
     """A seeded train/validation/test split, stratified by class for classification tasks.
 
-    Raises UserError when there are too few records (or too few of a class) to split.
+    With ``groups`` (one label per record: the patient, the DICOM series) that repeat, whole groups
+    go to one part — no patient is in two parts — stratified by each group's outcome (any event
+    for binary and survival, the most common class for several classes); ``group_name`` says what
+    they are, for the card. Raises UserError when there are too few records (or too few of a
+    class, or too few groups) to split.
     """
     from sklearn.model_selection import train_test_split
 
+    if groups is not None and len(np.unique(groups.astype(str))) < len(groups):
+        return _split_groups(y, task, spec, groups.astype(str), group_name or "group")
     n = len(y)
     n_test = max(1, round(n * spec.test_fraction))
     n_val = max(1, round(n * spec.validation_fraction))
@@ -180,6 +211,67 @@ def split_records(y: np.ndarray, task: str, spec: ModelSpec) -> Split:
                     fix="collect more records of the rare class, or merge it with another",
                 )
     return Split(np.sort(train), np.sort(val), np.sort(test), spec.seed, stratified)
+
+
+def _split_groups(
+    y: np.ndarray, task: str, spec: ModelSpec, groups: np.ndarray, name: str
+) -> Split:
+    """split_records for records grouped by patient: whole groups per part (see split_records)."""
+    from sklearn.model_selection import train_test_split
+
+    codes, inverse = np.unique(groups, return_inverse=True)
+    n_groups = len(codes)
+    n_test = max(1, round(n_groups * spec.test_fraction))
+    n_val = max(1, round(n_groups * spec.validation_fraction))
+    if n_groups - n_test - n_val < 3:
+        raise UserError(
+            f"Only {n_groups} distinct values of '{name}': too few to keep each in one part.",
+            expected="enough patients (groups) for train, validation and test",
+            fix="use more patients, or turn grouping off if the rows are truly independent",
+        )
+    labels = y[:, 1] if task == "survival" else y
+    group_label = None
+    stratified = False
+    if task != "regression":
+        frame = pd.DataFrame({"g": inverse, "y": labels})
+        if task in ("binary", "survival"):
+            group_label = frame.groupby("g")["y"].max().to_numpy()
+        else:
+            group_label = frame.groupby("g")["y"].agg(lambda v: v.mode().iloc[0]).to_numpy()
+        _, counts = np.unique(group_label, return_counts=True)
+        stratified = bool(counts.min() >= 3)
+        if not stratified:
+            logger.warning("a class has fewer than 3 groups; the grouped split is not stratified")
+    ids = np.arange(n_groups)
+    rest, test = train_test_split(
+        ids,
+        test_size=n_test,
+        random_state=spec.seed,
+        stratify=group_label if stratified else None,
+    )
+    train, val = train_test_split(
+        rest,
+        test_size=n_val,
+        random_state=spec.seed + 1,
+        stratify=group_label[rest] if stratified else None,
+    )
+    parts = [np.flatnonzero(np.isin(inverse, part)) for part in (train, val, test)]
+    if len(parts[0]) < MIN_TRAIN_ROWS:
+        raise UserError(
+            f"Only {len(parts[0])} records are left to train on after keeping each '{name}' in one part.",
+            expected=f"at least {MIN_TRAIN_ROWS} training records",
+            fix="use more records, or smaller validation and test fractions",
+        )
+    if task != "regression":
+        for part, label in ((parts[0], "training"), (parts[1], "validation")):
+            if len(np.unique(labels[part])) < len(np.unique(labels)):
+                raise UserError(
+                    f"The {label} part lacks a class once each '{name}' is kept in one part.",
+                    expected="several patients with every class",
+                    fix="collect more patients of the rare class, or merge it with another",
+                )
+    logger.info("grouped split: %d groups, %d/%d/%d records", n_groups, *map(len, parts))
+    return Split(*parts, spec.seed, stratified, name, n_groups)
 
 
 def sample_weights(y: np.ndarray, task: str, spec: ModelSpec) -> np.ndarray | None:
@@ -376,7 +468,9 @@ def _prepare_table(
     dataset: Dataset, spec: ModelSpec, split: Split | None
 ) -> tuple[PreparedData, Split, Any, Any]:
     data = prepare_data(dataset)
-    split = split or split_records(data.y, dataset.schema.task or "", spec)
+    split = split or split_records(
+        data.y, dataset.schema.task or "", spec, data.groups, dataset.schema.group_column
+    )
     train_features = data.features.iloc[split.train]
     layout = make_layout(dataset.schema, train_features, data.kinds)
     set_seed(spec.seed)
@@ -420,7 +514,14 @@ def _prepare_images(
             spec.seed,
             False,
         )
-    split = split or split_records(dataset.labels, dataset.task, spec)
+    groups = getattr(dataset, "groups", None)
+    split = split or split_records(
+        dataset.labels,
+        dataset.task,
+        spec,
+        None if groups is None else group_keys(groups),
+        getattr(dataset, "group_name", None),
+    )
     height, width, channels = dataset.image_shape
     layout = ImageLayout(
         height, width, channels, dataset.task, list(dataset.classes), dataset.positive_class

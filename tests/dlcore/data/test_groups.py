@@ -1,0 +1,111 @@
+"""Patient-level splitting: a column that identifies patients and repeats is detected, and the split
+keeps each patient wholly in train, validation or test (tables and multi-frame images)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlcore.data import Dataset, infer_schema
+from dlcore.data.schema import detect_group_column, set_group_column
+from dlcore.errors import UserError
+from dlcore.models.spec import ModelSpec
+from dlcore.training.fit import prepare_data, split_records
+
+
+def _admissions(n_patients: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    visits = rng.integers(1, 5, n_patients)  # 1-4 admissions per patient
+    patient = np.repeat([f"S{1000 + i}" for i in range(n_patients)], visits)
+    frailty = np.repeat(rng.normal(0, 1, n_patients), visits)
+    n = len(patient)
+    age = np.repeat(rng.integers(40, 90, n_patients), visits)
+    lactate = rng.gamma(2, 1, n).round(1)
+    risk = 1 / (1 + np.exp(-(frailty + 0.4 * (lactate - 2) - 0.5)))
+    return pd.DataFrame(
+        {
+            "subject_id": patient,
+            "hadm_id": np.arange(50000, 50000 + n),
+            "age": age,
+            "lactate": lactate,
+            "readmitted": (rng.random(n) < risk).astype(int),
+        }
+    )
+
+
+def _parts(split) -> list[np.ndarray]:
+    return [split.train, split.validation, split.test]
+
+
+def test_repeating_patient_column_is_detected_and_left_out():
+    frame = _admissions()
+    schema = infer_schema(frame, "readmitted")
+    assert schema.group_column == "subject_id"
+    assert schema.group_reason.startswith("detected")
+    assert "subject_id" not in schema.feature_names
+    assert "hadm_id" not in schema.feature_names
+    assert schema.feature_names == ["age", "lactate"]
+
+
+def test_unique_identifiers_do_not_group():
+    from dlcore.data.synthetic import make_cohort
+
+    frame = make_cohort(200, seed=1)
+    schema = infer_schema(frame, "outcome")
+    assert schema.group_column is None
+    assert detect_group_column(frame, schema) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_patient_in_two_parts(seed):
+    frame = _admissions(seed=seed)
+    dataset = Dataset("admissions", frame, infer_schema(frame, "readmitted"))
+    data = prepare_data(dataset)
+    split = split_records(data.y, "binary", ModelSpec(seed=seed), data.groups, "subject_id")
+    assert split.group == "subject_id"
+    assert split.n_groups == frame["subject_id"].nunique()
+    owners = [set(data.groups[p]) for p in _parts(split)]
+    assert not owners[0] & owners[1] and not owners[0] & owners[2] and not owners[1] & owners[2]
+    assert sum(map(len, _parts(split))) == len(frame)
+    # The same data split by row puts patients on both sides (what the grouping prevents).
+    by_row = split_records(data.y, "binary", ModelSpec(seed=seed))
+    assert set(data.groups[by_row.train]) & set(data.groups[by_row.test])
+    assert by_row.group is None
+
+
+def test_group_can_be_set_and_turned_off():
+    frame = _admissions()
+    frame = frame.rename(columns={"subject_id": "code"})
+    schema = infer_schema(frame, "readmitted")
+    set_group_column(schema, frame, "code")
+    assert schema.group_column == "code" and "set by the user" in schema.group_reason
+    set_group_column(schema, frame, None)
+    assert schema.group_column is None
+    with pytest.raises(UserError):
+        set_group_column(schema, frame, "readmitted")
+
+
+def test_too_few_groups_is_refused():
+    y = np.array([0, 1] * 30, dtype=float)
+    groups = np.array(["a", "b", "c", "d"] * 15, dtype=object)
+    with pytest.raises(UserError, match="too few"):
+        split_records(y, "binary", ModelSpec(), groups, "patient")
+
+
+def test_multiframe_images_share_a_group():
+    from dlcore.data.images import ImageDataset
+
+    names = [f"case{i}.dcm#frame{k}" for i in range(30) for k in (1, 2, 3)]
+    labels = np.array([i % 2 for i in range(30) for _ in range(3)], dtype=np.int64)
+    images = np.zeros((len(names), 8, 8, 1), dtype=np.uint8)
+    dataset = ImageDataset("frames", images, labels, ["a", "b"], names)
+    groups = dataset.groups
+    assert groups is not None and len(set(groups)) == 30
+    split = split_records(labels, "binary", ModelSpec(seed=4), groups, dataset.group_name)
+    owners = [set(groups[p]) for p in _parts(split)]
+    assert not owners[0] & owners[2] and not owners[1] & owners[2] and not owners[0] & owners[1]
+    single = ImageDataset(
+        "single", images[:30], labels[:30], ["a", "b"], [f"f{i}.png" for i in range(30)]
+    )
+    assert single.groups is None
