@@ -142,6 +142,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if is_image_data(args.data):
         dataset = load_images_argument(args.data, args.image_size, args.channels)
         spec = _spec_from_args(args, dataset.task, len(dataset.images), images=True)
+        if args.search:
+            return _search_and_report(args, dataset, spec)
         return _report_training(
             args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
         )
@@ -170,10 +172,45 @@ def cmd_train(args: argparse.Namespace) -> int:
         },
         frame=dataset.frame,
     )
-    spec = _spec_from_args(args, dataset.schema.task, len(dataset.frame))
+    task = dataset.schema.task
+    spec = _spec_from_args(args, task, len(dataset.frame))
+    from dlcore.training.cv import check_folds, default_cv_folds
+
+    if args.search:
+        return _search_and_report(args, dataset, spec)
+    folds = args.cv if args.cv is not None else default_cv_folds(task, len(dataset.frame))
+    if folds:
+        from dlcore.training.fit import prepare_data
+
+        check_folds(task, prepare_data(dataset).y, folds)
     return _report_training(
-        args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
+        args,
+        train_and_register(
+            dataset,
+            spec,
+            name=args.name,
+            on_event=_epoch_printer(args),
+            cv_folds=folds,
+            cv_repeats=args.cv_repeats,
+        ),
     )
+
+
+def _search_and_report(args: argparse.Namespace, dataset: Any, spec: Any) -> int:
+    """``train --search``: Ray Tune over the spec's knobs, then the chosen settings registered."""
+    from dlcore.training.search import check_budget, search_and_register
+
+    check_budget(args.budget_trials, args.budget_minutes)
+    outcome, found = search_and_register(
+        dataset,
+        spec,
+        trials=args.budget_trials,
+        minutes=args.budget_minutes,
+        name=args.name,
+        on_event=_epoch_printer(args),
+    )
+    args.search_result = found.to_card()
+    return _report_training(args, outcome)
 
 
 def _epoch_printer(args: argparse.Namespace) -> Any:
@@ -189,11 +226,44 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
     record, report, result = outcome.record, outcome.report, outcome.result
     assert record is not None and report is not None  # nothing cancels a command-line run
     metrics = report.headline()
+    summary = outcome.summary or {}
+    counts = summary.get("test_counts") or {}
     lines = [
         f"model {record.id}  ({record.name}, version {record.version})",
         f"task {record.task}; {result.epochs_run} epochs (best {result.best_epoch}) in {result.timings['fit_s']:.1f} s",
-        "test metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
     ]
+    if counts.get("label"):
+        lines.append(f"TEST SPLIT: {counts['label'].upper()} ({counts['reason']})")
+    elif counts:
+        lines.append(f"test split: {counts['reason']}")
+    if summary.get("metrics_ci"):
+        lines.append(
+            "test metrics (95% CI): "
+            + ", ".join(f"{k} {_interval_text(v)}" for k, v in summary["metrics_ci"].items())
+        )
+    else:
+        lines.append("test metrics: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+    for baseline in summary.get("baselines") or []:
+        lines.append(
+            f"baseline {baseline['label']}: "
+            + ", ".join(f"{k} {_interval_text(v)}" for k, v in baseline["metrics"].items())
+        )
+    comparison = summary.get("baseline_comparison") or {}
+    if comparison.get("sentence"):
+        lines.append(comparison["sentence"])
+    if summary.get("cross_validation"):
+        lines.append(summary["cross_validation"]["sentence"])
+    recalibration = outcome.recalibration or {}
+    if recalibration.get("reason"):
+        lines.append(f"calibration: {recalibration['reason']}")
+    search = getattr(args, "search_result", None)
+    if search:
+        lines.append(
+            f"search: {search['trials_run']} trials ({len(search['lost_trials'])} lost) in "
+            f"{search['elapsed_s']:.0f} s; validation loss {search['best_val_loss']:.4f} "
+            f"(default settings {search['default_val_loss'] or float('nan'):.4f}); chosen "
+            + ", ".join(f"{k}={v}" for k, v in search["chosen_settings"].items())
+        )
     _emit(
         args,
         {
@@ -207,10 +277,41 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
             "epochs_run": result.epochs_run,
             "split": result.split.sizes(),
             "timings": result.timings,
+            "metrics_ci": summary.get("metrics_ci"),
+            "test_counts": counts,
+            "judgement": counts.get("label") or "judgeable",
+            "baselines": summary.get("baselines", []),
+            "baseline_comparison": summary.get("baseline_comparison"),
+            "baseline_sentence": comparison.get("sentence", ""),
+            "cross_validation": summary.get("cross_validation"),
+            "recalibration": outcome.recalibration,
+            "search": getattr(args, "search_result", None),
         },
         "\n".join(lines),
     )
     return 0
+
+
+def _interval_text(value: dict[str, Any]) -> str:
+    """'0.912 (0.871–0.947)' from an interval dict (value, low, high)."""
+    v, low, high = value.get("value"), value.get("low"), value.get("high")
+    if v is None or not math.isfinite(v):
+        return "—"
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return f"{v:.3f}"
+    return f"{v:.3f} ({low:.3f}–{high:.3f})"
+
+
+def check_threshold(value: float | None) -> None:
+    """Refuse a decision threshold outside 0–1 (or NaN); raises UserError."""
+    if value is None:
+        return
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise UserError(
+            f"--threshold {value} was given.",
+            expected="a probability between 0 and 1, such as 0.3",
+            fix="pass --threshold with a value from 0 to 1 (leave it out for the model's operating point)",
+        )
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -345,6 +446,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from dlcore.evaluate.model_report import clinical_report, evaluation_data
     from dlcore.registry import load_model
 
+    check_threshold(args.threshold)
     loaded = load_model(args.model)
     records, source = None, None
     if args.data:
@@ -357,8 +459,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             records = read_table(args.data).frame
         source = f"external cohort {Path(args.data).name} ({len(records.images) if hasattr(records, 'images') else len(records)} records)"
     data = evaluation_data(loaded, records, source=source)
+    from dlcore.evaluate.metrics import reportability
+
+    verdict = reportability(loaded.layout.task, data.y)
     report = clinical_report(loaded, data, threshold=args.threshold, resamples=args.resamples)
     payload: dict[str, Any] = {
+        "test_counts": verdict.to_dict(),
+        "judgement": verdict.label or "judgeable",
         "model_id": loaded.id,
         "task": report.task,
         "data": data.source,
@@ -368,6 +475,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "resamples": args.resamples,
     }
     lines = [f"{loaded.name}: {data.source}"]
+    if verdict.label:
+        lines.append(f"{verdict.label.upper()}: {verdict.reason}")
     if report.task == "binary":
         payload["calibration"] = {
             "recalibration": report.calibrated,

@@ -65,6 +65,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--channels", type=int, choices=[1, 3], help="1 = grayscale, 3 = colour (default: as read)"
     )
+    train.add_argument(
+        "--cv",
+        type=int,
+        help="repeated stratified k-fold cross-validation with this many folds before the final "
+        "model (default: 5 for tables under 500 records, else off; 0 turns it off)",
+    )
+    train.add_argument(
+        "--cv-repeats", type=int, default=2, help="repeats of the cross-validation (default 2)"
+    )
+    train.add_argument(
+        "--search",
+        action="store_true",
+        help="search the network's settings with Ray Tune (ASHA) on the validation split first",
+    )
+    train.add_argument(
+        "--budget-trials", type=int, default=16, help="search: at most this many trials (16)"
+    )
+    train.add_argument(
+        "--budget-minutes", type=float, default=30.0, help="search: at most this long (30)"
+    )
     train.add_argument("--progress", action="store_true", help="print each epoch to stderr")
     train.set_defaults(func=cmd_train)
 

@@ -86,3 +86,43 @@ def test_a_job_whose_node_dies_is_marked_failed_with_the_reason(cluster, dataset
     job = wait_for_job(job_id, timeout_s=90)
     assert job.status == "failed"
     assert "Ray task" in (job.error or "")
+
+
+def test_a_budget_that_allows_no_trial_is_refused():
+    from dlcore.errors import UserError
+    from dlcore.training.search import check_budget
+
+    for trials, minutes in ((0, 5), (-3, 5), (4, 0), (4, -1), (4, float("nan"))):
+        with pytest.raises(UserError):
+            check_budget(trials, minutes)
+
+
+def test_a_search_runs_trials_across_the_cluster_and_records_itself_in_the_card(
+    cluster, dataset_id
+):
+    from dlcore.data.catalog import load_dataset
+    from dlcore.registry import get_card
+    from dlcore.training.search import search_and_register
+
+    dataset = load_dataset(dataset_id)
+    outcome, found = search_and_register(
+        dataset, _spec(epochs=3), trials=3, minutes=3, name="searched"
+    )
+    assert len(found.trials) == 3 and not found.lost
+    # the default settings are trial 1 and the chosen one is the best on validation
+    assert found.trials[0].settings["hidden_units"] == [8]
+    scored = [t.val_loss for t in found.trials if t.val_loss is not None]
+    assert found.best_val_loss == min(scored)
+    assert found.best_val_loss <= found.default_val_loss
+    card = get_card(outcome.record.id)
+    assert card["search"]["chosen_settings"] == found.best_settings
+    assert card["search"]["budget"] == {"trials": 3, "minutes": 3.0}
+    assert card["spec"]["learning_rate"] == pytest.approx(found.best_settings["learning_rate"])
+
+
+def test_the_command_line_refuses_a_search_budget_of_zero(capsys):
+    from dlcore.cli.main import main
+
+    code = main(["train", "--data", "demo:breast_cancer", "--search", "--budget-trials", "0"])
+    assert code == 2
+    assert "allows none" in capsys.readouterr().err

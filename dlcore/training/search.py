@@ -1,0 +1,299 @@
+"""Hyperparameter search with Ray Tune: trials in parallel across the cluster's (or this
+machine's) CPUs, stopped early by ASHA, chosen on the validation split only.
+
+Every trial trains through the one training path (``dlcore.training.fit.train``) on the same
+seeded split, reporting its validation loss (a proper scoring rule: it rewards calibrated
+probabilities as well as discrimination) at each epoch. The test split is touched once, by the
+chosen settings, in ``search_and_register``; the card records the search: space, trials, budget
+and the chosen settings. The default settings are always the first trial, so the search can only
+improve on them on the validation split.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from dlcore.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TRIALS = 16
+DEFAULT_MINUTES = 30.0
+METRIC = "val_loss"
+
+# What is searched, as people read it (the card keeps this) and as Tune samples it.
+TABLE_SPACE: dict[str, Any] = {
+    "hidden_units": ("choice", [[32], [64], [32, 16], [64, 32], [128, 64]]),
+    "dropout": ("uniform", 0.0, 0.4),
+    "learning_rate": ("loguniform", 3e-4, 1e-2),
+    "batch_size": ("choice", [16, 32, 64]),
+    "weight_decay": ("choice", [0.0, 1e-5, 1e-4, 1e-3]),
+}
+IMAGE_SPACE: dict[str, Any] = {
+    "conv_filters": ("choice", [[16, 32], [32, 64], [32, 64, 128]]),
+    "hidden_units": ("choice", [[32], [64], [128]]),
+    "augmentation": ("choice", [[], ["flip"], ["flip", "rotation"], ["flip", "rotation", "zoom"]]),
+    "dropout": ("uniform", 0.0, 0.4),
+    "learning_rate": ("loguniform", 3e-4, 3e-3),
+    "batch_size": ("choice", [32, 64]),
+}
+
+
+@dataclass
+class SearchTrial:
+    """One trial: its number, settings, best validation loss, epochs run and how it ended."""
+
+    number: int
+    settings: dict[str, Any]
+    val_loss: float | None
+    epochs: int
+    status: str  # finished | stopped early | lost
+
+
+@dataclass
+class SearchResult:
+    """A finished search: every trial, the chosen settings, and what it was allowed."""
+
+    trials: list[SearchTrial]
+    best_settings: dict[str, Any]
+    best_val_loss: float | None
+    default_val_loss: float | None
+    space: dict[str, Any]
+    budget_trials: int
+    budget_minutes: float
+    elapsed_s: float
+    scheduler: str = "ASHA (asynchronous successive halving)"
+    selected_on: str = "validation loss (validation split only; test split untouched)"
+    lost: list[int] = field(default_factory=list)
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """Trials best first (lost ones last): what a page or the CLI shows."""
+        rows = [
+            {"trial": t.number, "val_loss": t.val_loss, "epochs": t.epochs, "status": t.status}
+            | {k: _shown(v) for k, v in t.settings.items()}
+            for t in self.trials
+        ]
+        return sorted(rows, key=lambda r: math.inf if r["val_loss"] is None else r["val_loss"])
+
+    def to_card(self) -> dict[str, Any]:
+        """The search as the model card records it."""
+        return {
+            "space": {k: list(v[1:]) for k, v in self.space.items()},
+            "scheduler": self.scheduler,
+            "selected_on": self.selected_on,
+            "budget": {"trials": self.budget_trials, "minutes": self.budget_minutes},
+            "trials_run": len(self.trials),
+            "lost_trials": self.lost,
+            "elapsed_s": round(self.elapsed_s, 1),
+            "chosen_settings": self.best_settings,
+            "best_val_loss": self.best_val_loss,
+            "default_val_loss": self.default_val_loss,
+            "trials": [asdict(t) for t in self.trials],
+        }
+
+
+def _shown(value: Any) -> Any:
+    return "–".join(map(str, value)) if isinstance(value, list) else value
+
+
+def check_budget(trials: int, minutes: float) -> None:
+    """Refuse (UserError) a budget that allows no trial."""
+    if not isinstance(trials, int) or trials < 1:
+        raise UserError(
+            f"The search budget of {trials!r} trials allows none.",
+            expected="at least 1 trial (16 is a good start)",
+            fix="give --budget-trials a positive whole number",
+        )
+    if not (isinstance(minutes, int | float) and math.isfinite(minutes) and minutes > 0):
+        raise UserError(
+            f"The search budget of {minutes!r} minutes allows none.",
+            expected="a positive number of minutes (e.g. 30)",
+            fix="give --budget-minutes a positive number",
+        )
+
+
+def _encode(value: Any) -> Any:
+    """Tune reads lists in a configuration as nested settings: lists travel as text."""
+    return ",".join(map(str, value)) if isinstance(value, list) else value
+
+
+def _decode(name: str, value: Any, space: dict[str, Any]) -> Any:
+    entry = space.get(name)
+    if entry and entry[0] == "choice" and isinstance(entry[1][0], list):
+        for option in entry[1]:
+            if _encode(option) == value:
+                return list(option)
+        return [int(v) if v.isdigit() else v for v in str(value).split(",") if v]
+    return value
+
+
+def _domain(tune: Any, entry: tuple) -> Any:
+    kind = entry[0]
+    if kind == "choice":
+        return tune.choice([_encode(v) for v in entry[1]])
+    if kind == "uniform":
+        return tune.uniform(entry[1], entry[2])
+    return tune.loguniform(entry[1], entry[2])
+
+
+def _trial(config: dict[str, Any], dataset: Any = None, base: dict[str, Any] | None = None) -> None:
+    """One Tune trial: train with the base spec changed by ``config``, reporting every epoch."""
+    from ray import tune
+
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.fit import train
+
+    space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
+    decoded = {k: _decode(k, v, space) for k, v in config.items()}
+    spec = ModelSpec.from_dict({**(base or {}), **decoded})
+
+    best = [math.inf]
+
+    def on_event(event: Any) -> None:
+        if event.kind == "epoch" and METRIC in event.logs:
+            loss = float(event.logs[METRIC])
+            # early stopping restores the best epoch's weights: that epoch is the trial's score
+            best[0] = min(best[0], loss) if math.isfinite(loss) else best[0]
+            tune.report({METRIC: loss, "best_val_loss": best[0], "epoch": event.epoch})
+
+    train(dataset, spec, on_event=on_event)
+
+
+def run_search(
+    dataset: Any,
+    base_spec: Any,
+    *,
+    trials: int = DEFAULT_TRIALS,
+    minutes: float = DEFAULT_MINUTES,
+    cpus_per_trial: float = 1.0,
+    seed: int = 0,
+) -> SearchResult:
+    """Search the network's settings for ``dataset`` around ``base_spec`` on Ray Tune.
+
+    Returns every trial and the settings with the lowest validation loss (the base spec's own
+    settings are trial 1). Finished trials are kept when some are lost (a node died); the result
+    lists the lost ones. Raises UserError for a budget that allows no trial.
+    """
+    check_budget(trials, minutes)
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+    from ray.tune.search import BasicVariantGenerator
+
+    from dlcore.config import get_settings
+    from dlcore.training.ray_backend import ensure_ray
+
+    ray = ensure_ray()
+    space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
+    base = base_spec.to_dict()
+    default_point = {k: base[k] for k in space}
+    concurrent = max(
+        1, int(max(1.0, float(ray.cluster_resources().get("CPU", 1))) // cpus_per_trial)
+    )
+    tuner = tune.Tuner(
+        tune.with_resources(
+            tune.with_parameters(_trial, dataset=dataset, base=base), {"cpu": cpus_per_trial}
+        ),
+        param_space={k: _domain(tune, v) for k, v in space.items()},
+        tune_config=tune.TuneConfig(
+            metric=METRIC,
+            mode="min",
+            num_samples=trials,
+            scheduler=ASHAScheduler(
+                time_attr="epoch",
+                max_t=max(base_spec.epochs, 1),
+                grace_period=min(5, max(base_spec.epochs, 1)),
+                reduction_factor=3,
+            ),
+            search_alg=BasicVariantGenerator(
+                points_to_evaluate=[{k: _encode(v) for k, v in default_point.items()}],
+                max_concurrent=concurrent,
+                random_state=seed,
+            ),
+            time_budget_s=minutes * 60.0,
+        ),
+        run_config=tune.RunConfig(
+            name=f"search-{int(time.time())}",
+            storage_path=str(get_settings().home / "search"),
+            verbose=0,
+            log_to_file=False,
+        ),
+    )
+    started = time.perf_counter()
+    grid = tuner.fit()
+    elapsed = time.perf_counter() - started
+    found: list[SearchTrial] = []
+    lost: list[int] = []
+    for number, result in enumerate(grid, start=1):
+        metrics = result.metrics or {}
+        score = metrics.get("best_val_loss")
+        best = float(score) if score is not None and math.isfinite(float(score)) else None
+        epochs = int(metrics.get("epoch") or 0)
+        settings = {k: _decode(k, result.config.get(k), space) for k in space}
+        if result.error is not None:
+            status = "lost"
+            lost.append(number)
+        elif epochs < base_spec.epochs and best is not None:
+            status = "stopped early"
+        else:
+            status = "finished"
+        found.append(SearchTrial(number, settings, best, epochs, status))
+    scored = [t for t in found if t.val_loss is not None]
+    if not scored:
+        raise UserError(
+            f"No search trial finished an epoch ({len(lost)} lost of {len(found)}).",
+            expected="at least one trial that trains",
+            fix="raise --budget-minutes, or check the job logs for the reason",
+        )
+    best_trial = min(scored, key=lambda t: t.val_loss)
+    default = next((t for t in found if t.settings == default_point), None)
+    logger.info(
+        "search: %d trials (%d lost) in %.0f s; best validation loss %.4f",
+        len(found),
+        len(lost),
+        elapsed,
+        best_trial.val_loss,
+    )
+    return SearchResult(
+        trials=found,
+        best_settings=best_trial.settings,
+        best_val_loss=best_trial.val_loss,
+        default_val_loss=default.val_loss if default else None,
+        space=space,
+        budget_trials=trials,
+        budget_minutes=float(minutes),
+        elapsed_s=elapsed,
+        lost=lost,
+    )
+
+
+def search_and_register(
+    dataset: Any,
+    base_spec: Any,
+    *,
+    trials: int = DEFAULT_TRIALS,
+    minutes: float = DEFAULT_MINUTES,
+    name: str | None = None,
+    on_event: Any = None,
+    should_stop: Any = None,
+    actor: Any = None,
+) -> tuple[Any, SearchResult]:
+    """Search, then train the chosen settings through the usual pipeline (which touches the
+    test split once) and record the search in the card. Returns (TrainOutcome, SearchResult)."""
+    from dlcore.registry import update_card
+    from dlcore.training.pipeline import train_and_register
+
+    found = run_search(dataset, base_spec, trials=trials, minutes=minutes)
+    chosen = replace(base_spec, **found.best_settings)
+    outcome = train_and_register(
+        dataset, chosen, name=name, on_event=on_event, should_stop=should_stop, actor=actor
+    )
+    if outcome.record is not None:
+        update_card(outcome.record.id, {"search": found.to_card()})
+    return outcome, found
