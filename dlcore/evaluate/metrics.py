@@ -111,6 +111,66 @@ KEY_METRIC = {
 }
 
 
+MIN_CASES = 10
+TOO_FEW = "too few cases to judge"
+
+
+@dataclass
+class Reportability:
+    """Whether held-out records can support the metrics reported on them, and the counts.
+
+    ``events``/``non_events``: records with and without the outcome (binary, survival); for a
+    multiclass model the smallest class and the records outside it; None for regression.
+    """
+
+    judgeable: bool
+    label: str
+    records: int
+    events: int | None
+    non_events: int | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reportability(task: str, y: np.ndarray) -> Reportability:
+    """The one rule, shared by training and evaluation, for what may be reported: at least
+    10 events and 10 non-events (survival: 10 events; multiclass: 10 records in and 10 outside
+    every class; regression: 10 records). Otherwise the result is labelled 'too few cases to
+    judge' (the metrics are still computed, and must be shown with that label)."""
+    y = np.asarray(y)
+    n = len(y)
+    events = non_events = None
+    if task == "binary":
+        events = int(np.asarray(y, dtype=np.float64).ravel().sum())
+        non_events = n - events
+        short = events < MIN_CASES or non_events < MIN_CASES
+    elif task == "survival":
+        events = int(np.asarray(y, dtype=np.float64)[:, 1].sum()) if n else 0
+        non_events = n - events
+        short = events < MIN_CASES or n < MIN_CASES
+    elif task == "multiclass":
+        counts = np.bincount(y.astype(int).ravel()) if n else np.zeros(1, dtype=int)
+        events = int(counts.min())
+        non_events = int(n - counts.max())
+        short = events < MIN_CASES or non_events < MIN_CASES
+    else:
+        short = n < MIN_CASES
+    counted = (
+        f"{n} records"
+        if events is None
+        else f"{n} records, {events} {'in the smallest class' if task == 'multiclass' else 'with the outcome'}"
+        f" and {non_events} {'outside the largest' if task == 'multiclass' else 'without'}"
+    )
+    reason = (
+        f"{counted}: fewer than {MIN_CASES} on one side, so the metrics cannot be judged"
+        if short
+        else counted
+    )
+    return Reportability(not short, TOO_FEW if short else "", n, events, non_events, reason)
+
+
 def _safe_div(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 

@@ -42,6 +42,20 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
         notes.append(
             "Trained on a public teaching data set from one source: not validated for clinical decisions."
         )
+    counts = card.get("test_counts") or {}
+    if counts.get("label"):
+        notes.append(
+            f"The test split is {counts['label']}: {counts.get('reason', '')}. Its metrics are "
+            "shown but support no conclusion."
+        )
+    recalibration = card.get("recalibration") or {}
+    if recalibration.get("refused"):
+        notes.append(f"Recalibration was tried and not saved: {recalibration.get('reason', '')}.")
+    comparison = card.get("baseline_comparison") or {}
+    if comparison.get("verdict") in ("similar", "worse"):
+        notes.append(
+            f"A simpler model does as well or better on the same split: {comparison.get('sentence', '')}"
+        )
     if report is not None:
         n = getattr(report, "n", 0)
         if n and n < 200:
@@ -152,6 +166,7 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
         lines += ["| metric | value |", "|---|---|"] + [
             f"| {_esc(k)} | {v:.3f} |" for k, v in card["metrics"].items() if isinstance(v, float)
         ]
+    lines += _training_uncertainty(card)
     point = card.get("operating_point")
     task = getattr(report, "task", "") or card.get("task", "")
     if task == "binary":  # a decision threshold only means something for a yes/no outcome
@@ -189,6 +204,45 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
     if versions:
         lines += ["", "## Software", "", ", ".join(f"{k} {v}" for k, v in versions.items())]
     return "\n".join(lines) + "\n"
+
+
+def _interval_cell(value: Any) -> str:
+    if not isinstance(value, dict) or value.get("value") is None:
+        return "—"
+    v, low, high = value.get("value"), value.get("low"), value.get("high")
+    if low is None or high is None:
+        return f"{v:.3f}"
+    return f"{v:.3f} ({low:.3f}–{high:.3f})"
+
+
+def _training_uncertainty(card: dict[str, Any]) -> list[str]:
+    """The training-time test split's metrics with intervals and counts, the baselines fitted on
+    the same split with the comparison sentence, and the cross-validated estimate."""
+    lines: list[str] = []
+    metrics = card.get("metrics_ci") or {}
+    counts = card.get("test_counts") or {}
+    baselines = card.get("baselines") or []
+    if metrics:
+        lines += ["", "## Test split at training, with 95% intervals", ""]
+        if counts.get("label"):
+            lines += [f"**{counts['label'].capitalize()}**: {counts.get('reason', '')}.", ""]
+        elif counts:
+            lines += [f"Counts: {counts.get('reason', '')}.", ""]
+        names = [b.get("label", b.get("name", "")) for b in baselines]
+        lines.append("| metric | network | " + " | ".join(_esc(n) for n in names) + " |")
+        lines.append("|---|---|" + "---|" * len(names))
+        for key, value in metrics.items():
+            cells = [_interval_cell(b.get("metrics", {}).get(key)) for b in baselines]
+            lines.append(f"| {_esc(key)} | {_interval_cell(value)} | " + " | ".join(cells) + " |")
+    sentence = (card.get("baseline_comparison") or {}).get("sentence")
+    if sentence:
+        lines += ["", "## Baseline", "", sentence]
+    elif metrics and not baselines:
+        lines += ["", "## Baseline", "", "No baseline was fitted for this model."]
+    cv = card.get("cross_validation") or {}
+    if cv.get("sentence"):
+        lines += ["", "## Cross-validation", "", cv["sentence"]]
+    return lines
 
 
 def _step_at(times: list[float], values: list[float], at: float) -> float:

@@ -14,7 +14,8 @@ from dlcore.models.spec import ModelSpec
 from dlcore.models.tabular import run_model
 from dlcore.predict import survival_horizons
 from dlcore.registry import BACKGROUND_ROWS, IMAGE_BACKGROUND, ModelRecord, register
-from dlcore.training.fit import EventHandler, StopCheck, TrainResult, rows, train
+from dlcore.training.fit import EventHandler, StopCheck, TrainResult, train
+from dlcore.training.honest import calibrate_on_validation, honest_summary, split_output
 
 
 @dataclass
@@ -25,37 +26,7 @@ class TrainOutcome:
     result: TrainResult
     report: Report | None
     recalibration: dict[str, Any] | None = None
-
-
-def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
-    """The model's raw output (n, outputs) on some labelled records (positions)."""
-    return run_model(result.model, result.layout.inputs(rows(result.data.features, part)))
-
-
-def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
-    """Temperature scaling fitted on the validation split when it lowers the cross-fitted
-    validation log-loss, then refused when it worsens the test split's Brier score.
-
-    Returns (Recalibrator, RecalibrationDecision); the identity for regression and survival.
-    """
-    from dlcore.evaluate.calibration import (
-        RecalibrationDecision,
-        Recalibrator,
-        choose_recalibration,
-        judge_on_held_out,
-    )
-
-    task, split, y = result.layout.task, result.split, result.data.y
-    if task not in ("binary", "multiclass"):
-        return Recalibrator(), RecalibrationDecision("none", False, f"not applicable to {task}")
-    recalibrator, decision = choose_recalibration(
-        y[split.validation], split_output(result, split.validation), "temperature"
-    )
-    if len(split.test):
-        recalibrator, decision = judge_on_held_out(
-            recalibrator, decision, y[split.test], split_output(result, split.test)
-        )
-    return recalibrator, decision
+    summary: dict[str, Any] | None = None
 
 
 def evaluate_split(result: TrainResult, recalibrator: Any = None) -> Report:
@@ -107,12 +78,17 @@ def train_and_register(
     should_stop: StopCheck | None = None,
     intended_use: str | None = None,
     actor: Account | None = None,
+    cv_folds: int = 0,
+    cv_repeats: int = 2,
 ) -> TrainOutcome:
     """Train on ``dataset``, evaluate on the test split and register the model with its card.
 
     A cancelled run registers nothing. Raises UserError for data or settings that cannot be
     trained on, PermissionDeniedError when ``actor`` may not train, and ConfigError for a
-    workspace it cannot write — both before training starts.
+    workspace it cannot write — both before training starts. With ``cv_folds`` ≥ 2 (tables
+    only), repeated stratified k-fold cross-validation runs first and its estimate goes into the
+    card beside the test split's (``dlcore.training.cv``); more folds than the smallest class
+    has records is a UserError.
     """
     from dlcore.data.catalog import ensure_saved
     from dlcore.registry import check_workspace_writable
@@ -120,12 +96,25 @@ def train_and_register(
     actor = acting(actor, "train")
     check_workspace_writable()
 
+    cross_validation = None
+    if cv_folds and dataset.kind != "images":
+        from dlcore.training.cv import cross_validate
+
+        cross_validation = cross_validate(
+            dataset, spec, folds=cv_folds, repeats=cv_repeats, should_stop=should_stop
+        )
     result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
     if result.cancelled:
         return TrainOutcome(None, result, None)
     ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
     recalibrator, decision = calibrate_on_validation(result)
     report = evaluate_split(result, recalibrator)
+    summary = honest_summary(result, recalibrator)
+    if cross_validation is not None:
+        summary["cross_validation"] = {
+            **cross_validation.to_dict(),
+            "sentence": cross_validation.sentence(),
+        }
     if dataset.kind == "images":
         card, background, test_predictions = _image_card(dataset, result, spec, name)
     else:
@@ -150,8 +139,11 @@ def train_and_register(
             "main_metric": result.main_metric,
             "timings": result.timings,
             "recalibration": decision.to_dict(),
+            **{k: v for k, v in summary.items() if k != "baselines_s"},
         }
     )
+    if "baselines_s" in summary:
+        card["timings"] = {**result.timings, "baselines_s": summary["baselines_s"]}
     if recalibrator.method != "none":
         card["calibration"] = recalibrator.to_dict()
     if result.prior_correction is not None:
@@ -169,7 +161,7 @@ def train_and_register(
         test_predictions=test_predictions,
         actor=actor,
     )
-    return TrainOutcome(record, result, report, decision.to_dict())
+    return TrainOutcome(record, result, report, decision.to_dict(), summary)
 
 
 def _table_background(result: TrainResult, spec: ModelSpec) -> Any:

@@ -1,0 +1,95 @@
+"""What a training run may honestly claim: recalibration only when it helps, every headline
+metric with its interval and the counts behind it, and baselines fitted on the same split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlcore.models.tabular import run_model
+from dlcore.training.fit import TrainResult, rows
+
+
+def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
+    """The model's raw output (n, outputs) on some labelled records (positions)."""
+    return run_model(result.model, result.layout.inputs(rows(result.data.features, part)))
+
+
+def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
+    """Temperature scaling fitted on the validation split when it lowers the cross-fitted
+    validation log-loss, then refused when it worsens the test split's Brier score.
+
+    Returns (Recalibrator, RecalibrationDecision); the identity for regression and survival.
+    """
+    from dlcore.evaluate.calibration import (
+        RecalibrationDecision,
+        Recalibrator,
+        choose_recalibration,
+        judge_on_held_out,
+    )
+
+    task, split, y = result.layout.task, result.split, result.data.y
+    if task not in ("binary", "multiclass"):
+        return Recalibrator(), RecalibrationDecision("none", False, f"not applicable to {task}")
+    recalibrator, decision = choose_recalibration(
+        y[split.validation], split_output(result, split.validation), "temperature"
+    )
+    if len(split.test):
+        recalibrator, decision = judge_on_held_out(
+            recalibrator, decision, y[split.test], split_output(result, split.test)
+        )
+    return recalibrator, decision
+
+
+def honest_summary(
+    result: TrainResult, recalibrator: Any = None, *, resamples: int = 1000, baselines: bool = True
+) -> dict[str, Any]:
+    """What a training run may claim about its test split: every headline metric with its 95%
+    bootstrap interval, the counts it rests on and whether they suffice ('too few cases to
+    judge', the rule ``dlcore.evaluate.metrics.reportability`` that evaluation shares), and the
+    simple baselines fitted on the same split with the one-sentence comparison.
+    """
+    import time
+
+    from dlcore.evaluate.baselines import compare, fit_baselines
+    from dlcore.evaluate.intervals import headline_intervals
+    from dlcore.evaluate.metrics import reportability
+
+    layout, split, y = result.layout, result.split, result.data.y
+    task = layout.task
+    test = split.test
+    output = split_output(result, test)
+    if recalibrator is not None and task in ("binary", "multiclass"):
+        output = np.asarray(recalibrator.apply(output)).reshape(output.shape)
+    verdict = reportability(task, y[test])
+    intervals = {
+        k: v.to_dict()
+        for k, v in headline_intervals(task, y[test], output, resamples=resamples).items()
+    }
+    summary: dict[str, Any] = {
+        "metrics_ci": intervals,
+        "test_counts": verdict.to_dict(),
+        "baselines": [],
+        "baseline_comparison": None,
+    }
+    if baselines and isinstance(result.data.features, pd.DataFrame):
+        start = time.perf_counter()
+        development = np.sort(np.concatenate([split.train, split.validation]))
+        fitted = fit_baselines(
+            task,
+            result.data.features,
+            y,
+            result.data.kinds,
+            development,
+            test,
+            seed=result.spec.seed,
+            resamples=resamples,
+        )
+        summary["baselines"] = [b.to_dict() for b in fitted]
+        summary["baseline_comparison"] = compare(
+            task, y[test], output, intervals, fitted, resamples=resamples
+        )
+        summary["baselines_s"] = time.perf_counter() - start
+    return summary

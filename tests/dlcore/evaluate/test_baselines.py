@@ -1,0 +1,77 @@
+"""Intervals, the shared 'too few cases' rule, and baselines fitted on the same split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_absolute_error, roc_auc_score
+
+from dlcore.evaluate.baselines import baseline_sentence, compare, fit_baselines
+from dlcore.evaluate.intervals import headline_intervals, paired_difference
+from dlcore.evaluate.metrics import TOO_FEW, reportability
+
+
+def test_one_positive_is_too_few_to_judge():
+    verdict = reportability("binary", np.array([1] + [0] * 30))
+    assert not verdict.judgeable and verdict.label == TOO_FEW == "too few cases to judge"
+    assert (verdict.records, verdict.events, verdict.non_events) == (31, 1, 30)
+    ok = reportability("binary", np.array([1] * 10 + [0] * 10))
+    assert ok.judgeable and ok.label == ""
+    assert not reportability(
+        "survival", np.c_[np.arange(40.0) + 1, np.r_[np.ones(9), np.zeros(31)]]
+    ).judgeable
+    assert not reportability("multiclass", np.array([0] * 20 + [1] * 20 + [2] * 9)).judgeable
+    assert not reportability("regression", np.arange(9.0)).judgeable
+
+
+def test_binary_intervals_bracket_the_sklearn_values():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(0.3 * y + rng.uniform(0, 0.7, 300), 0, 1)
+    ci = headline_intervals("binary", y, p, resamples=500)
+    assert ci["roc_auc"].value == pytest.approx(roc_auc_score(y, p))
+    assert ci["brier"].value == pytest.approx(np.mean((p - y) ** 2))
+    assert ci["accuracy"].value == pytest.approx(np.mean((p >= 0.5) == y))
+    for interval in ci.values():
+        assert interval.low <= interval.value <= interval.high
+    assert 0.02 < ci["roc_auc"].high - ci["roc_auc"].low < 0.2
+
+
+def test_regression_and_paired_intervals():
+    rng = np.random.default_rng(1)
+    y = rng.normal(0, 1, 200)
+    good, bad = y + rng.normal(0, 0.3, 200), y + rng.normal(0, 1.0, 200)
+    ci = headline_intervals("regression", y, good, resamples=300)
+    assert ci["mae"].value == pytest.approx(mean_absolute_error(y, good))
+    assert ci["mae"].low < ci["mae"].value < ci["mae"].high
+    diff = paired_difference("regression", y, good, bad, resamples=300)
+    assert diff.high < 0  # the good model errs clearly less
+    labels = (y > 0).astype(int)
+    same = paired_difference("binary", labels, good, good, resamples=200)
+    assert same.value == 0 and same.low == 0 and same.high == 0
+
+
+def test_baselines_fit_on_the_same_split_and_the_sentence_names_the_better():
+    rng = np.random.default_rng(2)
+    n = 600
+    x = rng.normal(0, 1, (n, 3))
+    group = rng.choice(["a", "b"], n).astype(object)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(1.5 * x[:, 0] - x[:, 1])))).astype(int)
+    features = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2], "g": group})
+    kinds = {"x0": "numeric", "x1": "numeric", "x2": "numeric", "g": "categorical"}
+    fit_rows, test_rows = np.arange(400), np.arange(400, n)
+    fitted = fit_baselines("binary", features, y, kinds, fit_rows, test_rows, resamples=200)
+    assert [b.name for b in fitted] == ["logistic", "boosting"]
+    logistic = fitted[0]
+    assert 0.75 < logistic.metrics["roc_auc"]["value"] < 0.95
+    assert logistic.metrics["roc_auc"]["low"] < logistic.metrics["roc_auc"]["value"]
+    noise = rng.uniform(0, 1, (len(test_rows), 1))  # a useless "network"
+    ours = {"roc_auc": headline_intervals("binary", y[test_rows], noise)["roc_auc"].to_dict()}
+    comparison = compare("binary", y[test_rows], noise, ours, fitted, resamples=200)
+    assert comparison["verdict"] == "worse"
+    assert comparison["baseline"] in ("logistic", "boosting")
+    sentence = baseline_sentence({"baseline_comparison": comparison})
+    assert sentence.startswith("On these records the network does worse than")
+    assert "AUC" in sentence and " vs " in sentence
+    assert baseline_sentence({}) == ""
