@@ -13,7 +13,7 @@ import pandas as pd
 from dlcore.data.dataset import MISSING_CATEGORY, category_text, to_number
 from dlcore.data.schema import NUMERIC
 from dlcore.errors import SchemaMismatchError, UserError
-from dlcore.models.layouts import TabularLayout, to_model_inputs
+from dlcore.models.layouts import TabularLayout, outcome_label, to_model_inputs
 from dlcore.models.tabular import run_model
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def prediction_table(
         negative = next((c for c in layout.classes if c != layout.positive_class), "other")
         return pd.DataFrame(
             {
-                f"probability_{layout.positive_class}": probability,
+                f"probability_{outcome_label(layout.positive_class, layout.target)}": probability,
                 "decision": np.where(probability >= threshold, layout.positive_class, negative),
                 "threshold": threshold,
             },

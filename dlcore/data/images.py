@@ -490,31 +490,26 @@ def _assemble(
         source=source,
         skipped=skipped,
         dicom=dicom,
-        positive_class=guess_positive_image_class(classes),
+        positive_class=guess_positive_image_class(classes, _class_counts(labels, classes)),
     )
 
 
-def guess_positive_image_class(classes: list[str]) -> str | None:
-    """For two classes: the one named like a finding (malignant, pneumonia, abnormal, ...) or the second."""
-    if len(classes) != 2:
+def _class_counts(labels: np.ndarray | None, classes: list[str]) -> dict[str, int] | None:
+    if labels is None:
         return None
-    findings = (
-        "malignant",
-        "pneumonia",
-        "abnormal",
-        "disease",
-        "positive",
-        "tumor",
-        "tumour",
-        "lesion",
-        "cancer",
-        "1",
-        "yes",
-    )
-    for c in classes:
-        if c.lower() in findings:
-            return c
-    return classes[1]
+    found = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    return {c: int(found[i]) for i, c in enumerate(classes)}
+
+
+def guess_positive_image_class(
+    classes: list[str], counts: dict[str, int] | None = None
+) -> str | None:
+    """For two classes: the one named like a finding (COVID, pneumonia, malignant, ...), else the
+    other of one named like its absence (normal, benign, other), else the rarer; see
+    dlcore.data.classes. None unless two classes."""
+    from dlcore.data.classes import positive_by_meaning
+
+    return positive_by_meaning(classes, counts)
 
 
 def read_npz(
@@ -662,7 +657,9 @@ def read_npz(
         file_names=[f"{name}#{i}" for i in range(len(stacked))],
         source=name,
         predefined_split=split,
-        positive_class=guess_positive_image_class(names_of_classes),
+        positive_class=guess_positive_image_class(
+            names_of_classes, _class_counts(y_all, names_of_classes)
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlcore.data.classes import positive_by_meaning
 from dlcore.errors import SchemaMismatchError, UserError
 
 NUMERIC = "numeric"
@@ -39,10 +40,6 @@ _IDENTIFIER_NAME = re.compile(
 )
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
-_POSITIVE_WORDS = (
-    "1", "yes", "y", "true", "positive", "pos", "malignant", "disease", "present", "died", "dead",
-    "death", "deceased", "event", "case", "abnormal", "sick", "stroke", "diabetic", "diabetes",
-)  # fmt: skip
 
 
 def normalize_name(name: str) -> str:
@@ -532,13 +529,10 @@ def _class_sort_key(label: str) -> tuple[int, float | str]:
 
 
 def guess_positive_class(labels: pd.Series, classes: list[str]) -> str:
-    """The class a clinician would call positive: '1', 'yes', 'malignant', ... else the rarer one."""
-    lowered = {c.lower(): c for c in classes}
-    for word in _POSITIVE_WORDS:
-        if word in lowered:
-            return lowered[word]
-    counts = labels.value_counts()
-    return str(counts.idxmin())
+    """The class a clinician would call positive, by meaning ('1', 'yes', 'malignant', 'died', or
+    the other of 'normal'/'benign'/'alive'…), else the rarer one (dlcore.data.classes)."""
+    counts = {str(k): int(v) for k, v in labels.value_counts().items()}
+    return positive_by_meaning(classes, counts) or str(labels.value_counts().idxmin())
 
 
 def detect_task(series: pd.Series, name: str = "target") -> str:

@@ -54,12 +54,18 @@ class TabularLayout:
         return to_model_inputs(self, features)
 
     @property
+    def positive_label(self) -> str | None:
+        """The positive class in words (see ``outcome_label``): 'malignant', or the target's name
+        when the class is only '1'/'yes'/'true' — 'Probability of DEATH_EVENT', never 'of 1'."""
+        return outcome_label(self.positive_class, self.target)
+
+    @property
     def output_names(self) -> list[str]:
         """What the model's output columns mean."""
         if self.task == "multiclass":
             return list(self.classes)
         if self.task == "binary":
-            return [f"P({self.positive_class})"]
+            return [f"P({self.positive_label})"]
         if self.task == "survival":
             return ["log-risk"]
         return [self.target or "prediction"]
@@ -78,6 +84,19 @@ class TabularLayout:
             time_column=data.get("time_column"),
             baseline=data.get("baseline"),
         )
+
+
+_BARE_POSITIVE = ("1", "1.0", "yes", "y", "true", "t", "positive", "pos")
+
+
+def outcome_label(positive_class: str | None, target: str | None) -> str | None:
+    """The words for the positive class: the class itself when it has a name ('malignant'), the
+    target's name when the class is a bare '1', 'yes' or 'true' (the outcome is the target)."""
+    if positive_class is None:
+        return None
+    if str(positive_class).strip().lower() in _BARE_POSITIVE and target:
+        return str(target)
+    return str(positive_class)
 
 
 def input_names(columns: list[str]) -> dict[str, str]:
@@ -162,9 +181,16 @@ class ImageLayout:
         return (self.height, self.width, self.channels)
 
     @property
+    def positive_label(self) -> str | None:
+        """The positive class's name (image classes are named by their folders or --class-names)."""
+        if self.positive_class is not None and str(self.positive_class).isdigit():
+            return f"class {self.positive_class}"
+        return self.positive_class
+
+    @property
     def output_names(self) -> list[str]:
         if self.task == "binary":
-            return [f"P({self.positive_class})"]
+            return [f"P({self.positive_label})"]
         return list(self.classes)
 
     def inputs(self, images: np.ndarray) -> np.ndarray:

@@ -128,7 +128,8 @@ def test_unseen_category_is_noted(tiny_cohort, cohort_dataset):
     assert len(notes) == 1
     assert "'vaping'" in notes[0] and "not seen in training" in notes[0]
     assert np.isfinite(result.output).all()
-    assert list(result.table.columns) == ["probability_1", "decision", "threshold"]
+    # The positive class '1' is named by the outcome: never "probability_1".
+    assert list(result.table.columns) == ["probability_outcome", "decision", "threshold"]
     assert set(result.table["decision"]) <= {"0", "1"}
 
 

@@ -150,7 +150,8 @@ def test_layout_of_the_cohort_model(tiny_cohort):
     smoking = layout.features[4]
     assert smoking.categories == ["current", "former", "never"]
     assert layout.features[2].missing_share > 0
-    assert layout.output_names == ["P(1)"]
+    assert layout.output_names == ["P(outcome)"]  # the class '1' is named by the outcome
+    assert layout.positive_label == "outcome"
 
 
 def test_model_takes_raw_records_and_returns_probabilities(tiny_cohort):
