@@ -1,0 +1,198 @@
+"""The store against a real PostgreSQL server (the pgserver wheel's binaries, started here):
+tables, the atomic job claim under concurrent workers, unique model versions and review
+decisions, and the append-only audit trail with its hash chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import threading
+
+import pytest
+from sqlalchemy import select, text
+
+pgserver = pytest.importorskip("pgserver", reason="the pgserver wheel is not installed")
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A running PostgreSQL server with an empty database; its SQLAlchemy URL."""
+    folder = tempfile.mkdtemp(prefix="dlcore-pg-")
+    try:
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+    except Exception as exc:  # no server binaries for this platform
+        pytest.skip(f"PostgreSQL could not be started here: {type(exc).__name__}: {exc}")
+    server.psql("CREATE DATABASE dlcore_test;")
+    url = f"postgresql+psycopg://postgres:@/dlcore_test?host={folder}"
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture
+def on_postgres(postgres_url, monkeypatch):
+    """The engine's settings pointed at PostgreSQL for one test, then back."""
+    from dlcore.config import reset_settings
+    from dlcore.store import get_store, reset_stores
+
+    monkeypatch.setenv("DLCORE_DATABASE_URL", postgres_url)
+    reset_settings()
+    reset_stores()
+    store = get_store()
+    assert store.engine.dialect.name == "postgresql"
+    yield store
+    reset_stores()
+    monkeypatch.delenv("DLCORE_DATABASE_URL")
+    reset_settings()
+
+
+def _queued_jobs(store, n: int, tag: str) -> list[str]:
+    from dlcore.store import JobRow, utcnow
+
+    start = utcnow()
+    ids = [f"j-{tag}-{i:02d}" for i in range(n)]
+    with store.session() as session:
+        for i, job_id in enumerate(ids):
+            session.add(
+                JobRow(
+                    id=job_id,
+                    kind="train",
+                    title=job_id,
+                    status="queued",
+                    params={},
+                    backend="local",
+                    progress={},
+                    created=start + dt.timedelta(milliseconds=i),
+                )
+            )
+        session.commit()
+    return ids
+
+
+def test_the_job_claim_never_runs_more_than_the_limit_under_concurrent_workers(
+    on_postgres, monkeypatch
+):
+    from dlcore.config import reset_settings
+    from dlcore.store import JobRow
+    from dlcore.training.jobs import _claim
+
+    monkeypatch.setenv("DLCORE_MAX_CONCURRENT_JOBS", "2")
+    reset_settings()
+    with on_postgres.session() as session:
+        session.execute(text("DELETE FROM jobs"))
+        session.commit()
+    ids = _queued_jobs(on_postgres, 12, "claim")
+    barrier = threading.Barrier(len(ids))
+    claimed: list[str] = []
+
+    def worker(job_id: str) -> None:
+        barrier.wait()
+        for _ in range(5):
+            if _claim(job_id, 1000):
+                claimed.append(job_id)
+                return
+
+    threads = [threading.Thread(target=worker, args=(job_id,)) for job_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with on_postgres.session() as session:
+        running = session.scalars(select(JobRow.id).where(JobRow.status == "running")).all()
+    assert len(running) <= 2, running
+    assert sorted(running) == sorted(claimed)
+    # oldest first: whoever got a slot was at the head of the queue
+    assert sorted(running) == ids[: len(running)]
+
+
+def test_concurrent_registrations_get_distinct_versions(on_postgres, tiny_binary):
+    from dlcore.registry import list_models, register
+
+    card = {"name": "pg concurrent", "layout": tiny_binary.record and _layout(tiny_binary)}
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            versions.append(register(tiny_binary.result.model, dict(card)).version)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(versions) == list(range(1, 11))
+    assert sorted(m.version for m in list_models() if m.name == "pg concurrent") == list(
+        range(1, 11)
+    )
+
+
+def _layout(outcome) -> dict:
+    return outcome.result.layout.to_dict()
+
+
+def test_one_decision_per_case_and_reviewer_is_enforced_by_the_database(on_postgres):
+    from dlcore.store import ReviewCaseRow, ReviewDecisionRow, ReviewSessionRow
+
+    with on_postgres.session() as session:
+        session.add(
+            ReviewSessionRow(
+                id="r-pg", name="pg review", model_id="m-x", dataset_id="d-x", created_by="t"
+            )
+        )
+        session.commit()
+        case = ReviewCaseRow(session_id="r-pg", position=0, record_index="0")
+        session.add(case)
+        session.commit()
+        case_id = case.id
+    rows = [
+        ReviewDecisionRow(
+            session_id="r-pg", case_id=case_id, reviewer="dr a", agree=True, label="1"
+        ),
+        ReviewDecisionRow(
+            session_id="r-pg", case_id=case_id, reviewer="dr a", agree=False, label="0"
+        ),
+    ]
+    with on_postgres.session() as session:
+        session.add(rows[0])
+        session.commit()
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), on_postgres.session() as session:
+        session.add(rows[1])
+        session.commit()
+
+
+def test_the_audit_trail_is_append_only_and_chained_on_postgres(on_postgres):
+    from sqlalchemy.exc import DBAPIError
+
+    from dlcore.governance.audit import record, verify_chain
+
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            record(f"user{i}", "login", role="admin")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    report = verify_chain()
+    assert report.ok and report.rows >= 10
+    for statement in (
+        "UPDATE audit SET username = 'mallory' WHERE id = (SELECT MIN(id) FROM audit)",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+        "INSERT INTO audit (at, username, role, action, object_type, object_id, detail) "
+        "VALUES (now(), 'mallory', 'admin', 'login', '', '', '{}')",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), on_postgres.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert verify_chain().ok
