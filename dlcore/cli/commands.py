@@ -141,6 +141,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if is_image_data(args.data):
         dataset = load_images_argument(args.data, args.image_size, args.channels)
+        _image_choices(args, dataset)
         spec = _spec_from_args(args, dataset.task, len(dataset.images), images=True)
         if args.search:
             return _search_and_report(args, dataset, spec)
@@ -172,6 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         },
         frame=dataset.frame,
     )
+    _table_choices(args, dataset)
     task = dataset.schema.task
     spec = _spec_from_args(args, task, len(dataset.frame))
     from dlcore.training.cv import check_folds, default_cv_folds
@@ -211,6 +213,65 @@ def _search_and_report(args: argparse.Namespace, dataset: Any, spec: Any) -> int
     )
     args.search_result = found.to_card()
     return _report_training(args, outcome)
+
+
+def _class_names(text: str) -> dict[int, str]:
+    """argparse type of --class-names: '0=malignant,1=benign'."""
+    from dlcore.data.classes import parse_class_names
+
+    try:
+        return parse_class_names(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _image_choices(args: argparse.Namespace, dataset: Any) -> None:
+    """--class-names and --positive for images; the grouping announced on stderr."""
+    from dlcore.data.classes import apply_class_names, choose_positive
+
+    if getattr(args, "class_names", None):
+        apply_class_names(dataset, args.class_names)
+    if getattr(args, "positive", None):
+        dataset.positive_class = choose_positive(dataset.classes, args.positive)
+    if dataset.positive_class:
+        sys.stderr.write(f"positive class: {dataset.positive_class}\n")
+    groups = dataset.groups
+    if groups is not None:
+        sys.stderr.write(
+            f"split by {dataset.group_name}: {len(set(groups.tolist()))} groups, each kept in one part\n"
+        )
+
+
+def _table_choices(args: argparse.Namespace, dataset: Any) -> None:
+    """--group and --positive applied; what is left out (and why) kept for --json and named on
+    stderr — column names only, never values."""
+    from dlcore.data.schema import set_group_column, set_positive_class
+
+    schema = dataset.schema
+    if getattr(args, "group", None):
+        wanted = None if args.group.lower() == "none" else args.group
+        set_group_column(schema, dataset.frame, wanted)
+    if getattr(args, "positive", None):
+        set_positive_class(schema, args.positive)
+    args.excluded = schema.excluded
+    args.leakage_included = schema.leakage_included
+    leaked = schema.leakage_excluded
+    if leaked:
+        sys.stderr.write(
+            "left out as possible leakage: "
+            + ", ".join(leaked)
+            + " (the reasons are in --json 'excluded'; --include COL uses one anyway)\n"
+        )
+    if schema.leakage_included:
+        sys.stderr.write(
+            "used at your request although flagged as possible leakage: "
+            + ", ".join(schema.leakage_included)
+            + "\n"
+        )
+    if schema.group_column:
+        sys.stderr.write(f"split by patient: {schema.group_reason}\n")
+    if schema.positive_class and schema.task in ("binary", "survival"):
+        sys.stderr.write(f"positive class of '{schema.target}': {schema.positive_class}\n")
 
 
 def _epoch_printer(args: argparse.Namespace) -> Any:
@@ -277,6 +338,10 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
             "epochs_run": result.epochs_run,
             "split": result.split.sizes(),
             "timings": result.timings,
+            "excluded": getattr(args, "excluded", {}),
+            "leakage_included": getattr(args, "leakage_included", {}),
+            "group": result.split.group,
+            "positive_class": getattr(result.layout, "positive_class", None),
             "metrics_ci": summary.get("metrics_ci"),
             "test_counts": counts,
             "judgement": counts.get("label") or "judgeable",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from dlcore.cli.commands import (
+    _class_names,
     _units,
     cmd_datasets,
     cmd_demo,
@@ -36,6 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", help="a name for the model")
     train.add_argument("--include", nargs="*", help="columns to use even if excluded by default")
     train.add_argument("--exclude", nargs="*", help="columns to leave out")
+    train.add_argument(
+        "--group",
+        help="the column that identifies patients: each patient's rows stay in one part of the "
+        "split (default: detected when a patient identifier repeats; 'none' splits by row)",
+    )
+    train.add_argument(
+        "--positive",
+        help="the outcome of concern of a two-class target (default: by meaning, such as 1, yes, "
+        "malignant or died, else the rarer class)",
+    )
+    train.add_argument(
+        "--class-names",
+        type=_class_names,
+        help="names for numbered image labels (.npz), e.g. 0=malignant,1=benign",
+    )
     train.add_argument("--spec", help="a JSON file with a ModelSpec")
     train.add_argument("--hidden", type=_units, help="hidden layer sizes, e.g. 64,32")
     train.add_argument("--activation")

@@ -38,6 +38,12 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
             notes += [f"Training data: {f.message}" for f in findings if f.severity == "warning"]
         except Exception:  # the card is still useful without the data report
             logger.info("training data unavailable for the model card's limitations")
+    if dataset.get("leakage_included"):
+        notes.append(
+            "Columns flagged as possible leakage were used at the user's request ("
+            + ", ".join(dataset["leakage_included"])
+            + "): the metrics may be better than the model will do before the outcome is known."
+        )
     if dataset.get("source", "").startswith("demo:"):
         notes.append(
             "Trained on a public teaching data set from one source: not validated for clinical decisions."
@@ -118,11 +124,23 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
         lines.append(
             "- Left out: " + "; ".join(f"{k} ({v})" for k, v in dataset["excluded_columns"].items())
         )
+    if dataset.get("leakage_included"):
+        lines.append(
+            "- **Used although flagged as possible leakage** (included at the user's request): "
+            + "; ".join(f"{k} ({v})" for k, v in dataset["leakage_included"].items())
+        )
     if card.get("split"):
         sizes = card["split"].get("sizes", {})
+        group = card["split"].get("group")
         lines.append(
             f"- Split (seed {card['split'].get('seed')}): "
             + ", ".join(f"{k} {v}" for k, v in sizes.items())
+            + (
+                f"; grouped by {group}: each of {card['split'].get('n_groups', '?')} groups "
+                "wholly in one part"
+                if group
+                else "; by record (no patient grouping)"
+            )
         )
     lines += ["", "## Model", ""]
     if spec:

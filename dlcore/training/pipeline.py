@@ -130,6 +130,8 @@ def train_and_register(
             "split": {
                 "seed": result.split.seed,
                 "stratified": result.split.stratified,
+                "group": result.split.group,
+                "n_groups": result.split.n_groups,
                 "sizes": result.split.sizes(),
             },
             "history": result.history,
@@ -188,6 +190,9 @@ def _table_card(
             "classes": schema.classes,
             "positive_class": schema.positive_class,
             "excluded_columns": {c.name: c.reason for c in schema.columns if c.role == "excluded"},
+            "leakage_excluded": schema.leakage_excluded,
+            "leakage_included": schema.leakage_included,
+            "group_column": schema.group_column,
         },
         "schema": schema.to_dict(),
         "schema_fingerprint": schema.fingerprint(),
