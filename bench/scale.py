@@ -43,6 +43,13 @@ def _run_jobs(dataset_id: str, n: int, backend: str) -> float:
     return time.perf_counter() - start
 
 
+def _stop(cluster) -> None:
+    import ray
+
+    ray.shutdown()
+    cluster.shutdown()
+
+
 def _restart_ray(nodes: int):
     import ray
     from ray.cluster_utils import Cluster
@@ -94,7 +101,7 @@ def main() -> None:
     reset_settings()
     rows = []
     for nodes in (1, 2):
-        cluster.shutdown()
+        _stop(cluster)
         cluster = _restart_ray(nodes)
         seconds = _run_jobs(dataset_id, jobs_n, "ray")
         rows.append(
@@ -105,7 +112,7 @@ def main() -> None:
     # 3. a search against the default settings
     from dlcore.training.search import run_search
 
-    cluster.shutdown()
+    _stop(cluster)
     cluster = _restart_ray(2)
     found = run_search(load_dataset(dataset_id), _spec(epochs=30), trials=trials, minutes=20)
     print_table(
@@ -122,7 +129,7 @@ def main() -> None:
         ],
     )
     print("chosen settings:", found.best_settings)
-    cluster.shutdown()
+    _stop(cluster)
 
 
 if __name__ == "__main__":
