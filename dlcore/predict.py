@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.data.dataset import MISSING_CATEGORY, category_text, to_number
-from dlcore.data.schema import NUMERIC
+from dlcore.data.schema import MOLECULE, NUMERIC
 from dlcore.errors import SchemaMismatchError, UserError
 from dlcore.models.layouts import TabularLayout, outcome_label, to_model_inputs
 from dlcore.models.tabular import run_model
@@ -67,7 +67,9 @@ def check_records(layout: TabularLayout, frame: pd.DataFrame) -> tuple[pd.DataFr
     typed: dict[str, np.ndarray] = {}
     for info in layout.features:
         series = frame[info.name]
-        if info.kind == NUMERIC:
+        if info.kind == MOLECULE:
+            typed[info.name] = _check_molecules(info, series, notes)
+        elif info.kind == NUMERIC:
             values = to_number(series, info.name).to_numpy(dtype=np.float64)
             n_missing = int(np.sum(~np.isfinite(values)))
             if n_missing:
@@ -97,6 +99,53 @@ def check_records(layout: TabularLayout, frame: pd.DataFrame) -> tuple[pd.DataFr
                     )
             typed[info.name] = texts
     return pd.DataFrame(typed, index=frame.index), notes
+
+
+def _check_molecules(info: Any, series: pd.Series, notes: list[str]) -> np.ndarray:
+    """Standardised SMILES of a molecule column ('' where unusable, listed row by row in notes)."""
+    from dlcore.data.molecules import MoleculeSettings, parse_smiles
+
+    parsed = parse_smiles(
+        series.tolist(), list(series.index), MoleculeSettings.from_dict(info.molecule)
+    )
+    if parsed.problems:
+        notes.append(parsed.summary(info.name) + " Their predictions are left empty.")
+    return np.array([s or "" for s in parsed.smiles], dtype=object)
+
+
+def molecule_domain(
+    layout: TabularLayout, features: pd.DataFrame, reference: dict[str, np.ndarray] | None
+) -> Any:
+    """The applicability domain of the first molecule input (dlcore.data.molecules.DomainCheck),
+    or None when the model takes no molecules or kept no training molecules."""
+    infos = getattr(layout, "molecule_features", [])
+    if not infos or reference is None:
+        return None
+    from dlcore.data.molecules import MoleculeSettings, domain_check, unpack_training
+
+    train_smiles, train_bits = unpack_training(reference)
+    info = infos[0]
+    return domain_check(
+        [str(s) for s in features[info.name]],
+        train_smiles,
+        train_bits,
+        MoleculeSettings.from_dict(info.molecule),
+    )
+
+
+def _blank_unusable(layout: Any, features: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Empty the prediction of every record whose molecule could not be read."""
+    infos = getattr(layout, "molecule_features", [])
+    if not infos:
+        return table
+    bad = np.zeros(len(features), dtype=bool)
+    for info in infos:
+        bad |= features[info.name].to_numpy() == ""
+    if not bad.any():
+        return table
+    out = table.astype(object)
+    out.loc[out.index[bad], :] = None
+    return out
 
 
 def prediction_table(
@@ -205,8 +254,13 @@ def predict(
     threshold: float = 0.5,
     batch_size: int = 8192,
     recalibrator: Any = None,
+    molecules: dict[str, np.ndarray] | None = None,
 ) -> PredictionResult:
     """Predict for every record of ``frame`` (raw values, as in the training table).
+
+    For a molecule model, ``molecules`` (the registry's training molecules) adds each molecule's
+    nearest training molecule, its Tanimoto similarity and whether it is in the domain; a SMILES
+    that cannot be read gets an empty prediction and a note naming its row and reason.
 
     Returns the prediction table (probability and decision at ``threshold`` for binary models,
     class probabilities and the predicted class for multiclass, the value for regression).
@@ -215,7 +269,12 @@ def predict(
     features, notes = check_records(layout, frame)
     output = run_model(model, to_model_inputs(layout, features), batch_size=batch_size)
     shown, described = _recalibrated(layout, output, recalibrator)
-    table = prediction_table(layout, shown, frame.index, threshold)
+    table = _blank_unusable(layout, features, prediction_table(layout, shown, frame.index, threshold))
+    domain = molecule_domain(layout, features, molecules)
+    if domain is not None:
+        table = pd.concat([table, domain.table(frame.index)], axis=1)
+        if domain.note():
+            notes.append(domain.note())
     logger.info("predicted %d record(s)", len(frame))
     return PredictionResult(table, output, notes, described)
 
@@ -247,6 +306,7 @@ def predict_with_model(
         data,
         threshold=loaded.threshold,
         recalibrator=loaded.recalibrator,
+        molecules=loaded.training_molecules() if hasattr(loaded, "training_molecules") else None,
     )
 
 

@@ -11,16 +11,23 @@ import streamlit as st
 
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import NotFoundError
-from dlcore.explain.summary import summarize
+from dlcore.explain.summary import on_shown_probability, probability_name, summarize
 from dlcore.plots.explain import (
-    overlay_heatmap,
     plot_beeswarm,
     plot_class_probabilities,
     plot_dependence,
     plot_importance,
+    plot_overlay,
     plot_waterfall,
 )
 from dlcore.predict import predict_with_model
+from dlcore.report.wording import (
+    NUMBERS_HELP,
+    NUMBERS_HELP_TITLE,
+    number_text,
+    percent_text,
+    points_text,
+)
 from ui import cache
 from ui.auth import log_once, require_page
 from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, require
@@ -43,6 +50,9 @@ METHOD_NOTES = {
     "prediction and the average over reference training images; the shares add up to it.",
 }
 SHOWN_WIDTH = 280
+# A sampled SHAP map whose shares miss the probability by more than this is flagged as approximate.
+SHAP_ERROR_FLAG = 0.02
+MAX_SAMPLE = 500
 FROM_PREDICT, FROM_UPLOAD, FROM_DATASET = (
     "The image from Predict",
     "Upload an image",
@@ -52,6 +62,12 @@ FROM_PREDICT, FROM_UPLOAD, FROM_DATASET = (
 require_page("explain")
 st.title("Explain")
 model_id = model_picker(key="explain_model")
+
+
+def numbers_help() -> None:
+    """The plain-words help on probabilities, thresholds, CIs, calibration and SHAP points."""
+    with st.expander(NUMBERS_HELP_TITLE, icon=":material/help:"):
+        st.markdown(NUMBERS_HELP)
 
 
 def audited(loaded, slot: str, signature: object, rows: int) -> None:
@@ -165,11 +181,11 @@ def explain_image(loaded, model_id: str) -> None:
     numbers, chart = st.columns([1, 2])
     with numbers:
         if layout.task == "binary":
-            st.metric(f"Probability of {layout.positive_class}", f"{float(output[0]):.1%}")
+            st.metric(f"Probability of {layout.positive_class}", percent_text(float(output[0])))
             st.metric(f"Decision at threshold {float(row['threshold']):.3f}", str(row["decision"]))
         else:
             st.metric("Predicted class", str(row["predicted"]))
-            st.metric("Its probability", f"{float(output.max()):.1%}")
+            st.metric("Its probability", percent_text(float(output.max())))
         st.caption(
             f"The heatmaps show the evidence for **{first.output_name}**"
             + (
@@ -196,17 +212,32 @@ def explain_image(loaded, model_id: str) -> None:
     columns = st.columns(1 + len(explanations))
     columns[0].image(displayable(image), caption=f"The image: {name}", width=SHOWN_WIDTH)
     for column, (method, explanation) in zip(columns[1:], explanations.items(), strict=True):
-        column.image(
-            overlay_heatmap(image, explanation.heatmap, opacity),
-            caption=METHOD_TITLES.get(method, method),
-            width=SHOWN_WIDTH,
+        column.plotly_chart(
+            plot_overlay(
+                image,
+                explanation.heatmap,
+                opacity,
+                title=METHOD_TITLES.get(method, method),
+                scale_title=f"evidence for {explanation.output_name}",
+            ),
+            key=f"overlay_{method}",
         )
         column.caption(METHOD_NOTES.get(method, ""))
-        if explanation.additivity_error is not None:
-            column.caption(
-                f"SHAP additivity error {explanation.additivity_error:.2g}: how far the pixels' "
-                "shares plus the average miss the probability (sampled, so not exactly 0)."
+        error = explanation.additivity_error
+        if error is not None and error > SHAP_ERROR_FLAG:
+            column.warning(
+                f"Approximate: SHAP samples, and here the pixels' shares plus the average miss "
+                f"the network's output by {points_text(error, signed=False)} (more than "
+                f"{points_text(SHAP_ERROR_FLAG, signed=False)}). Read this map for where the "
+                "evidence lies, not for exact amounts.",
+                icon=":material/warning:",
             )
+        elif error is not None:
+            column.caption(
+                f"The pixels' shares plus the average miss the network's output by "
+                f"{points_text(error, signed=False)} (SHAP samples, so not exactly 0)."
+            )
+    numbers_help()
 
 
 def explain_records(loaded, model_id: str) -> None:
@@ -226,12 +257,16 @@ def explain_records(loaded, model_id: str) -> None:
     if source == "The patient from Predict":
         record = pd.DataFrame([stored["record"]])
     elif source == "Enter a patient's values":
-        record = patient_form(layout, key=f"explain_form_{model_id}")
-        if record is not None:
-            st.session_state[RECORD_KEY] = {
-                "model_id": model_id,
-                "record": record.iloc[0].to_dict(),
-            }
+        form = patient_form(layout, key=f"explain_form_{model_id}", button="Explain")
+        if form.submitted:
+            st.session_state[RECORD_KEY] = {"model_id": model_id, "record": dict(form.values)}
+        entered = st.session_state.get(RECORD_KEY) or {}
+        if (
+            not form.problems
+            and entered.get("model_id") == model_id
+            and entered.get("record") == form.values
+        ):
+            record = form.record  # explained until an input changes
     if datasets:
         # The model's own dataset, else one with the same outcome column (so it has the columns).
         same_target = [
@@ -260,7 +295,7 @@ def explain_records(loaded, model_id: str) -> None:
         record = frame.iloc[[int(row)]]
 
     if record is not None:
-        explanation = explainer.explain(record)
+        explanation = on_shown_probability(explainer.explain(record), loaded.recalibrator)
         audited(
             loaded,
             "record",
@@ -296,7 +331,19 @@ def explain_records(loaded, model_id: str) -> None:
             key="waterfall",
         )
         with st.expander("All contributions"):
-            st.dataframe(contributions.astype({"value": str}), hide_index=True)
+            percent = layout.task in ("binary", "multiclass")
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "feature": contributions["feature"],
+                        "value": [number_text(v) for v in contributions["value"]],
+                        (
+                            "contribution (percentage points)" if percent else "contribution"
+                        ): contributions["contribution"] * (100.0 if percent else 1.0),
+                    }
+                ).round(2),
+                hide_index=True,
+            )
         if survival:
             st.caption(
                 f"SHAP values ({explanation.method} explainer) in log-risk units: each bar is how much "
@@ -306,14 +353,22 @@ def explain_records(loaded, model_id: str) -> None:
             )
         else:
             st.caption(
-                f"SHAP values ({explanation.method} explainer): each bar is how much that value moves this "
-                "prediction away from the average over reference patients from training; they add up to the prediction."
+                f"SHAP values ({explanation.method} explainer) in percentage points of "
+                f"{probability_name(explanation)}: each bar is how much that value moves this "
+                "prediction away from the average over reference patients from training; they "
+                "add up to the prediction."
+                if layout.task in ("binary", "multiclass")
+                else f"SHAP values ({explanation.method} explainer): each bar is how much that "
+                "value moves this prediction away from the average over reference patients from "
+                "training; they add up to the prediction."
             )
         if layout.task in ("binary", "multiclass") and loaded.recalibrator.method != "none":
             st.caption(
-                "They explain the network's own output; Predict shows the probability "
-                f"{loaded.recalibrator.describe()}, so the two can differ a little."
+                "The probability is "
+                f"{loaded.recalibrator.describe()}, as Predict shows it; the network's shares "
+                "were rescaled onto it, so they add up to the probability shown."
             )
+    numbers_help()
 
     st.divider()
     st.subheader("Across many records")
@@ -321,14 +376,33 @@ def explain_records(loaded, model_id: str) -> None:
         st.caption("Save a dataset with the model's columns to see the overview.")
     else:
         fast = explainer.method == "deep"
-        n = st.slider("Records to explain", 20, 500, 200 if fast else 40, 10, key=f"n_{model_id}")
+        available = len(cache.dataset(dataset_id).frame)
+        most = max(1, min(MAX_SAMPLE, available))
+        least = min(20, most)
+        if most > least:
+            n = st.slider(
+                "Records to explain",
+                least,
+                most,
+                min(200 if fast else 40, most),
+                min(10, most - least),
+                key=f"n_{model_id}_{dataset_id}",
+                help=f"The dataset has {available:,} records.",
+            )
+        else:
+            n = most
+            st.caption(f"All {most} records of the dataset are explained.")
         run = fast or st.button(
             "Explain the sample",
             help="This model needs the exact but slower permutation explainer.",
         )
         if run:
             checksum = cache.model_version_key(model_id)
-            sample = cache.sample_explanation(model_id, checksum, dataset_id, int(n))
+            sample = on_shown_probability(
+                cache.sample_explanation(model_id, checksum, dataset_id, int(n)),
+                loaded.recalibrator,
+            )
+            percent = layout.task in ("binary", "multiclass")
             audited(loaded, "sample", (dataset_id, int(n)), int(n))
             k = 0
             if layout.task == "multiclass":
@@ -339,12 +413,14 @@ def explain_records(loaded, model_id: str) -> None:
                     key="global_class",
                 )
             g1, g2 = st.columns(2)
-            g1.plotly_chart(plot_importance(sample.importance()), key="importance")
-            g2.plotly_chart(plot_beeswarm(sample, output=k), key="beeswarm")
+            g1.plotly_chart(plot_importance(sample.importance(), percent=percent), key="importance")
+            g2.plotly_chart(plot_beeswarm(sample, output=k, percent=percent), key="beeswarm")
             feature = st.selectbox(
                 "Dependence of", sample.importance()["feature"].tolist(), key=f"dep_{model_id}"
             )
-            st.plotly_chart(plot_dependence(sample, feature, output=k), key="dependence")
+            st.plotly_chart(
+                plot_dependence(sample, feature, output=k, percent=percent), key="dependence"
+            )
 
 
 with guard("Preparing the explanation"):

@@ -15,10 +15,12 @@ from dlcore.plots.explain import plot_class_probabilities
 from dlcore.plots.survival import plot_survival_curves
 from dlcore.predict import (
     predict_with_model,
+    predictions_for_export,
     relative_to_reference,
     survival_curve,
     with_predictions,
 )
+from dlcore.report.wording import NUMBERS_HELP, NUMBERS_HELP_TITLE, percent_text
 from ui import cache
 from ui.auth import log, log_once, require_page
 from ui.common import (
@@ -43,6 +45,12 @@ from ui.images import (
 require_page("predict")
 st.title("Predict")
 model_id = model_picker(key="predict_model")
+
+
+def numbers_help() -> None:
+    """The plain-words help on probabilities, thresholds, CIs, calibration and SHAP points."""
+    with st.expander(NUMBERS_HELP_TITLE, icon=":material/help:"):
+        st.markdown(NUMBERS_HELP)
 
 
 def audit(loaded, rows: int) -> dict:
@@ -138,7 +146,7 @@ def show_result(loaded, table: pd.DataFrame, calibration: str) -> None:
         probability = float(row.iloc[0])
         threshold = float(row["threshold"])
         c1, c2 = st.columns(2)
-        c1.metric(f"Probability of {layout.positive_class}", f"{probability:.1%}")
+        c1.metric(f"Probability of {layout.positive_class}", percent_text(probability))
         c2.metric(f"Decision at threshold {threshold:.3f}", str(row["decision"]))
         decision_notes(loaded, calibration, threshold)
     elif layout.task == "multiclass":
@@ -221,7 +229,9 @@ def predict_for_images(loaded, model_id: str) -> None:
                 st.dataframe(result.table, hide_index=True)
                 st.download_button(
                     "Download predictions (CSV)",
-                    result.table.to_csv(index=False).encode(),
+                    predictions_for_export(result.table, loaded.id, loaded.version)
+                    .to_csv(index=False)
+                    .encode(),
                     file_name="image-predictions.csv",
                     mime="text/csv",
                     icon=":material/download:",
@@ -241,6 +251,7 @@ def predict_for_images(loaded, model_id: str) -> None:
             decision_notes(loaded, result.calibration)
             if st.button("Explain this image", icon=":material/insights:"):
                 st.switch_page("pages/explain.py")
+    numbers_help()
 
 
 def predict_for_records(loaded, model_id: str) -> None:
@@ -264,19 +275,33 @@ def predict_for_records(loaded, model_id: str) -> None:
     with one:
         previous = st.session_state.get(RECORD_KEY) or {}
         initial = previous.get("record") if previous.get("model_id") == model_id else None
-        record = patient_form(layout, key=f"form_{model_id}", initial=initial)
-        if record is not None:
+        form = patient_form(layout, key=f"form_{model_id}", initial=initial)
+        if form.submitted:
             with guard("Predicting"):
-                result = predict_with_model(loaded, record)
+                result = predict_with_model(loaded, form.record)
                 log("predict", **audit(loaded, 1))
                 st.session_state[RECORD_KEY] = {
                     "model_id": model_id,
-                    "record": record.iloc[0].to_dict(),
+                    "record": dict(form.values),
                     "table": result.table,
                     "calibration": result.calibration,
                 }
         stored = st.session_state.get(RECORD_KEY)
-        if stored and stored.get("model_id") == model_id and "table" in stored:
+        has_result = bool(stored and stored.get("model_id") == model_id and "table" in stored)
+        if form.problems:
+            st.warning(
+                "No prediction: correct the value(s) marked above. "
+                + " ".join(form.problems.values()),
+                icon=":material/warning:",
+            )
+        elif has_result and stored.get("record") != form.values:
+            # The result on screen would belong to other inputs: it is not shown.
+            st.info(
+                "The inputs have changed since the last prediction: press **Predict** for this "
+                "patient.",
+                icon=":material/refresh:",
+            )
+        elif has_result:
             show_result(
                 loaded,
                 stored["table"],
@@ -284,6 +309,7 @@ def predict_for_records(loaded, model_id: str) -> None:
             )
             if st.button("Explain this prediction", icon=":material/insights:"):
                 st.switch_page("pages/explain.py")
+        numbers_help()
     with many:
         upload = st.file_uploader(
             "Records to score (CSV, TSV, XLSX or Parquet, with the model's columns)",
@@ -323,7 +349,9 @@ def predict_for_records(loaded, model_id: str) -> None:
                         "hazard's reference); survival_at_<time> is the probability of being "
                         "free of the event at that time."
                     )
-                combined, replaced = with_predictions(frame, table)
+                combined, replaced = with_predictions(
+                    frame, predictions_for_export(table, loaded.id, loaded.version)
+                )
                 for note in replaced:
                     st.info(note, icon=":material/info:")
                 st.success(f"{len(combined):,} predictions.", icon=":material/check_circle:")

@@ -178,7 +178,7 @@ def test_sensitivity_preset_saved_as_operating_point_reaches_predict(shared_mode
     # Predict decides at that threshold and says how it was chosen.
     at = open_page("predict", at)
     assert widget(at.selectbox, "Model").value == model_id
-    healthy(widget(at.form_submit_button, "Predict").click().run())
+    healthy(button(at, "Predict").click().run())
     label = next(k for k in metrics(at) if k.startswith("Decision at threshold"))
     assert label == f"Decision at threshold {expected:.3f}"
     assert any("chosen by sensitivity ≥ 0.90" in t for t in texts(at.caption))
@@ -211,7 +211,7 @@ def test_temperature_scaling_is_saved_and_predict_shows_calibrated(shared_models
     assert len(evaluations[evaluations["model"] == model_id]) >= 1
 
     at = open_page("predict", at)
-    healthy(widget(at.form_submit_button, "Predict").click().run())
+    healthy(button(at, "Predict").click().run())
     notes = [t for t in texts(at.caption) if t.startswith("Probability:")]
     assert notes and "calibrated by temperature scaling" in notes[0], texts(at.caption)
 

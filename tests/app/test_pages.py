@@ -27,8 +27,8 @@ MODEL_KEY = "current_model_id"
 
 
 def submit(at: AppTest, label: str = "Predict"):
-    found = [b for b in at.form_submit_button if b.label == label]
-    assert found, f"no form button '{label}' among {[b.label for b in at.form_submit_button]}"
+    found = [b for b in at.button if b.label == label]
+    assert found, f"no button '{label}' among {[b.label for b in at.button]}"
     return found[0]
 
 
@@ -105,7 +105,7 @@ def test_pages_render_with_models(tiny_binary, tiny_regression):
     open_page("predict", at)
     for record in (binary, regression):
         select_model(at, record.id)
-        assert "Predict" in [b.label for b in at.form_submit_button]
+        assert "Predict" in [b.label for b in at.button]
         assert not texts(at.error)
 
     # Explain, with the default record source (a record of a dataset), in both orders: the

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from apptools import (
+    button,
     deltas,
     figures,
     healthy,
@@ -146,7 +147,7 @@ def test_predict_gives_relative_risk_survival_probabilities_and_curve(gbsg2):
     model_id = outcome.record.id
     at = with_model("predict", model_id)
     assert any("Survival model with" in t and "recurrence or death" in t for t in texts(at.caption))
-    healthy(widget(at.form_submit_button, "Predict").click().run())
+    healthy(button(at, "Predict").click().run())
     shown = metrics(at)
 
     loaded = load_model(model_id)
