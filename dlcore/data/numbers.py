@@ -70,7 +70,8 @@ def clean_text(series: pd.Series) -> pd.Series:
     return text.map(lambda v: None if v in MISSING_TEXT else v)
 
 
-def _shape(core: str) -> str:
+def number_shape(core: str) -> str:
+    """The form of one number text: plain, point, comma, ambiguous_dot, ambiguous_comma or bad."""
     if _PLAIN.fullmatch(core) or _SCIENTIFIC.fullmatch(core):
         return "plain"
     if _AMBIGUOUS_DOT.fullmatch(core):
@@ -118,7 +119,7 @@ def parse_numbers(
         if _SPACE_GROUPS.fullmatch(value):
             value = re.sub(r"[ \u00a0\u202f']", "", value)
             spaced += 1
-        cores[i], ops[i], shapes[i] = value, op, _shape(value)
+        cores[i], ops[i], shapes[i] = value, op, number_shape(value)
     counts = pd.Series(list(shapes.values()), dtype=object).value_counts().to_dict()
     point, comma = counts.get("point", 0), counts.get("comma", 0)
     amb_dot, amb_comma = counts.get("ambiguous_dot", 0), counts.get("ambiguous_comma", 0)
@@ -170,9 +171,12 @@ def parse_numbers(
     below = above = ambiguous = 0
     for i, core in cores.items():
         shape = shapes[i]
-        if shape == "bad" or shape == minority or not convention:
+        if not convention and shape.startswith("ambiguous"):
             unreadable[i] = True
-            ambiguous += int(not convention and shape.startswith("ambiguous"))
+            ambiguous += 1
+            continue
+        if shape == "bad" or shape == minority:
+            unreadable[i] = True
             continue
         number = core.replace(thousands or "", "") if shape != "plain" else core
         number = number.replace(",", ".") if convention == "," and shape != "plain" else number

@@ -21,7 +21,8 @@ IDENTIFIER = "identifier"
 DATETIME = "datetime"
 TEXT = "text"
 EMPTY = "empty"
-KINDS = (NUMERIC, BINARY, CATEGORICAL, IDENTIFIER, DATETIME, TEXT, EMPTY)
+MOLECULE = "molecule"  # SMILES text: featurised by dlcore.data.molecules, not one-hot encoded
+KINDS = (NUMERIC, BINARY, CATEGORICAL, IDENTIFIER, DATETIME, TEXT, EMPTY, MOLECULE)
 FEATURE_KINDS = (NUMERIC, BINARY, CATEGORICAL)
 
 TASKS = ("binary", "multiclass", "regression", "survival")
@@ -38,6 +39,15 @@ _IDENTIFIER_NAME = re.compile(
     r"birthdate|birthday|insurance_?(no|number|id)|policy_?(no|number)|ip_?address)($|_)",
     re.IGNORECASE,
 )
+# Whole numbers that count or measure something (age, year, visits, pregnancies): features even when
+# every row has a different, consecutive value.
+_QUANTITY_NAME = re.compile(
+    r"(^|_)(age|ages|aged|year|years|yr|yrs|yob|count|counts|n|num|number|number_of|no_of|nb|"
+    r"visits|admissions|children|pregnancies|pregnant|parity|gravida|score|grade|stage|level|"
+    r"days|months|weeks|hours|minutes|dose|size|height|weight|length|duration)($|_)",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(r"[(\[]\s*([^()\[\]]{1,24}?)\s*[)\]]\s*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,20}$")
 
@@ -59,6 +69,7 @@ class ColumnInfo:
     n_unique: int = 0
     dtype: str = ""
     leakage: str = ""  # why it is left out as possible leakage (kept when a person includes it)
+    unit: str = ""  # from the header, for display: 'creatinine (mg/dL)' → 'mg/dL'
     note: str = ""  # how its values were read (censored values, thousands separators, units)
 
     @property
@@ -189,6 +200,8 @@ def infer_column(name: str, series: pd.Series) -> ColumnInfo:
         dtype=str(series.dtype),
     )
     normalized = normalize_name(name)
+    unit = _UNIT.search(str(name))
+    info.unit = unit.group(1) if unit else ""
     if nonnull.empty:
         info.kind, info.role, info.reason = EMPTY, "excluded", "every value is missing"
         return info
@@ -206,7 +219,12 @@ def infer_column(name: str, series: pd.Series) -> ColumnInfo:
         integer_valued = bool(np.all(np.mod(values, 1) == 0))
         if n_unique == 2:
             info.kind = BINARY
-        elif integer_valued and n_unique == len(nonnull) and len(nonnull) >= 20:
+        elif (
+            integer_valued
+            and n_unique == len(nonnull)
+            and len(nonnull) >= 20
+            and not _QUANTITY_NAME.search(normalized)
+        ):
             ordered = np.sort(values)
             if np.all(np.diff(ordered) == 1) or "no" in normalized.split("_"):
                 info.kind, info.role = IDENTIFIER, "excluded"
@@ -217,6 +235,9 @@ def infer_column(name: str, series: pd.Series) -> ColumnInfo:
         if _looks_numeric(text) >= 0.98:
             info.kind = BINARY if n_unique == 2 else NUMERIC
             info.reason = "numbers stored as text; they will be read as numbers"
+        elif n_unique >= 10 and _looks_molecular(text):
+            info.kind = MOLECULE
+            info.note = "SMILES: read as molecules (fingerprints and descriptors)"
         elif text.str.match(_EMAIL).mean() > 0.5:
             info.kind, info.role, info.reason = (
                 IDENTIFIER,
@@ -252,6 +273,35 @@ def infer_column(name: str, series: pd.Series) -> ColumnInfo:
     if info.role == "feature" and n_unique <= 1:
         info.role, info.reason = "excluded", "the same value on every row carries no information"
     return info
+
+
+def _looks_molecular(text: pd.Series) -> bool:
+    from dlcore.data.molecules import looks_like_smiles
+
+    return looks_like_smiles(text)
+
+
+def set_molecule_column(schema: Schema, frame: pd.DataFrame, column: str) -> Schema:
+    """Make ``column`` a molecule (SMILES) feature by hand; raises UserError when no value of
+    it is a usable molecule (naming three examples)."""
+    from dlcore.data.molecules import check_molecules
+
+    col = schema.column(column)
+    if col.role == "target":
+        raise UserError(
+            f"Column '{column}' is the target.",
+            expected="a column of SMILES that is not the outcome",
+            fix="choose another column for the molecules",
+        )
+    check_molecules(frame, column)
+    col.kind, col.role, col.reason = MOLECULE, "feature", "chosen as molecules by the user"
+    col.note = "SMILES: read as molecules (fingerprints and descriptors)"
+    return schema
+
+
+def molecule_columns(schema: Schema) -> list[str]:
+    """The feature columns that hold molecules (SMILES)."""
+    return [c.name for c in schema.features if c.kind == MOLECULE]
 
 
 def infer_schema(frame: pd.DataFrame, target: str | None = None) -> Schema:
@@ -639,7 +689,7 @@ def update_columns(
             if col.kind == IDENTIFIER and frame is not None and name in frame.columns:
                 col.kind = _usable_kind(name, frame[name])
                 col.reason = "identifier-like, included at the user's request"
-            if col.kind not in FEATURE_KINDS:
+            if col.kind not in (*FEATURE_KINDS, MOLECULE):
                 raise UserError(
                     f"Column '{name}' is of kind '{col.kind}', which cannot be a model input.",
                     expected="numeric, binary or categorical for a feature",
@@ -685,8 +735,15 @@ def check_features(schema: Schema) -> None:
             fix="choose the target column",
         )
     if not schema.features:
+        dropped = [
+            f"'{c.name}' ({c.reason or c.kind})" for c in schema.columns if c.role == "excluded"
+        ]
+        shown = "; ".join(dropped[:12]) + (
+            f"; and {len(dropped) - 12} more" if len(dropped) > 12 else ""
+        )
         raise UserError(
-            "No column is left as a feature.",
+            "No column is left as a feature" + (f". Left out: {shown}." if dropped else "."),
             expected="at least one numeric, binary or categorical input column",
-            fix="include at least one column as a feature",
+            fix="include a column that is known before the outcome (--include COL, or tick it on "
+            "the Data page), or change its kind",
         )

@@ -60,6 +60,7 @@ class TableFile:
     warnings: list[str] = field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
+    decimal: str | None = None  # the file's decimal mark, when its numbers show one
 
 
 def read_table(
@@ -67,13 +68,19 @@ def read_table(
     filename: str | None = None,
     *,
     max_bytes: int | None = None,
+    censored: str = "limit",
 ) -> TableFile:
     """Read a CSV, TSV, XLSX or Parquet table from a path, bytes or a binary file object.
 
     The format comes from the file name's suffix (or, when there is none, from the content).
-    Returns a TableFile with the frame and any warnings (encoding fallback, missing header, ...).
-    Raises UnsupportedFileError for other kinds of file and BadUploadError for broken, empty or
-    oversized ones.
+    Numbers written as clinicians write them are read as numbers, each with a note: thousands
+    separators and decimal commas decided from the whole column (dlcore.data.numbers; ambiguous
+    ones are not guessed), censored values such as ``<5`` or ``>100`` as the limit itself
+    (``censored='limit'``) or half of it (``'half'``). Returns a TableFile with the frame and any
+    warnings (encoding fallback, missing header, an Excel title row skipped, formula cells
+    without a saved value, ...). Raises UnsupportedFileError for other kinds of file and
+    BadUploadError for broken, empty, oversized or ragged ones (a short row, like a long one, is
+    refused with its line number).
     """
     data, name = _read_bytes(source, filename, max_bytes)
     suffix = Path(name).suffix.lower()
@@ -92,6 +99,7 @@ def read_table(
         table = _read_text(data, name, file_format)
     table.frame = _tidy_columns(table.frame, table.warnings)
     _check_not_empty(table.frame, name)
+    _read_clinical_numbers(table, censored)
     max_rows = get_settings().max_rows
     if len(table.frame) > max_rows:
         raise _too_many_rows(name, max_rows)
@@ -209,15 +217,77 @@ def _sniff_delimiter(text: str, file_format: str) -> str:
         return best if counts[best] else ","
 
 
-def _decimal_mark(text: str, delimiter: str) -> str:
-    """',' when the numbers are written with decimal commas (European exports: '1,5;2,75')."""
-    if delimiter == ",":
-        return "."
-    rows = csv.reader(io.StringIO("\n".join(text.splitlines()[:50])), delimiter=delimiter)
-    cells = [cell.strip() for row in rows for cell in row]
-    commas = sum(bool(re.fullmatch(r"-?\d+,\d+", c)) for c in cells)
-    points = sum(bool(re.fullmatch(r"-?\d+\.\d+", c)) for c in cells)
+def _decimal_mark(text: str, delimiter: str) -> str | None:
+    """The file's decimal mark from every cell (never only the first lines): ',' for European
+    exports ('1,5;2,75'), '.' otherwise; None when no cell shows it (only integers, or only values
+    such as 1.500 that could be either)."""
+    from dlcore.data.numbers import number_shape
+
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    shapes = [
+        number_shape(cell.strip())
+        for row in rows
+        for cell in row
+        if any(ch.isdigit() for ch in cell)
+    ]
+    commas, points = shapes.count("comma"), shapes.count("point")
+    if commas == points == 0:
+        return None
     return "," if commas > points else "."
+
+
+def _check_row_lengths(text: str, delimiter: str, name: str) -> None:
+    """Refuse a row with fewer fields than the header (pandas would pad it silently), naming
+    its line, as a row with more fields is refused."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    width = None
+    for row in reader:
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if width is None:
+            width = len(row)
+            continue
+        if len(row) < width:
+            raise BadUploadError(
+                f"'{name}' line {reader.line_num} has {len(row)} field(s); the header has {width}.",
+                expected=f"the same number of {_delimiter_name(delimiter)}-separated fields on "
+                "every line (an empty field for a missing value)",
+                fix=f"open the file, complete line {reader.line_num} (or remove it), and export "
+                "it again",
+            )
+
+
+def _read_clinical_numbers(table: TableFile, censored: str) -> None:
+    """Text columns that are numbers as clinicians write them become numbers, each with a note."""
+    from dlcore.data.numbers import clean_text, parse_numbers
+
+    frame = table.frame
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        text = clean_text(series).dropna()
+        if text.empty or text.str.contains(r"\d", regex=True).mean() < 0.5:
+            continue
+        parsed = parse_numbers(series, str(column), decimal_hint=table.decimal, censored=censored)
+        readable = int(parsed.values.notna().sum())
+        if readable == len(text):
+            frame[column] = parsed.values
+            table.warnings.extend(parsed.notes)
+            if parsed.thousands and not parsed.notes:
+                sign = "commas" if parsed.thousands == "," else "points or spaces"
+                table.warnings.append(
+                    f"'{column}' has thousands separators ({sign}); read as numbers."
+                )
+        elif readable >= 0.8 * len(text) and (parsed.notes or parsed.thousands):
+            table.warnings.extend(parsed.notes)
+            table.warnings.append(
+                f"'{column}' was kept as text: {len(text) - readable} of its {len(text)} values "
+                "could not be read as numbers."
+            )
+    table.frame = frame
 
 
 def _has_header(text: str, delimiter: str) -> bool:
@@ -253,6 +323,8 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
     if len(columns) > max_columns():  # before parsing: thousands of columns are refused at once
         raise _too_many_columns(name, len(columns), max_columns())
     header = _has_header(text, delimiter)
+    _check_row_lengths(text, delimiter, name)
+    decimal = _decimal_mark(text, delimiter)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -262,7 +334,7 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             keep_default_na=True,
             skipinitialspace=True,
             on_bad_lines="error",
-            decimal=_decimal_mark(text, delimiter),
+            decimal="," if decimal == "," and delimiter != "," else ".",
             # The row cap is checked while reading: parsing stops one row past it.
             nrows=get_settings().max_rows + 1,
         )
@@ -291,7 +363,7 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             f"{_delimiter_name(delimiter)}, export it again as comma-separated CSV."
         )
     return TableFile(
-        frame, "tsv" if delimiter == "\t" else "csv", name, warnings, encoding, delimiter
+        frame, "tsv" if delimiter == "\t" else "csv", name, warnings, encoding, delimiter, decimal
     )
 
 
@@ -346,8 +418,78 @@ def _read_xlsx(data: bytes, name: str) -> TableFile:
             f"'{name}' has {len(non_empty)} sheets with data; the first, '{sheet_name}', was read. "
             "To use another, save it as its own file."
         )
+    frame, header_row = _skip_title_rows(data, sheet_name, frame, warnings)
+    _note_uncached_formulas(data, sheet_name, frame, header_row, warnings)
     frame = frame.replace(to_replace={m: pd.NA for m in ("?", "NA", "N/A", "#N/A")})
     return TableFile(frame, "xlsx", name, warnings)
+
+
+def _skip_title_rows(
+    data: bytes, sheet: str, frame: pd.DataFrame, warnings: list[str]
+) -> tuple[pd.DataFrame, int]:
+    """Read the sheet again below a title row ('Cohort export, March') when the first row names
+    only a few of the columns; returns the frame and the header's row (0-based)."""
+    unnamed = sum(str(c).startswith("Unnamed:") for c in frame.columns)
+    if frame.shape[1] < 2 or unnamed < frame.shape[1] / 2:
+        return frame, 0
+    raw = pd.read_excel(
+        io.BytesIO(data), sheet_name=sheet, header=None, nrows=30, engine="openpyxl"
+    )
+    widths = raw.notna().sum(axis=1)
+    widest = int(widths.max())
+    header_row = 0
+    for r in range(min(10, len(raw))):
+        cells = raw.iloc[r].dropna()
+        if len(cells) >= max(2, 0.8 * widest) and all(isinstance(v, str) for v in cells):
+            header_row = r
+            break
+    if header_row == 0:
+        return frame, 0
+    frame = pd.read_excel(
+        io.BytesIO(data),
+        sheet_name=sheet,
+        header=header_row,
+        engine="openpyxl",
+        nrows=get_settings().max_rows + 1,
+    )
+    warnings.append(
+        f"The first {header_row} row(s) of sheet '{sheet}' look like a title, not column names: "
+        f"they were skipped, and row {header_row + 1} was read as the header."
+    )
+    return frame, header_row
+
+
+def _note_uncached_formulas(
+    data: bytes, sheet: str, frame: pd.DataFrame, header_row: int, warnings: list[str]
+) -> None:
+    """Name the columns whose formula cells have no saved result (the file was written by a
+    program that does not calculate): they read as empty, which is not the same as missing."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheets = [m for m in archive.namelist() if m.startswith("xl/worksheets/")]
+        if not any(b"<f>" in archive.read(m) or b"<f " in archive.read(m) for m in sheets):
+            return
+    from openpyxl import load_workbook
+
+    formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)[sheet]
+    values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)[sheet]
+    counts: dict[int, int] = {}
+    rows = zip(
+        formulas.iter_rows(min_row=header_row + 2, values_only=True),
+        values.iter_rows(min_row=header_row + 2, values_only=True),
+        strict=False,
+    )
+    for formula_row, value_row in rows:
+        for j, (f, v) in enumerate(zip(formula_row, value_row, strict=False)):
+            if isinstance(f, str) and f.startswith("=") and v is None:
+                counts[j] = counts.get(j, 0) + 1
+    named = [f"'{frame.columns[j]}' ({n})" for j, n in sorted(counts.items()) if j < frame.shape[1]]
+    if named:
+        warnings.append(
+            "Formula cells without a saved result read as empty in "
+            + ", ".join(named)
+            + ": the workbook was saved by a program that does not calculate formulas. Open it "
+            "in Excel or LibreOffice, save it, and upload it again."
+        )
 
 
 def _read_parquet(data: bytes, name: str) -> TableFile:
