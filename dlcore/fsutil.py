@@ -38,6 +38,12 @@ def neutral_name(what: str, task: str | None = None) -> str:
     return " ".join(p for p in (task, what, stamp) if p)
 
 
+def file_source(name: str) -> str:
+    """How a dataset or card names the file it came from: the SHA-256 of the file's name, never
+    the name itself (file names can name a patient)."""
+    return "file sha256:" + hashlib.sha256(Path(str(name)).name.encode()).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     """The SHA-256 of a file's bytes, as hex."""
     digest = hashlib.sha256()
@@ -195,6 +201,39 @@ def neutralise_csv_cells(frame: Any) -> Any:
         )
     out.columns = [neutralise_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
+
+
+TABLE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def write_table(frame: Any, path: Path) -> str:
+    """Write a DataFrame in the format its file name's extension names (CSV, XLSX, Parquet),
+    atomically; text cells are neutralised for spreadsheets (CSV and XLSX). Returns the format.
+
+    Raises UserError for another extension.
+    """
+    from dlcore.errors import UserError
+
+    path = Path(path)
+    kind = TABLE_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise UserError(
+            f"The output file '{path.name}' has the extension '{path.suffix or '(none)'}'.",
+            expected="a file name ending in .csv, .xlsx or .parquet",
+            fix="name the output file with one of those extensions",
+        )
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
+    try:
+        if kind == "csv":
+            write_csv(frame, tmp)
+        elif kind == "xlsx":
+            neutralise_csv_cells(frame).to_excel(tmp, index=False, engine="openpyxl")
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return kind
 
 
 def write_csv(frame: Any, path: Path | None = None, **kwargs: Any) -> bytes | None:

@@ -352,12 +352,24 @@ HEARTBEAT_S = 10.0
 STALE_AFTER_S = 90.0
 
 
-def reap_stale_jobs(engine: Engine, stale_after_s: float = STALE_AFTER_S) -> int:
+def stale_seconds() -> float:
+    """How old a heartbeat may be before its job counts as dead (DLCORE_JOB_STALE_S, default 90)."""
+    import os
+
+    try:
+        return max(1.0, float(os.environ.get("DLCORE_JOB_STALE_S") or STALE_AFTER_S))
+    except ValueError:
+        return STALE_AFTER_S
+
+
+def reap_stale_jobs(engine: Engine, stale_after_s: float | None = None) -> int:
     """Mark active jobs whose heartbeat is older than ``stale_after_s`` as failed; returns how many.
 
     Runs whenever a process opens the store, so a killed worker's job does not stay 'running'
     even when only the CLI or another host uses the database.
     """
+    if stale_after_s is None:
+        stale_after_s = stale_seconds()
     cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
     statement = text(
         "UPDATE jobs SET status = 'failed', finished = :now, error = :reason "

@@ -15,11 +15,13 @@ logger = logging.getLogger("dashboard")
 @st.cache_resource(show_spinner=False)
 def boot() -> dict[str, Any]:
     """Prepare the workspace (runs once per server process). Returns what it did."""
+    from dlcore.doctor import clean_workspace
     from dlcore.store import get_store
     from dlcore.training.demo_models import ensure_demo_datasets
     from dlcore.training.jobs import recover_jobs
 
     get_store()
+    clean_workspace()  # temporary folders of writers killed mid-write
     interrupted = recover_jobs()
     datasets = ensure_demo_datasets()
     job_id = None

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from dlcore.cli.session import remember_columns
 from dlcore.errors import UserError
+from dlcore.fsutil import file_source, neutral_name, write_table
 
 logger = logging.getLogger("dlcore.cli")
 
@@ -31,6 +33,7 @@ def _clean(value: Any) -> Any:
 
 
 def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
+    args.emitted = payload  # the audit row of the command takes its ids and counts from here
     if args.json:
         sys.stdout.write(json.dumps(_clean(payload)) + "\n")
     else:
@@ -59,8 +62,10 @@ def load_images_argument(value: str, size: int, channels: int | None = None) -> 
     if value.startswith("d-") and not Path(value).exists():
         return load_dataset(value)
     dataset = read_images(value, size=size, channels=channels)
+    if dataset.skipped:  # names quoted: stderr hides them unless --show-values
+        logger.warning("skipped %d file(s)", len(dataset.skipped))
     for skipped in dataset.skipped:
-        logger.warning("skipped %s: %s", skipped.name, skipped.reason)
+        logger.warning("skipped '%s': %s", skipped.name, skipped.reason)
     return dataset
 
 
@@ -75,10 +80,12 @@ def load_data_argument(value: str, target: str | None = None) -> Any:
         dataset = load_dataset(value)
     else:
         table = read_table(value)
+        remember_columns(table.frame.columns)
         for warning in table.warnings:
             logger.warning(warning)
+        # A neutral name, and the file only as its name's hash: file names can name a patient.
         dataset = Dataset(
-            Path(value).stem, table.frame, infer_schema(table.frame), source=Path(value).name
+            neutral_name("table"), table.frame, infer_schema(table.frame), source=file_source(value)
         )
     if target is not None and target != dataset.schema.target:
         if target not in dataset.frame.columns:
@@ -92,10 +99,10 @@ def load_data_argument(value: str, target: str | None = None) -> Any:
 
 
 def _spec_from_args(args: argparse.Namespace, task: str, rows: int, *, images: bool = False) -> Any:
-    from dlcore.models.spec import ModelSpec, check_spec, default_image_spec, default_spec
+    from dlcore.models.spec import check_spec, default_image_spec, default_spec
 
     if args.spec:
-        spec = ModelSpec.from_json(Path(args.spec).read_text())
+        spec = _read_spec(args.spec)
     elif images:
         spec = default_image_spec(rows, args.architecture or "cnn")
     else:
@@ -124,6 +131,70 @@ def _spec_from_args(args: argparse.Namespace, task: str, rows: int, *, images: b
         if value is not None:
             setattr(spec, key, value)
     return check_spec(spec, task)
+
+
+def _read_spec(path_text: str) -> Any:
+    """The ModelSpec in a JSON file; raises InvalidSpecError for a missing, unreadable or
+    malformed file."""
+    from dlcore.errors import InvalidSpecError
+    from dlcore.models.spec import ModelSpec
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise InvalidSpecError(
+            f"--spec names '{path_text}', which is not a file.",
+            expected="a JSON file with a model specification",
+            fix="check the path, or leave --spec out to use the defaults",
+        )
+    if path.stat().st_size > 1_000_000:
+        raise InvalidSpecError(
+            f"--spec names a file of {path.stat().st_size / 1e6:.1f} MB.",
+            expected="a small JSON file with a model specification",
+            fix="check you named the right file",
+        )
+    try:
+        return ModelSpec.from_json(path.read_text(encoding="utf-8"))
+    except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+        raise InvalidSpecError(
+            f"--spec '{path.name}' is not a model specification ({type(exc).__name__}).",
+            expected='a JSON object of ModelSpec fields, such as {"hidden_units": [32, 16], '
+            '"epochs": 20}',
+            fix="write the settings as JSON (the card.json of a model holds one under 'spec')",
+        ) from None
+
+
+def check_out(out: str, inputs: list[str | None]) -> Path:
+    """The output path of a command, checked before any work: a known table format, an existing
+    folder, and never one of the inputs. Raises UserError."""
+    from dlcore.fsutil import TABLE_FORMATS
+
+    path = Path(out)
+    if path.suffix.lower() not in TABLE_FORMATS:
+        raise UserError(
+            f"--out names a file with the extension {path.suffix or '(none)'}.",
+            expected="a file name ending in .csv, .xlsx or .parquet (the format follows it)",
+            fix="name the output file with one of those extensions",
+        )
+    if not path.parent.is_dir():
+        raise UserError(
+            f"--out names a file in the folder '{path.parent}', which does not exist.",
+            expected="a file in an existing folder",
+            fix="create the folder first, or write the file elsewhere",
+        )
+    if path.is_dir():
+        raise UserError(
+            f"--out '{path}' is a folder.",
+            expected="a file name",
+            fix="add a file name such as predictions.csv",
+        )
+    for given in inputs:
+        if given and Path(given).exists() and path.exists() and path.samefile(given):
+            raise UserError(
+                f"--out '{path.name}' is the input file itself.",
+                expected="an output file other than the data read",
+                fix="write the results to a new file name",
+            )
+    return path
 
 
 def _units(text: str) -> list[int]:
@@ -385,6 +456,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from dlcore.predict import predict_with_model, with_predictions
     from dlcore.registry import load_model
 
+    out_path = check_out(args.out, [args.data])
     loaded = load_model(args.model)
     if loaded.kind == "image":
         layout = loaded.layout
@@ -393,14 +465,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         out, warnings = result.table, [f"skipped {s.name}: {s.reason}" for s in images.skipped]
     else:
         table = read_table(args.data)
+        remember_columns(table.frame.columns)
         result = predict_with_model(loaded, table.frame)
         out, replaced = with_predictions(table.frame, result.table)
         warnings = [*table.warnings, *replaced]
-    out_path = Path(args.out)
-    if out_path.suffix.lower() == ".parquet":
-        out.to_parquet(out_path, index=False)
-    else:
-        out.to_csv(out_path, index=False)
+    write_table(out, out_path)  # CSV and XLSX cells neutralised for spreadsheets
     for note in [*warnings, *result.notes]:
         logger.warning(note)
     _emit(
@@ -701,4 +770,29 @@ def cmd_prepare_demo(args: argparse.Namespace) -> int:
 
     summary = prepare_demo(train_model=not args.no_model)
     _emit(args, summary, "demo ready: " + ", ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dlcore.doctor import run_doctor
+
+    report = run_doctor()
+    lines = [f"fixed: {f}" for f in report.fixed] + [f"PROBLEM: {p}" for p in report.problems]
+    lines += [f"{k.replace('_', ' ')}: {v}" for k, v in report.checked.items()]
+    lines.append("all well" if report.ok else f"{len(report.problems)} problem(s) need a person")
+    _emit(args, report.to_dict(), "\n".join(lines))
+    return 0 if report.ok else 3
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from dlcore.governance.audit import audit_frame
+
+    out_path = check_out(args.out, [])
+    frame = audit_frame(username=args.username, action=args.action, limit=1_000_000)
+    kind = write_table(frame, out_path)
+    _emit(
+        args,
+        {"rows": len(frame), "out": str(out_path), "format": kind},
+        f"wrote {len(frame)} audit row(s) to {out_path}",
+    )
     return 0

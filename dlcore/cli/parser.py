@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from dlcore.cli.commands import (
     _class_names,
     _units,
+    cmd_audit,
     cmd_datasets,
     cmd_demo,
+    cmd_doctor,
     cmd_evaluate,
     cmd_explain,
     cmd_models,
@@ -17,6 +20,24 @@ from dlcore.cli.commands import (
     cmd_seed_example,
     cmd_train,
 )
+
+
+def _whole_number(option: str, minimum: int, example: int) -> Any:
+    """An argparse type: a whole number of at least ``minimum``, refused with what/expected/fix."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{option} is '{text}'. Expected a whole number of at least {minimum}. "
+                f"Fix: pass {option} with a number such as {example}."
+            )
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument(
+            "--user",
+            help="the local account to act as (default DLCORE_USER); with DLCORE_AUTH on, its "
+            "password comes from DLCORE_PASSWORD or a prompt",
+        )
+        p.add_argument(
+            "--show-values",
+            action="store_true",
+            help="show data values and file names in warnings (for your own terminal; by "
+            "default standard error names columns and counts only)",
+        )
 
     train = sub.add_parser("train", help="train, evaluate and register a model")
     common(train)
@@ -76,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment", nargs="*", choices=["flip", "rotation", "zoom", "contrast"], help="for images"
     )
     train.add_argument(
-        "--image-size", type=int, default=64, help="images are resized to this (default 64)"
+        "--image-size",
+        type=_whole_number("--image-size", 8, 64),
+        default=64,
+        help="images are resized to this (default 64)",
     )
     train.add_argument(
         "--channels", type=int, choices=[1, 3], help="1 = grayscale, 3 = colour (default: as read)"
@@ -108,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(predict)
     predict.add_argument("--model", required=True)
     predict.add_argument("--data", required=True)
-    predict.add_argument("--out", required=True, help="output CSV (or .parquet)")
+    predict.add_argument(
+        "--out", required=True, help="output file: .csv, .xlsx or .parquet (never the input)"
+    )
     predict.set_defaults(func=cmd_predict)
 
     explain = sub.add_parser("explain", help="explain one record's prediction with SHAP")
@@ -133,7 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--threshold", type=float, help="decision threshold (default: the model's operating point)"
     )
     evaluate.add_argument(
-        "--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)"
+        "--resamples",
+        type=_whole_number("--resamples", 10, 1000),
+        default=1000,
+        help="bootstrap resamples (default 1000)",
     )
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -164,4 +204,19 @@ def build_parser() -> argparse.ArgumentParser:
     common(prepare)
     prepare.add_argument("--no-model", action="store_true", help="only the data sets")
     prepare.set_defaults(func=cmd_prepare_demo)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the workspace and database (checksums, integrity, audit chain) and repair "
+        "what is safe (orphaned temporary folders, dead jobs); exit 3 when problems remain",
+    )
+    common(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+
+    audit = sub.add_parser("audit", help="export the audit trail (admins)")
+    common(audit)
+    audit.add_argument("--out", required=True, help="output file: .csv, .xlsx or .parquet")
+    audit.add_argument("--username", help="only this account's rows")
+    audit.add_argument("--action", help="only this action")
+    audit.set_defaults(func=cmd_audit)
     return parser

@@ -21,7 +21,7 @@ import numpy as np
 
 from dlcore.config import get_settings
 from dlcore.errors import BadUploadError, UnsupportedFileError
-from dlcore.fsutil import neutral_name
+from dlcore.fsutil import file_source, neutral_name
 
 logger = logging.getLogger(__name__)
 
@@ -426,7 +426,7 @@ def read_image_zip(
             expected="PNG, JPEG or DICOM images in one folder per class",
             fix="check the archive's contents and upload it again",
         )
-    dataset = _assemble(name, images, labels_text, names, skipped, dicom, source=name)
+    dataset = _assemble(name, images, labels_text, names, skipped, dicom, source=file_source(name))
     found = {s for s in image_splits if s}
     if found:
         split_by_name = dict(zip(names, image_splits, strict=True))
@@ -655,7 +655,7 @@ def read_npz(
         labels=y_all,
         classes=names_of_classes,
         file_names=[f"{name}#{i}" for i in range(len(stacked))],
-        source=name,
+        source=file_source(name),
         predefined_split=split,
         positive_class=guess_positive_image_class(
             names_of_classes, _class_counts(y_all, names_of_classes)
@@ -772,7 +772,7 @@ def read_images(
         file_names=[name]
         if len(frames) == 1
         else [f"{name}#frame{i + 1}" for i in range(len(frames))],
-        source=name,
+        source=file_source(name),
         dicom={name: meta} if meta else {},
     )
 
@@ -826,7 +826,9 @@ def _read_folder(folder: Path, *, size: int, channels: int | None) -> ImageDatas
             expected="PNG, JPEG or DICOM files, in one sub-folder per class for training",
             fix="check the folder's contents",
         )
-    return _assemble(folder.name, images, labels_text, names, skipped, dicom, source=str(folder))
+    return _assemble(
+        folder.name, images, labels_text, names, skipped, dicom, source=file_source(str(folder))
+    )
 
 
 def load_digits_images(size: int = 28) -> ImageDataset:
@@ -913,7 +915,7 @@ def read_image_files(
         labels=None,
         classes=[],
         file_names=names,
-        source=", ".join(f.name if isinstance(f, Path) else f[0] for f in files)[:200],
+        source=file_source(",".join(f.name if isinstance(f, Path) else f[0] for f in files)),
         skipped=skipped,
         dicom=dicom,
     )

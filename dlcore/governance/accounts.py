@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +86,20 @@ def may(account: Account | None, what: str) -> bool:
     return account.role == "admin" or account.role in PERMISSIONS.get(what, ())
 
 
+_current: ContextVar[Account | None] = ContextVar("dlcore_acting_account", default=None)
+
+
+@contextmanager
+def acting_as(account: Account) -> Iterator[Account]:
+    """Within this block, protected engine functions called without an account act as
+    ``account`` (the command line signs in once and acts as that account throughout)."""
+    token = _current.set(account)
+    try:
+        yield account
+    finally:
+        _current.reset(token)
+
+
 def acting(account: Account | None, what: str) -> Account:
     """The account acting on a protected engine function, after checking it may do ``what``.
 
@@ -90,6 +107,7 @@ def acting(account: Account | None, what: str) -> Account:
     admin there); with accounts on, a protected function called without an account is refused.
     Raises PermissionDeniedError.
     """
+    account = account or _current.get()
     if account is None:
         if auth_mode() == "none":
             return DEMO_ACCOUNT
@@ -100,7 +118,7 @@ def acting(account: Account | None, what: str) -> Account:
         )
     if not may(account, what):
         raise PermissionDeniedError(
-            f"The {account.role} account '{account.username}' may not do '{what}'.",
+            f"The {account.role} account {account.username} may not do {what}.",
             expected="an account whose role allows it: "
             + ", ".join(r for r in ROLES if r == "admin" or r in PERMISSIONS.get(what, ())),
             fix="ask an admin to do it, or to change your role",

@@ -254,7 +254,7 @@ def audit_frame(
         query = query.where(AuditRow.at <= until)
     with get_store().session() as session:
         rows = session.scalars(query).all()
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [
             {
                 "when (UTC)": r.at,
@@ -281,6 +281,8 @@ def audit_frame(
             "detail",
         ],
     )
+    frame["model version"] = frame["model version"].astype("Int64")
+    return frame
 
 
 def audit_csv(**filters: Any) -> bytes:
