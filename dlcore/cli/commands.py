@@ -609,6 +609,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "resamples": args.resamples,
     }
     lines = [f"{loaded.name}: {data.source}"]
+    if data.cohort_shift is not None:
+        payload["cohort_shift"] = data.cohort_shift.to_dict()
+        lines.append(f"against the training data: {data.cohort_shift.sentence}")
+        lines += [f"  {c.column}: " + "; ".join(c.flags) for c in data.cohort_shift.flagged[:10]]
     if verdict.label:
         lines.append(f"{verdict.label.upper()}: {verdict.reason}")
     if report.task == "binary":

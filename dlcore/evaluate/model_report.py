@@ -30,6 +30,7 @@ class EvaluationData:
     records: Any
     source: str
     external: bool
+    cohort_shift: Any = None  # external tables: CohortShiftReport against the training data
 
 
 def evaluation_data(
@@ -188,7 +189,20 @@ def evaluation_data(
         frame,
         label,
         external,
+        _cohort_shift(loaded, records) if external else None,
     )
+
+
+def _cohort_shift(loaded: Any, records: Any) -> Any:
+    """The external cohort against the training data (dlcore.evaluate.cohort_shift), for tables."""
+    import pandas as pd
+
+    from dlcore.evaluate.cohort_shift import shift_for_model
+
+    if not isinstance(records, pd.DataFrame):
+        return None
+
+    return shift_for_model(loaded, records)
 
 
 def clinical_report(

@@ -92,8 +92,11 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
     return notes
 
 
-def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any = None) -> str:
-    """The model card as Markdown."""
+def model_card_markdown(
+    card: dict[str, Any], report: Any = None, subgroups: Any = None, cohort_shift: Any = None
+) -> str:
+    """The model card as Markdown; with ``cohort_shift`` (an external cohort's CohortShiftReport)
+    a section compares that cohort with the training data."""
     dataset = card.get("dataset", {})
     spec = card.get("spec", {})
     lines = [
@@ -142,6 +145,12 @@ def model_card_markdown(card: dict[str, Any], report: Any = None, subgroups: Any
                 else "; by record (no patient grouping)"
             )
         )
+    if cohort_shift is not None:
+        lines += ["", "## External cohort against the training data", "", cohort_shift.sentence, ""]
+        if cohort_shift.flagged:
+            lines += ["| column | what differs |", "|---|---|"] + [
+                f"| {_esc(c.column)} | {_esc('; '.join(c.flags))} |" for c in cohort_shift.flagged
+            ]
     lines += ["", "## Model", ""]
     if spec:
         lines.append(

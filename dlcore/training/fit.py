@@ -368,6 +368,11 @@ def make_tf_dataset(
     return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+# No time-left estimate before this many epochs are timed, then a smoothed one (issue 14 #8).
+ETA_AFTER_EPOCHS = 2
+ETA_SMOOTHING = 0.3
+
+
 def progress_callback(
     on_event: EventHandler | None,
     should_stop: StopCheck | None,
@@ -390,6 +395,17 @@ def progress_callback(
             self.epochs = 0
             self.epoch = 0
             self.cancelled = False
+            self.epoch_started = 0.0
+            self.epochs_timed = 0
+            self.epoch_s: float | None = None  # smoothed seconds per epoch
+            self.fraction = 0.0
+
+        def _eta(self, left_in_epoch: float) -> float | None:
+            """Seconds left at most (all epochs run), once ETA_AFTER_EPOCHS epochs were timed;
+            None before (the first epochs pay for tracing and warm-up and mislead)."""
+            if self.epoch_s is None or self.epochs_timed < ETA_AFTER_EPOCHS:
+                return None
+            return self.epoch_s * (max(self.epochs - self.epoch, 0) + left_in_epoch)
 
         def _emit(self, event: ProgressEvent) -> None:
             if on_event is not None:
@@ -409,6 +425,7 @@ def progress_callback(
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self.epoch = epoch + 1
+            self.epoch_started = time.perf_counter()
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             now = time.perf_counter()
@@ -418,6 +435,7 @@ def progress_callback(
             if self._stop_requested():
                 return
             done = (self.epoch - 1 + (batch + 1) / batches_per_epoch) / max(self.epochs, 1)
+            self.fraction = done
             elapsed = now - self.started
             self._emit(
                 ProgressEvent(
@@ -428,14 +446,24 @@ def progress_callback(
                     batches_per_epoch,
                     {k: float(v) for k, v in (logs or {}).items()},
                     elapsed,
-                    elapsed / done * (1 - done) if done > 0 else None,
+                    self._eta(1 - (batch + 1) / batches_per_epoch),
                     done,
                 )
             )
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            elapsed = time.perf_counter() - self.started
+            now = time.perf_counter()
+            elapsed = now - self.started
             done = (epoch + 1) / max(self.epochs, 1)
+            self.fraction = done
+            took = now - self.epoch_started
+            if self.epochs_timed:  # the first epoch pays for tracing: it is not a sample
+                self.epoch_s = (
+                    took
+                    if self.epoch_s is None
+                    else ETA_SMOOTHING * took + (1 - ETA_SMOOTHING) * self.epoch_s
+                )
+            self.epochs_timed += 1
             self._emit(
                 ProgressEvent(
                     "epoch",
@@ -445,7 +473,7 @@ def progress_callback(
                     batches_per_epoch,
                     {k: float(v) for k, v in (logs or {}).items()},
                     elapsed,
-                    elapsed / (epoch + 1) * (self.epochs - epoch - 1),
+                    self._eta(0.0),
                     done,
                 )
             )
@@ -633,8 +661,9 @@ def train(
                 spec.epochs,
                 logs={"best_epoch": best_epoch, "cancelled": float(cancelled)},
                 elapsed_s=timings["fit_s"],
-                eta_s=0.0,
-                fraction=1.0,
+                eta_s=None if cancelled else 0.0,
+                # a cancelled run is not done: it reports how far it got
+                fraction=float(progress.fraction) if cancelled else 1.0,
             )
         )
     logger.info(

@@ -50,6 +50,9 @@ ACTIVE = (QUEUED, RUNNING)
 CLAIM_POLL_S = 1.0
 CANCEL_POLL_S = 0.5
 LAUNCH_GRACE_S = 30.0
+# A running job that has not stopped this long after a cancel (it was loading data, building the
+# network, evaluating or registering: phases with no batch to check the flag at) gets SIGTERM.
+CANCEL_GRACE_S = 2.0
 
 
 def this_host() -> str:
@@ -338,7 +341,9 @@ def job_history(job_id: str) -> dict[str, list[float]]:
 
 
 def cancel_job(job_id: str) -> JobInfo:
-    """Ask a job to stop: a queued job is cancelled at once, a running one within one epoch.
+    """Ask a job to stop: a queued job is cancelled at once; a running one stops at its next
+    batch (the worker reads the flag every CANCEL_POLL_S), and a worker still running
+    CANCEL_GRACE_S later (between batches: preparing, evaluating) is sent SIGTERM by this process.
 
     Returns the job as it now stands. Raises NotFoundError for an unknown id.
     """
@@ -353,7 +358,21 @@ def cancel_job(job_id: str) -> JobInfo:
                     "cancelled before it started",
                 )
             session.commit()
-        return _info(row)
+        job = _info(row)
+    if job.status == RUNNING:
+        timer = threading.Timer(CANCEL_GRACE_S, _terminate_if_still_running, args=(job_id,))
+        timer.daemon = True
+        timer.start()
+    return job
+
+
+def _terminate_if_still_running(job_id: str) -> None:
+    """The cancel's fallback: SIGTERM to a worker that did not stop by itself in time."""
+    with contextlib.suppress(Exception):  # the job may be gone, the store busy: nothing to do
+        job = get_job(job_id)
+        if job.status == RUNNING and job.cancel_requested and job.host in (None, this_host()):
+            logger.info("job %s did not stop within %.0f s: terminating", job_id, CANCEL_GRACE_S)
+            get_backend(job.backend).terminate(job)
 
 
 def reap_jobs(
@@ -535,8 +554,17 @@ class _Heartbeat:
         self.stop.set()
 
 
+class _Terminated(BaseException):
+    """SIGTERM reached the worker (a cancel's fallback, or the machine shutting down)."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def run_worker(job_id: str) -> int:
     """The body of a worker process: wait for a slot, train, record the outcome. Returns 0."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     with _Heartbeat(job_id):
         return _work(job_id)
 
@@ -556,7 +584,19 @@ def _work(job_id: str) -> int:
         time.sleep(CLAIM_POLL_S)
     writer = _ProgressWriter(job_id)
     try:
-        outcome = _run_training(job, writer)
+        try:
+            outcome = _run_training(job, writer)
+        finally:  # once registered, the outcome stands: a late SIGTERM no longer interrupts
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except _Terminated:
+        cancelled = get_job(job_id).cancel_requested
+        _finish(
+            job_id,
+            status=CANCELLED if cancelled else INTERRUPTED,
+            error="cancelled by the user" if cancelled else "the worker was asked to stop",
+        )
+        logger.info("job %s stopped by SIGTERM", job_id)
+        return 0
     except UserError as exc:  # the message is for the person who started it (it may quote
         _finish(job_id, status=FAILED, error=exc.message)  # their data); the log gets its kind
         logger.info("job %s failed: %s", job_id, type(exc).__name__)
