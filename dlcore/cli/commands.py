@@ -69,7 +69,7 @@ def load_images_argument(value: str, size: int, channels: int | None = None) -> 
     return dataset
 
 
-def load_data_argument(value: str, target: str | None = None) -> Any:
+def load_data_argument(value: str, target: str | None = None, censored: str = "limit") -> Any:
     """A Dataset from 'demo:KEY', a saved dataset id, or a table file (target set when given)."""
     from dlcore.data import Dataset, infer_schema, load_demo, read_table, set_target
     from dlcore.data.catalog import load_dataset
@@ -79,7 +79,7 @@ def load_data_argument(value: str, target: str | None = None) -> Any:
     elif value.startswith("d-") and not Path(value).exists():
         dataset = load_dataset(value)
     else:
-        table = read_table(value)
+        table = read_table(value, censored=censored)
         remember_columns(table.frame.columns)
         for warning in table.warnings:
             logger.warning(warning)
@@ -219,7 +219,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _report_training(
             args, train_and_register(dataset, spec, name=args.name, on_event=_epoch_printer(args))
         )
-    dataset = load_data_argument(args.data, None if args.time else args.target)
+    dataset = load_data_argument(
+        args.data, None if args.time else args.target, getattr(args, "censored", "limit")
+    )
     if args.time:
         from dlcore.data.schema import set_survival_target
 

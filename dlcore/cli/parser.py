@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         "malignant or died, else the rarer class)",
     )
     train.add_argument(
+        "--censored",
+        choices=["limit", "half"],
+        default="limit",
+        help="values such as <5 or >100: read as the limit itself (default), or half of it for "
+        "values below a detection limit",
+    )
+    train.add_argument(
         "--class-names",
         type=_class_names,
         help="names for numbered image labels (.npz), e.g. 0=malignant,1=benign",

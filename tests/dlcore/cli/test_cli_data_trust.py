@@ -57,3 +57,17 @@ def test_train_leaves_leaks_out_names_them_and_groups_by_patient(
     text = model_card_markdown(card)
     assert "Used although flagged as possible leakage" in text and "los" in text
     assert "grouped by subject_id" in text
+
+
+def test_censored_choice_reaches_the_reader(tmp_path):
+    from dlcore.cli.commands import load_data_argument
+    from dlcore.cli.parser import build_parser
+
+    path = tmp_path / "labs.csv"
+    path.write_text(
+        "crp,y\n" + "".join(f"{'<5' if i % 3 == 0 else 10 + i},{i % 2}\n" for i in range(30))
+    )
+    args = build_parser().parse_args(["train", "--data", str(path), "--censored", "half"])
+    dataset = load_data_argument(str(path), "y", args.censored)
+    assert dataset.frame["crp"].iloc[0] == 2.5
+    assert load_data_argument(str(path), "y").frame["crp"].iloc[0] == 5.0
