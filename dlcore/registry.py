@@ -56,6 +56,8 @@ EVALUATION_FILE = "evaluation.json"
 SPLIT_FILE = "split.json"
 BACKGROUND_IMAGES_FILE = "background.npz"
 TEST_PREDICTIONS_FILE = "test_predictions.npz"
+# Molecule models: the training molecules' SMILES and packed Morgan bits (applicability domain).
+TRAINING_MOLECULES_FILE = "training_molecules.npz"
 BACKGROUND_ROWS = 100
 IMAGE_BACKGROUND = 50
 DEFAULT_INTENDED_USE = (
@@ -140,6 +142,14 @@ class LoadedModel:
     def test_predictions(self) -> dict[str, np.ndarray] | None:
         """For image models: test-split positions, labels and outputs (to browse cases by cell)."""
         path = self.folder / TEST_PREDICTIONS_FILE
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as archive:
+            return {k: archive[k] for k in archive.files}
+
+    def training_molecules(self) -> dict[str, np.ndarray] | None:
+        """For molecule models: the training SMILES and packed fingerprints, if kept."""
+        path = self.folder / TRAINING_MOLECULES_FILE
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as archive:
@@ -269,6 +279,7 @@ def register(
     split: dict[str, Any] | None = None,
     test_predictions: dict[str, np.ndarray] | None = None,
     actor: Account | None = None,
+    training_molecules: dict[str, np.ndarray] | None = None,
 ) -> ModelRecord:
     """Save a Keras model and its card atomically as a new registered model; returns its record.
 
@@ -303,6 +314,8 @@ def register(
             background.to_parquet(folder / BACKGROUND_FILE, index=False)
         if test_predictions is not None:
             np.savez_compressed(folder / TEST_PREDICTIONS_FILE, **test_predictions)
+        if training_molecules is not None:
+            np.savez_compressed(folder / TRAINING_MOLECULES_FILE, **training_molecules)
         if evaluation is not None:
             write_json(folder / EVALUATION_FILE, report_to_dict(evaluation))
         if split is not None:
@@ -521,13 +534,16 @@ def check_keras_archive(data: bytes, filename: str) -> dict[str, Any]:
                     expected="an intact Keras archive",
                     fix="upload the .keras file exactly as Keras saved it",
                 )
-            config = json.loads(raw)
-        except (zipfile.BadZipFile, OSError, RuntimeError):
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            if isinstance(exc, RecursionError):
+                raise
             raise BadUploadError(
                 f"The config.json inside '{filename}' could not be read from the archive.",
                 expected="an intact Keras archive",
                 fix="upload the .keras file exactly as Keras saved it",
             ) from None
+        try:
+            config = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise BadUploadError(
                 f"The config.json inside '{filename}' is not valid JSON.",

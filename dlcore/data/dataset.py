@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from dlcore.data.numbers import to_number
-from dlcore.data.schema import BINARY, CATEGORICAL, NUMERIC, ColumnInfo, Schema, target_labels
+from dlcore.data.schema import (
+    BINARY,
+    CATEGORICAL,
+    MOLECULE,
+    NUMERIC,
+    ColumnInfo,
+    Schema,
+    target_labels,
+)
 from dlcore.errors import SchemaMismatchError, UserError
 
 MISSING_CATEGORY = "(missing)"
@@ -63,6 +71,8 @@ def model_kind(column: ColumnInfo, series: pd.Series | None = None) -> str:
         return NUMERIC if pd.to_numeric(nonnull, errors="coerce").notna().all() else CATEGORICAL
     if column.kind == CATEGORICAL:
         return CATEGORICAL
+    if column.kind == MOLECULE:
+        return MOLECULE
     raise UserError(
         f"Column '{column.name}' is of kind '{column.kind}'.",
         expected="numeric, binary or categorical for a model input",
@@ -103,6 +113,12 @@ def feature_frame(
         kind = (kinds or {}).get(col.name) or model_kind(col, frame[col.name])
         if kind == NUMERIC:
             out[col.name] = to_number(frame[col.name], col.name).to_numpy(dtype=np.float32)
+        elif kind == MOLECULE:  # SMILES text ('' = no usable molecule); featurised by the layout
+            out[col.name] = np.array(
+                ["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+                 for v in frame[col.name]],
+                dtype=object,
+            )
         else:
             out[col.name] = np.array([category_text(v) for v in frame[col.name]], dtype=object)
     return pd.DataFrame(out, index=frame.index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,9 @@ import pandas as pd
 from dlcore.data.dataset import Dataset
 from dlcore.data.schema import infer_schema, set_survival_target
 from dlcore.errors import NotFoundError
+
+SOLUBILITY_TARGET = "measured log solubility in mols per litre"
+ESOL_FILE = Path(__file__).parent / "files" / "esol.csv"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,21 @@ DEMOS: dict[str, DemoInfo] = {
             "against 0.658 for a Cox model on it."
         ),
     ),
+    "solubility": DemoInfo(
+        key="solubility",
+        title="Aqueous solubility of molecules (ESOL)",
+        target=SOLUBILITY_TARGET,
+        task="regression",
+        description=(
+            "1,128 molecules, each as a SMILES string, with their measured aqueous solubility in "
+            "log(mol/L) (Delaney, J. Chem. Inf. Comput. Sci. 44:1000, 2004; as distributed with "
+            "MoleculeNet under the MIT licence, shipped inside dlcore). The network reads each "
+            "molecule through Morgan fingerprints and RDKit descriptors; ESOL's own estimate is "
+            "left out (it would leak the answer). MoleculeNet reports test RMSE 1.07 (random "
+            "forest), 0.97 (graph convolution) and 0.58 (MPNN) on a random split; the scaffold "
+            "split used here is harder."
+        ),
+    ),
 }
 
 _DIABETES_NAMES = {
@@ -88,7 +107,10 @@ def load_demo(key: str) -> Dataset:
             fix="pick one of those names",
         )
     info = DEMOS[key]
-    if key == "gbsg2":
+    if key == "solubility":
+        frame = _solubility()
+        schema = infer_schema(frame, target=info.target)
+    elif key == "gbsg2":
         frame = _gbsg2()
         schema = set_survival_target(infer_schema(frame), frame, "time", "event")
         schema.positive_class = "recurrence or death"
@@ -102,6 +124,13 @@ def load_demo(key: str) -> Dataset:
         source=f"demo:{key}",
         description=info.description,
     )
+
+
+def _solubility() -> pd.DataFrame:
+    """ESOL (shipped in dlcore/data/files): compound name, SMILES and measured solubility only;
+    ESOL's own estimate would leak the target, and RDKit computes the descriptors itself."""
+    frame = pd.read_csv(ESOL_FILE)
+    return frame.loc[:, ["Compound ID", "SMILES", SOLUBILITY_TARGET]].copy()
 
 
 def _breast_cancer() -> pd.DataFrame:

@@ -319,12 +319,19 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
         )
     delimiter = _sniff_delimiter(text, file_format)
     first_line = text[: text.find("\n")] if "\n" in text else text
-    columns = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
-    if len(columns) > max_columns():  # before parsing: thousands of columns are refused at once
-        raise _too_many_columns(name, len(columns), max_columns())
-    header = _has_header(text, delimiter)
-    _check_row_lengths(text, delimiter, name)
-    decimal = _decimal_mark(text, delimiter)
+    try:
+        columns = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+        if len(columns) > max_columns():  # before parsing: thousands of columns refused at once
+            raise _too_many_columns(name, len(columns), max_columns())
+        header = _has_header(text, delimiter)
+        _check_row_lengths(text, delimiter, name)
+        decimal = _decimal_mark(text, delimiter)
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's 128 kB field limit
+        raise BadUploadError(
+            f"'{name}' could not be read as a table ({re.sub(r'[^a-z ]', '', str(exc))[:80]}).",
+            expected="a table whose cells are at most 128 kB of text each",
+            fix="shorten or remove the very long cells (free-text notes), then export again",
+        ) from None
     try:
         frame = pd.read_csv(
             io.StringIO(text),

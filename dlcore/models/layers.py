@@ -36,6 +36,16 @@ class TabularEncoder(keras.layers.Layer):
                 parts.append((filled - column["mean"]) / column["std"])
                 if column["indicator"]:
                     parts.append(ops.cast(missing, "float32"))
+            elif column["kind"] == "vector":
+                # A molecule's fingerprint bits (kept as 0/1) then its descriptors, standardised
+                # with the training mean and spread; missing values become 0 (the mean).
+                x = ops.cast(x, "float32")
+                start = int(column["scale_from"])
+                tail = (x[:, start:] - ops.convert_to_tensor(column["mean"], "float32")) / (
+                    ops.convert_to_tensor(column["std"], "float32")
+                )
+                x = ops.concatenate([x[:, :start], tail], axis=-1) if start else tail
+                parts.append(ops.where(ops.isfinite(x), x, ops.zeros_like(x)))
             else:
                 codes = ops.reshape(ops.cast(x, "int32"), (-1,))
                 one_hot = ops.one_hot(codes, column["size"], dtype="float32")
@@ -51,11 +61,12 @@ class TabularEncoder(keras.layers.Layer):
         """Each column's slice of the encoded vector: (name, start, stop)."""
         out, start = [], 0
         for column in self.columns:
-            width = (
-                column["size"] - int(bool(column.get("unknown_as_zero")))
-                if column["kind"] == "categorical"
-                else 1 + int(column["indicator"])
-            )
+            if column["kind"] == "vector":
+                width = int(column["width"])
+            elif column["kind"] == "categorical":
+                width = column["size"] - int(bool(column.get("unknown_as_zero")))
+            else:
+                width = 1 + int(column["indicator"])
             out.append((column["name"], start, start + width))
             start += width
         return out

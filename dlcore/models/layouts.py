@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.data.dataset import MISSING_CATEGORY
-from dlcore.data.schema import NUMERIC, Schema
+from dlcore.data.schema import MOLECULE, NUMERIC, Schema
 
 
 @dataclass
@@ -19,12 +19,15 @@ class FeatureInfo:
 
     name: str
     input: str
-    kind: str  # numeric | categorical
+    kind: str  # numeric | categorical | molecule
     categories: list[str] = field(default_factory=list)
     min: float | None = None
     max: float | None = None
     median: float | None = None
     missing_share: float = 0.0
+    # molecule: the featuriser's settings (dlcore.data.molecules.MoleculeSettings as a dict), so
+    # predict and explain turn raw SMILES into the same fingerprint and descriptor vector
+    molecule: dict[str, Any] | None = None
 
 
 @dataclass
@@ -46,6 +49,11 @@ class TabularLayout:
     @property
     def kinds(self) -> dict[str, str]:
         return {f.name: f.kind for f in self.features}
+
+    @property
+    def molecule_features(self) -> list[FeatureInfo]:
+        """The inputs that take SMILES (featurised before the model call)."""
+        return [f for f in self.features if f.kind == MOLECULE]
 
     kind = "tabular"
 
@@ -115,14 +123,25 @@ def input_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
-def make_layout(schema: Schema, features: pd.DataFrame, kinds: dict[str, str]) -> TabularLayout:
-    """Describe the inputs from the typed training features (categories, ranges, missingness)."""
+def make_layout(
+    schema: Schema,
+    features: pd.DataFrame,
+    kinds: dict[str, str],
+    molecule: dict[str, Any] | None = None,
+) -> TabularLayout:
+    """Describe the inputs from the typed training features (categories, ranges, missingness);
+    molecule columns keep ``molecule`` (the featuriser's settings, defaults when None)."""
     names = input_names(schema.feature_names)
     infos = []
     for column in schema.feature_names:
         values = features[column]
         info = FeatureInfo(column, names[column], kinds[column], missing_share=0.0)
-        if kinds[column] == NUMERIC:
+        if kinds[column] == MOLECULE:
+            from dlcore.data.molecules import MoleculeSettings
+
+            info.molecule = MoleculeSettings.from_dict(molecule).to_dict()
+            info.missing_share = float((values == "").mean())
+        elif kinds[column] == NUMERIC:
             numbers = values.to_numpy(dtype=np.float64)
             finite = numbers[np.isfinite(numbers)]
             info.missing_share = float(1 - len(finite) / len(numbers)) if len(numbers) else 0.0
@@ -148,7 +167,12 @@ def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, 
     out = {}
     for info in layout.features:
         values = features[info.name].to_numpy()
-        if info.kind == NUMERIC:
+        if info.kind == MOLECULE:
+            from dlcore.data.molecules import MoleculeSettings, featurise
+
+            settings = MoleculeSettings.from_dict(info.molecule)
+            out[info.input] = featurise([str(v) if v else "" for v in values], settings)
+        elif info.kind == NUMERIC:
             out[info.input] = values.astype(np.float32).reshape(-1, 1)
         else:
             out[info.input] = values.astype(str).reshape(-1, 1)

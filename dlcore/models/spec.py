@@ -25,6 +25,7 @@ DEFAULT_LOSS = {
 CLASS_WEIGHTING = ("balanced", "none")
 ARCHITECTURES = ("mlp", "cnn")
 AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
+MOLECULE_SPLITS = ("scaffold", "random")
 SPEC_VERSION = 1
 
 
@@ -60,7 +61,17 @@ class ModelSpec:
     architecture: str = "mlp"
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])
     augmentation: list[str] = field(default_factory=list)
+    # Molecules (a SMILES column): Morgan fingerprint radius and length, and how records are
+    # split — 'scaffold' (Bemis–Murcko: no scaffold in two parts) or 'random'.
+    fingerprint_radius: int = 2
+    fingerprint_bits: int = 2048
+    molecule_split: str = "scaffold"
     spec_version: int = SPEC_VERSION
+
+    @property
+    def molecule_settings(self) -> dict[str, Any]:
+        """The molecule featuriser's settings (dlcore.data.molecules.MoleculeSettings) as a dict."""
+        return {"radius": self.fingerprint_radius, "n_bits": self.fingerprint_bits}
 
     def resolved_loss(self, task: str) -> str:
         """The loss for ``task``: the spec's own, or the usual one when the spec leaves it open."""
@@ -188,6 +199,16 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
             raise _bad(
                 "conv_filters", filters, "whole numbers of filters between 1 and 1024 per block"
             )
+    if spec.molecule_split not in MOLECULE_SPLITS:
+        raise _bad("molecule_split", spec.molecule_split, "'scaffold' or 'random'")
+    if isinstance(spec.fingerprint_radius, bool) or spec.fingerprint_radius not in (1, 2, 3, 4):
+        raise _bad("fingerprint_radius", spec.fingerprint_radius, "1, 2, 3 or 4 (2 is ECFP4)")
+    if (
+        isinstance(spec.fingerprint_bits, bool)
+        or not isinstance(spec.fingerprint_bits, int)
+        or not 64 <= spec.fingerprint_bits <= 8192
+    ):
+        raise _bad("fingerprint_bits", spec.fingerprint_bits, "a whole number from 64 to 8192")
     unknown = sorted(set(spec.augmentation) - set(AUGMENTATIONS))
     if unknown:
         raise _bad("augmentation", spec.augmentation, "a list among " + ", ".join(AUGMENTATIONS))

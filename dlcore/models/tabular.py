@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dlcore.data.schema import CATEGORICAL, NUMERIC, Schema
+from dlcore.data.schema import CATEGORICAL, MOLECULE, NUMERIC, Schema
 from dlcore.errors import SchemaMismatchError
 from dlcore.models.common import CORE_MODEL, compile_model
 from dlcore.models.keras_runtime import import_keras, set_seed
@@ -38,7 +38,11 @@ def build_tabular_model(
     columns: list[dict[str, Any]] = []
     tensors = []
     for info in layout.features:
-        if info.kind == NUMERIC:
+        if info.kind == MOLECULE:
+            inp, column = _molecule_input(keras, info, features)
+            columns.append(column)
+            tensors.append(inp)
+        elif info.kind == NUMERIC:
             inp = keras.Input(shape=(1,), name=info.input, dtype="float32")
             values = features[info.name].to_numpy(dtype=np.float64)
             finite = values[np.isfinite(values)]
@@ -79,6 +83,30 @@ def build_tabular_model(
     model = keras.Model(inputs=inputs, outputs=core(encoded), name="dlcore_tabular")
     compile_model(model, spec, layout.task)
     return model
+
+
+def _molecule_input(keras: Any, info: FeatureInfo, features: pd.DataFrame) -> tuple[Any, dict]:
+    """A molecule column's input (fingerprint bits then descriptors, featurised before the
+    model call) and its encoder entry: descriptors scaled with the training mean and spread."""
+    from dlcore.data.molecules import MoleculeSettings, featurise
+
+    settings = MoleculeSettings.from_dict(info.molecule)
+    matrix = featurise([str(v) for v in features[info.name]], settings).astype(np.float64)
+    tail = matrix[:, settings.n_bits :]
+    with np.errstate(invalid="ignore"):
+        mean = np.nan_to_num(np.nanmean(tail, axis=0)) if len(tail) else np.zeros(tail.shape[1])
+        std = np.nan_to_num(np.nanstd(tail, axis=0)) if len(tail) else np.ones(tail.shape[1])
+    std = np.where(std > 1e-12, std, 1.0)
+    inp = keras.Input(shape=(settings.width,), name=info.input, dtype="float32")
+    column = {
+        "name": info.name,
+        "kind": "vector",
+        "width": settings.width,
+        "scale_from": settings.n_bits,
+        "mean": [float(v) for v in mean],
+        "std": [float(v) for v in std],
+    }
+    return inp, column
 
 
 def _build_core(
@@ -225,7 +253,11 @@ def architecture_preview(
     width = 0
     for col in schema.features:
         series = frame[col.name]
-        if model_kind(col, series) == NUMERIC:
+        if model_kind(col, series) == MOLECULE:
+            from dlcore.data.molecules import MoleculeSettings
+
+            width += MoleculeSettings.from_dict(getattr(spec, "molecule_settings", None)).width
+        elif model_kind(col, series) == NUMERIC:
             width += 1 + int(bool(series.isna().any()))
         else:
             width += len({category_text(v) for v in series})  # unknown values: all zeros

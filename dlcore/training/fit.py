@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.data.dataset import Dataset, encode_target, feature_frame, model_kind
-from dlcore.data.schema import check_features
+from dlcore.data.schema import MOLECULE, check_features
 from dlcore.errors import UserError
 from dlcore.models.common import MAIN_METRIC
 from dlcore.models.keras_runtime import import_keras, set_seed
@@ -64,6 +64,7 @@ class Split:
     stratified: bool
     group: str | None = None  # what kept each patient in one part ('patient_id', 'DICOM series')
     n_groups: int = 0
+    method: str = "random"  # random | grouped | scaffold (molecules: Bemis–Murcko scaffolds)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class Split:
             "stratified": self.stratified,
             "group": self.group,
             "n_groups": self.n_groups,
+            "method": self.method,
         }
 
     @classmethod
@@ -86,6 +88,7 @@ class Split:
             bool(data["stratified"]),
             data.get("group"),
             int(data.get("n_groups", 0)),
+            str(data.get("method") or ("grouped" if data.get("group") else "random")),
         )
 
     def sizes(self) -> dict[str, int]:
@@ -105,6 +108,8 @@ class PreparedData:
     row_index: np.ndarray
     kinds: dict[str, str]
     groups: np.ndarray | None = None  # per record: the patient (or series) it belongs to
+    group_name: str | None = None  # what the groups are, when not the schema's group column
+    notes: list[str] = field(default_factory=list)  # e.g. molecules left out, row by row
 
 
 @dataclass
@@ -135,12 +140,45 @@ def prepare_data(dataset: Dataset) -> PreparedData:
     check_features(schema)
     y, present = encode_target(dataset.frame, schema)
     labelled = dataset.frame.loc[present]
+    y = y[present]
     kinds = {c.name: model_kind(c, labelled[c.name]) for c in schema.features}
+    molecules = [name for name, kind in kinds.items() if kind == MOLECULE]
+    notes: list[str] = []
+    if molecules:
+        labelled, keep, notes = _standardise_molecules(labelled, molecules)
+        y = y[keep]
     features = feature_frame(labelled, schema, kinds).reset_index(drop=True)
-    groups = None
+    groups, group_name = None, None
     if schema.group_column and schema.group_column in labelled.columns:
         groups = group_keys(labelled[schema.group_column])
-    return PreparedData(features, y[present], labelled.index.to_numpy(), kinds, groups)
+    elif molecules:
+        from dlcore.data.molecules import SCAFFOLD_GROUP, scaffolds
+
+        groups, group_name = scaffolds(features[molecules[0]].tolist()), SCAFFOLD_GROUP
+    return PreparedData(features, y, labelled.index.to_numpy(), kinds, groups, group_name, notes)
+
+
+def _standardise_molecules(
+    labelled: pd.DataFrame, columns: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """Standardised SMILES in the molecule columns; rows without a usable molecule left out,
+    each with its row and reason in the notes (logged as counts only)."""
+    from dlcore.data.molecules import check_molecules
+
+    out = labelled.copy()
+    keep = np.ones(len(out), dtype=bool)
+    notes = []
+    for column in columns:
+        parsed = check_molecules(out, column)
+        out[column] = pd.Series(parsed.smiles, index=out.index, dtype=object)
+        keep &= parsed.ok
+        notes.append(parsed.summary(column))
+        notes.extend(
+            f"row {p.to_dict()['row']} ({column}): {p.reason}" for p in parsed.problems[:50]
+        )
+    if not keep.all():
+        logger.warning("%d record(s) without a usable molecule left out", int((~keep).sum()))
+    return out.loc[keep], keep, notes
 
 
 def group_keys(values: Any) -> np.ndarray:
@@ -158,6 +196,7 @@ def split_records(
     spec: ModelSpec,
     groups: np.ndarray | None = None,
     group_name: str | None = None,
+    method: str = "grouped",
 ) -> Split:
     """A seeded train/validation/test split, stratified by class for classification tasks.
 
@@ -169,6 +208,8 @@ def split_records(
     """
     from sklearn.model_selection import train_test_split
 
+    if groups is not None and method == "scaffold":
+        return _split_scaffolds(y, task, spec, groups.astype(str), group_name or "scaffold")
     if groups is not None and len(np.unique(groups.astype(str))) < len(groups):
         return _split_groups(y, task, spec, groups.astype(str), group_name or "group")
     n = len(y)
@@ -211,6 +252,51 @@ def split_records(
                     fix="collect more records of the rare class, or merge it with another",
                 )
     return Split(np.sort(train), np.sort(val), np.sort(test), spec.seed, stratified)
+
+
+def _split_scaffolds(
+    y: np.ndarray, task: str, spec: ModelSpec, groups: np.ndarray, name: str
+) -> Split:
+    """A balanced scaffold split (as Chemprop's): scaffolds larger than half the test part go to
+    training, the rest in a seeded random order fill training, validation, then test — so no
+    scaffold is in two parts and the held-out molecules are new chemotypes."""
+    codes, inverse = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(inverse)
+    n = len(y)
+    n_test = max(1, round(n * spec.test_fraction))
+    n_val = max(1, round(n * spec.validation_fraction))
+    n_train = n - n_test - n_val
+    big = [g for g in np.argsort(-sizes, kind="stable") if sizes[g] > min(n_val, n_test) / 2]
+    taken = set(big)
+    small = [g for g in np.random.default_rng(spec.seed).permutation(len(codes)) if g not in taken]
+    parts: list[list[int]] = [[], [], []]
+    counts = [0, 0, 0]
+    for g in [*big, *small]:
+        if counts[0] + sizes[g] <= n_train or not parts[0]:
+            k = 0
+        elif counts[1] + sizes[g] <= n_val or not parts[1]:
+            k = 1
+        else:
+            k = 2
+        parts[k].append(g)
+        counts[k] += sizes[g]
+    rows_of = [np.flatnonzero(np.isin(inverse, part)) for part in parts]
+    if len(rows_of[0]) < MIN_TRAIN_ROWS or not len(rows_of[2]):
+        raise UserError(
+            f"Only {len(codes)} distinct scaffolds: too few for a scaffold split.",
+            expected=f"at least {MIN_TRAIN_ROWS} training molecules and a test part",
+            fix="use more molecules, or a random split (molecule_split 'random')",
+        )
+    if task != "regression":
+        labels = y[:, 1] if task == "survival" else y
+        if len(np.unique(labels[rows_of[0]])) < len(np.unique(labels)):
+            raise UserError(
+                "The training part lacks a class once each scaffold is kept in one part.",
+                expected="several molecules of every class among the common scaffolds",
+                fix="collect more molecules of the rare class, or use a random split",
+            )
+    logger.info("scaffold split: %d scaffolds, %d/%d/%d molecules", len(codes), *map(len, rows_of))
+    return Split(*rows_of, spec.seed, False, name, len(codes), "scaffold")
 
 
 def _split_groups(
@@ -271,7 +357,7 @@ def _split_groups(
                     fix="collect more patients of the rare class, or merge it with another",
                 )
     logger.info("grouped split: %d groups, %d/%d/%d records", n_groups, *map(len, parts))
-    return Split(*parts, spec.seed, stratified, name, n_groups)
+    return Split(*parts, spec.seed, stratified, name, n_groups, "grouped")
 
 
 def sample_weights(y: np.ndarray, task: str, spec: ModelSpec) -> np.ndarray | None:
@@ -496,11 +582,19 @@ def _prepare_table(
     dataset: Dataset, spec: ModelSpec, split: Split | None
 ) -> tuple[PreparedData, Split, Any, Any]:
     data = prepare_data(dataset)
+    scaffold = data.group_name is not None  # molecules without a patient column
+    if split is None and scaffold and spec.molecule_split == "random":
+        split = split_records(data.y, dataset.schema.task or "", spec)
     split = split or split_records(
-        data.y, dataset.schema.task or "", spec, data.groups, dataset.schema.group_column
+        data.y,
+        dataset.schema.task or "",
+        spec,
+        data.groups,
+        data.group_name or dataset.schema.group_column,
+        "scaffold" if scaffold else "grouped",
     )
     train_features = data.features.iloc[split.train]
-    layout = make_layout(dataset.schema, train_features, data.kinds)
+    layout = make_layout(dataset.schema, train_features, data.kinds, spec.molecule_settings)
     set_seed(spec.seed)
     model = build_tabular_model(spec, layout, train_features, data.y[split.train])
     return data, split, layout, model

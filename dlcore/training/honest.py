@@ -77,11 +77,16 @@ def honest_summary(
     if baselines and isinstance(result.data.features, pd.DataFrame):
         start = time.perf_counter()
         development = np.sort(np.concatenate([split.train, split.validation]))
+        features, kinds = result.data.features, result.data.kinds
+        if getattr(layout, "molecule_features", None):
+            from dlcore.data.molecules import expand_molecules
+
+            features, kinds = expand_molecules(layout, features, kinds)
         fitted = fit_baselines(
             task,
-            result.data.features,
+            features,
             y,
-            result.data.kinds,
+            kinds,
             development,
             test,
             seed=result.spec.seed,

@@ -133,6 +133,7 @@ def train_and_register(
                 "group": result.split.group,
                 "n_groups": result.split.n_groups,
                 "sizes": result.split.sizes(),
+                "method": result.split.method,
             },
             "history": result.history,
             "best_epoch": result.best_epoch,
@@ -154,6 +155,9 @@ def train_and_register(
         card["intended_use"] = intended_use
     split = result.split.to_dict()
     split["row_index"] = result.data.row_index.tolist()
+    molecules = _molecule_card(result)
+    if molecules is not None:
+        card["molecules"] = molecules
     record = register(
         result.model,
         card,
@@ -162,8 +166,41 @@ def train_and_register(
         split=split,
         test_predictions=test_predictions,
         actor=actor,
+        training_molecules=_training_molecules(result),
     )
     return TrainOutcome(record, result, report, decision.to_dict(), summary)
+
+
+def _molecule_card(result: TrainResult) -> dict[str, Any] | None:
+    """For molecule models: the featuriser per column, the split used, the rows left out and
+    the applicability-domain threshold (the card says how the molecules were read)."""
+    infos = getattr(result.layout, "molecule_features", [])
+    if not infos:
+        return None
+    from dlcore.data.molecules import DOMAIN_THRESHOLD
+
+    split = result.split
+    if split.method == "scaffold":
+        split_text = f"scaffold split (Bemis–Murcko): {split.n_groups} scaffolds, none in two parts"
+    else:
+        split_text = "random split (near-identical molecules may sit on both sides)"
+    return {
+        "columns": {info.name: info.molecule for info in infos},
+        "split": split_text,
+        "notes": result.data.notes,
+        "domain_threshold": DOMAIN_THRESHOLD,
+    }
+
+
+def _training_molecules(result: TrainResult) -> dict[str, np.ndarray] | None:
+    infos = getattr(result.layout, "molecule_features", [])
+    if not infos:
+        return None
+    from dlcore.data.molecules import MoleculeSettings, pack_training
+
+    info = infos[0]
+    smiles = [str(s) for s in result.data.features[info.name].iloc[result.split.train]]
+    return pack_training(smiles, MoleculeSettings.from_dict(info.molecule))
 
 
 def _table_background(result: TrainResult, spec: ModelSpec) -> Any:

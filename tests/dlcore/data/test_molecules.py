@@ -1,0 +1,157 @@
+"""Molecules as a data type: parsing with a reason per row, standardisation, detection, the
+scaffold split, featurisation that travels with the model, and the applicability domain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlcore.data.molecules import (
+    MAX_HEAVY_ATOMS,
+    MoleculeSettings,
+    check_molecules,
+    domain_check,
+    featurise,
+    looks_like_smiles,
+    pack_training,
+    parse_smiles,
+    scaffolds,
+    unpack_training,
+)
+from dlcore.errors import UserError
+
+pytest.importorskip("rdkit")
+
+
+@pytest.fixture(scope="module")
+def solubility():
+    from dlcore.data.demo import load_demo
+
+    return load_demo("solubility")
+
+
+def test_bad_smiles_each_get_a_row_and_a_reason():
+    values = [
+        "CCO",
+        "",
+        None,
+        "this is not chemistry",
+        "C" * 10_000,  # a 10,000-atom SMILES
+        "C" * 300,  # under the character cap, over the heavy-atom cap
+        "C(C)(C)(C)(C)C",  # pentavalent carbon: sanitisation fails
+        "[Co](N)(N)(N)(N)(N)(N)(N)(N)(N)",  # metal complex: parses and sanitises
+        "Cl[Pt](Cl)(Cl)(Cl)(Cl)(Cl)(Cl)(Cl)(Cl)(Cl)(Cl)",
+    ]
+    parsed = parse_smiles(values, index=[10, 11, 12, 13, 14, 15, 16, 17, 18])
+    reasons = {p.row: p.reason for p in parsed.problems}
+    assert parsed.smiles[0] == "CCO"
+    assert reasons[11].startswith("empty") and reasons[12].startswith("empty")
+    assert reasons[13] == "not valid SMILES syntax"
+    assert "longer than 2,000" in reasons[14]
+    assert f"more than the cap of {MAX_HEAVY_ATOMS}" in reasons[15] and "300" in reasons[15]
+    assert reasons[16].startswith("fails sanitisation") and "valence" in reasons[16].lower()
+    assert 10 not in reasons
+    assert parsed.ok.tolist()[:4] == [True, False, False, False]
+    assert "row 11" in parsed.summary("smiles")
+
+
+def test_standardisation_strips_salts_and_neutralises():
+    parsed = parse_smiles(["CC(=O)[O-].[Na+]", "c1ccccc1C(=O)O.O", "C[NH3+].[Cl-]"])
+    assert parsed.smiles == ["CC(=O)O", "O=C(O)c1ccccc1", "CN"]
+    assert parsed.changed == 3
+    assert not parsed.problems
+
+
+def test_a_column_where_nothing_parses_names_three_examples():
+    frame = pd.DataFrame({"smiles": ["xx1", "not", "???", "zz"]})
+    with pytest.raises(UserError) as caught:
+        check_molecules(frame, "smiles")
+    message = str(caught.value)
+    assert "row 0" in message and "row 1" in message and "row 2" in message
+    assert "row 3" not in message
+
+
+def test_smiles_columns_are_recognised_and_words_are_not(solubility):
+    assert looks_like_smiles(solubility.frame["SMILES"])
+    assert solubility.schema.column("SMILES").kind == "molecule"
+    assert solubility.schema.column("SMILES").role == "feature"
+    assert "ESOL" not in solubility.frame.columns  # ESOL's own estimate would leak the target
+    words = pd.Series([f"patient note number {i}" for i in range(40)])
+    assert not looks_like_smiles(words)
+    codes = pd.Series(["CO", "NC", "CA", "NY", "TX"] * 4)  # too few distinct values to judge
+    assert not looks_like_smiles(codes)
+
+
+def test_set_molecule_column_by_hand():
+    from dlcore.data.schema import infer_schema, set_molecule_column
+
+    frame = pd.DataFrame({"mol": ["CCO", "CCN", "c1ccccc1"] * 4, "y": np.arange(12.0)})
+    schema = infer_schema(frame, target="y")
+    assert schema.column("mol").kind != "molecule"  # three distinct values: not detected
+    set_molecule_column(schema, frame, "mol")
+    assert schema.column("mol").kind == "molecule" and schema.column("mol").role == "feature"
+
+
+def test_featurise_is_bits_then_descriptors():
+    settings = MoleculeSettings(radius=2, n_bits=256)
+    matrix = featurise(["CCO", "", "c1ccccc1O"], settings)
+    assert matrix.shape == (3, settings.width)
+    assert set(np.unique(matrix[0, :256])) <= {0.0, 1.0} and matrix[0, :256].sum() > 0
+    assert np.isnan(matrix[1]).all()
+    weights = matrix[:, 256 + settings.descriptors.index("MolWt")]
+    assert weights[0] == pytest.approx(46.07, abs=0.01)
+    assert weights[2] == pytest.approx(94.11, abs=0.01)
+
+
+def test_scaffold_split_keeps_each_scaffold_in_one_part(solubility):
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.fit import prepare_data, split_records
+
+    from dlcore.data.dataset import Dataset
+
+    frame = solubility.frame.head(400)
+    data = prepare_data(Dataset("esol 400", frame, solubility.schema))
+    assert data.group_name == "Bemis–Murcko scaffold"
+    split = split_records(
+        data.y, "regression", ModelSpec(), data.groups, data.group_name, "scaffold"
+    )
+    assert split.method == "scaffold"
+    parts = [set(data.groups[p]) for p in (split.train, split.validation, split.test)]
+    assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+    assert sum(split.sizes().values()) == len(data.y) == 400
+    assert 0.15 <= len(split.test) / len(data.y) <= 0.25
+    assert "" in parts[0]  # acyclic molecules (the largest scaffold group) are trained on
+    again = split_records(
+        data.y, "regression", ModelSpec(), data.groups, data.group_name, "scaffold"
+    )
+    assert np.array_equal(split.test, again.test)  # seeded
+    other = split_records(
+        data.y, "regression", ModelSpec(seed=7), data.groups, data.group_name, "scaffold"
+    )
+    assert not np.array_equal(split.test, other.test)
+
+
+def test_scaffolds_of_known_molecules():
+    assert scaffolds(["CCO", "Cc1ccccc1", "OC(=O)C1CCCCC1", None]).tolist() == [
+        "",
+        "c1ccccc1",
+        "C1CCCCC1",
+        "\x00row3",
+    ]
+
+
+def test_domain_check_flags_dissimilar_molecules():
+    settings = MoleculeSettings(n_bits=1024)
+    training = ["c1ccccc1O", "c1ccccc1N", "Cc1ccccc1O", "CCCCCCO", "CCCCCCN"]
+    packed = pack_training(training, settings)
+    smiles, bits = unpack_training(packed)
+    assert smiles == training and bits.shape == (5, 1024)
+    check = domain_check(
+        ["Cc1ccccc1O", "CCCCCCCO", "O=S(=O)(F)C(F)(F)F", ""], smiles, bits, settings
+    )
+    assert check.nearest[0] == "Cc1ccccc1O" and check.similarity[0] == pytest.approx(1.0)
+    assert check.nearest[1] == "CCCCCCO" and check.similarity[1] > 0.3
+    assert check.similarity[2] < 0.3 and check.outside.tolist() == [False, False, True, True]
+    assert check.nearest[3] is None
+    assert "2 molecule(s) are outside" in check.note()
