@@ -39,6 +39,8 @@ class ModelSpec:
     random transformations applied while training ('flip', 'rotation', 'zoom', 'contrast'). ``optimizer`` is a Keras name; ``momentum`` > 0 with 'sgd' is SGD with momentum.
     ``class_weighting`` 'none' (the default) keeps probabilities as risks; 'balanced' weights the
     classes equally while training and then shifts the output back to the training prevalence.
+    ``ensemble`` > 1 (tables) trains that many networks from different seeds on the same split and
+    saves them as one network whose output is their average log-odds (or value).
     ``early_stopping_patience`` 0 turns early stopping off. Fractions are of the labelled records.
     """
 
@@ -61,6 +63,7 @@ class ModelSpec:
     architecture: str = "mlp"
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])
     augmentation: list[str] = field(default_factory=list)
+    ensemble: int = 1
     # Molecules (a SMILES column): Morgan fingerprint radius and length, and how records are
     # split — 'scaffold' (Bemis–Murcko: no scaffold in two parts) or 'random'.
     fingerprint_radius: int = 2
@@ -209,6 +212,12 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
         or not 64 <= spec.fingerprint_bits <= 8192
     ):
         raise _bad("fingerprint_bits", spec.fingerprint_bits, "a whole number from 64 to 8192")
+    if (
+        isinstance(spec.ensemble, bool)
+        or not isinstance(spec.ensemble, int)
+        or not 1 <= spec.ensemble <= 10
+    ):
+        raise _bad("ensemble", spec.ensemble, "a whole number of networks from 1 to 10")
     unknown = sorted(set(spec.augmentation) - set(AUGMENTATIONS))
     if unknown:
         raise _bad("augmentation", spec.augmentation, "a list among " + ", ".join(AUGMENTATIONS))
@@ -230,7 +239,10 @@ def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
 
     Under 1,000 records a single 16-unit layer with dropout and weight decay generalised best in
     5-fold cross-validation on the Cleveland, Pima and heart-failure tables (bench/real_tables.py):
-    heart failure 0.75 ROC AUC against 0.69 with two layers of 32 and 16.
+    heart failure 0.75 ROC AUC against 0.69 with two layers of 32 and 16. Small tables train a
+    deep ensemble (5 networks under 1,000 records, 3 under 5,000): on the heart-failure table
+    without follow-up time it closed most of the gap to logistic regression on the same splits
+    (bench/real_tables.py), at a cost of seconds on such tables.
     """
     if n_rows < 1000:
         spec = ModelSpec(
@@ -240,9 +252,10 @@ def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
             batch_size=16,
             epochs=100,
             early_stopping_patience=25,
+            ensemble=5,
         )
     elif n_rows < 5000:
-        spec = ModelSpec(hidden_units=[64, 32], dropout=0.1, batch_size=32, epochs=60)
+        spec = ModelSpec(hidden_units=[64, 32], dropout=0.1, batch_size=32, epochs=60, ensemble=3)
     else:
         spec = ModelSpec(hidden_units=[128, 64], dropout=0.1, batch_size=128, epochs=40)
     if task in ("regression", "survival"):

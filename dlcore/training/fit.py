@@ -427,6 +427,137 @@ def correct_class_weighting(
     }
 
 
+def member_events(on_event: EventHandler | None, member: int, members: int) -> EventHandler | None:
+    """Progress of one ensemble member as a share of the whole run (one 'start' only)."""
+    if on_event is None or members <= 1:
+        return on_event
+
+    def handler(event: ProgressEvent) -> None:
+        if event.kind == "start" and member > 0:
+            return
+        event.fraction = (member + event.fraction) / members
+        if event.eta_s is not None and event.fraction > 0:
+            event.eta_s = event.elapsed_s * (members - member - 1) + event.eta_s
+        on_event(event)
+
+    return handler
+
+
+def train_ensemble(
+    first: Any,
+    spec: ModelSpec,
+    layout: Any,
+    data: PreparedData,
+    split: Split,
+    prepared: tuple[Any, np.ndarray, np.ndarray | None],
+    members: int,
+    *,
+    on_event: EventHandler | None,
+    should_stop: StopCheck | None,
+    batch_interval_s: float,
+    validation_weighted: bool,
+) -> tuple[Any, bool]:
+    """Train members 2..``members`` (seeds spec.seed + 1, + 2, ...) on the same split as
+    ``first``, each with its own early stopping, and merge all into one network (see
+    ``merge_members``). Returns (the merged model, whether training was cancelled)."""
+    import copy
+
+    keras = import_keras()
+    inputs, targets, weights = prepared
+    train_features = data.features.iloc[split.train]
+    trained = [first]
+    for member in range(1, members):
+        member_spec = copy.deepcopy(spec)
+        member_spec.seed = spec.seed + member
+        set_seed(member_spec.seed)
+        model = build_tabular_model(member_spec, layout, train_features, data.y[split.train])
+        train_ds = make_tf_dataset(
+            rows(inputs, split.train),
+            targets[split.train],
+            None if weights is None else weights[split.train],
+            batch_size=spec.batch_size,
+            shuffle_seed=member_spec.seed,
+        )
+        val_ds = make_tf_dataset(
+            rows(inputs, split.validation),
+            targets[split.validation],
+            None if not validation_weighted else weights[split.validation],
+            batch_size=4096,
+        )
+        progress = progress_callback(
+            member_events(on_event, member, members),
+            should_stop,
+            batches_per_epoch=math.ceil(len(split.train) / spec.batch_size),
+            batch_interval_s=batch_interval_s,
+        )
+        callbacks = [progress]
+        if spec.early_stopping_patience > 0:
+            callbacks.insert(
+                0,
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=spec.early_stopping_patience,
+                    restore_best_weights=True,
+                ),
+            )
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=spec.epochs,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
+        if progress.cancelled:
+            return first, True
+        trained.append(model)
+    return merge_members(trained, spec, layout, train_features, data.y[split.train]), False
+
+
+CORE_OUTPUTS = ("probability", "probabilities", "log_risk", "standardised")
+
+
+def merge_members(
+    members: list[Any], spec: ModelSpec, layout: Any, train_features: pd.DataFrame, y: np.ndarray
+) -> Any:
+    """One network equal to the ensemble that averages its members' log-odds (log-risk, value):
+    hidden layers side by side (block-diagonal weights), the output layer's weights divided by
+    the number of members. It is an ordinary dlcore tabular network (saved, explained and
+    predicted like any other), with ``len(members)`` times the hidden units of one member."""
+    import copy
+
+    from scipy.linalg import block_diag
+
+    from dlcore.models.common import CORE_MODEL
+
+    count = len(members)
+    wide = copy.deepcopy(spec)
+    wide.hidden_units = [units * count for units in spec.hidden_units]
+    wide.ensemble = 1
+    set_seed(spec.seed)
+    merged = build_tabular_model(wide, layout, train_features, y)
+    core = merged.get_layer(CORE_MODEL)
+    cores = [m.get_layer(CORE_MODEL) for m in members]
+    for i in range(1, len(spec.hidden_units) + 1):
+        kernels, biases = zip(
+            *(c.get_layer(f"dense_{i}").get_weights() for c in cores), strict=True
+        )
+        kernel = np.concatenate(kernels, axis=1) if i == 1 else block_diag(*kernels)
+        core.get_layer(f"dense_{i}").set_weights([kernel, np.concatenate(biases)])
+        if spec.batch_norm:
+            parts = [c.get_layer(f"batch_norm_{i}").get_weights() for c in cores]
+            core.get_layer(f"batch_norm_{i}").set_weights(
+                [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
+            )
+    names = {layer.name for layer in core.layers}
+    output = next(name for name in CORE_OUTPUTS if name in names)
+    kernels, biases = zip(*(c.get_layer(output).get_weights() for c in cores), strict=True)
+    core.get_layer(output).set_weights(
+        [np.concatenate(kernels, axis=0) / count, np.mean(biases, axis=0)]
+    )
+    return merged
+
+
 def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:
     """The target as the loss expects it: one-hot for categorical cross-entropy, (n, 1) otherwise."""
     if layout.task == "multiclass":
@@ -704,8 +835,12 @@ def train(
         batch_size=4096,
     )
     batches = math.ceil(len(split.train) / spec.batch_size)
+    members = spec.ensemble if dataset.kind != "images" else 1
     progress = progress_callback(
-        on_event, should_stop, batches_per_epoch=batches, batch_interval_s=batch_interval_s
+        member_events(on_event, 0, members),
+        should_stop,
+        batches_per_epoch=batches,
+        batch_interval_s=batch_interval_s,
     )
     callbacks = [progress]
     stopper = None
@@ -738,15 +873,31 @@ def train(
         best_epoch = epochs_run  # without early stopping the last weights are kept
     elif stopper is not None and stopper.best_weights is not None:
         best_epoch = int(stopper.best_epoch) + 1  # the epoch whose weights were restored
+    cancelled = bool(progress.cancelled)
+    if members > 1 and not cancelled:
+        model, cancelled = train_ensemble(
+            model,
+            spec,
+            layout,
+            data,
+            split,
+            (inputs, targets, weights),
+            members,
+            on_event=on_event,
+            should_stop=should_stop,
+            batch_interval_s=batch_interval_s,
+            validation_weighted=weights is not None,
+        )
+        timings["fit_s"] = time.perf_counter() - t1
+        timings["ensemble_members"] = float(members)
     correction = None
-    if weights is not None and not progress.cancelled:
+    if weights is not None and not cancelled:
         n_classes = len(layout.classes) if task == "multiclass" else 2
         correction = correct_class_weighting(
             model, data.y[split.train], weights[split.train], task, n_classes
         )
     timings["per_epoch_s"] = timings["fit_s"] / max(epochs_run, 1)
     timings["total_s"] = time.perf_counter() - t0
-    cancelled = bool(progress.cancelled)
     if on_event is not None:
         on_event(
             ProgressEvent(
