@@ -247,8 +247,13 @@ def submit_training(
     title: str | None = None,
     backend: str | None = None,
     actor: Account | None = None,
+    search: dict[str, Any] | None = None,
 ) -> str:
     """Queue a training job for a saved dataset and a ModelSpec; returns the job id at once.
+
+    ``search`` ({"trials": N, "minutes": M}) makes it a hyperparameter search on Ray Tune around
+    ``spec`` whose chosen settings are then trained and registered; its trials are job events of
+    kind 'trial' (a live leaderboard).
 
     The worker trains as ``actor`` (re-read from the store when it starts). Raises
     PermissionDeniedError when ``actor`` may not train, NotFoundError when the dataset does not
@@ -263,6 +268,11 @@ def submit_training(
 
     dataset = load_dataset(dataset_id)
     check_spec(spec, dataset.task)
+    if search is not None:
+        from dlcore.training.search import check_budget
+
+        search = {"trials": search.get("trials"), "minutes": search.get("minutes")}
+        check_budget(search["trials"], search["minutes"])
     job_backend = get_backend(backend)
     job_id = new_id("j")
     with get_store().session() as session:
@@ -279,6 +289,7 @@ def submit_training(
                     "task": dataset.task,
                     "dataset_name": dataset.name,
                     "actor": {"username": actor.username, "role": actor.role, "via": actor.via},
+                    "search": search,
                 },
                 backend=job_backend.name,
                 host=this_host(),
@@ -318,6 +329,17 @@ def list_jobs(limit: int = 20, *, active_only: bool = False) -> list[JobInfo]:
         query = query.where(JobRow.status.in_(ACTIVE))
     with get_store().session() as session:
         return [_info(r) for r in session.scalars(query).all()]
+
+
+def search_leaderboard(job_id: str) -> list[dict[str, Any]]:
+    """A search job's trials so far, best validation loss first: each trial's latest report."""
+    latest: dict[int, dict[str, Any]] = {}
+    for event in job_events(job_id, "trial"):
+        latest[int(event["trial"])] = event
+    return sorted(
+        latest.values(),
+        key=lambda t: (t.get("val_loss") is None, t.get("val_loss") or 0.0, t["trial"]),
+    )
 
 
 def job_events(job_id: str, kind: str = "epoch") -> list[dict[str, Any]]:
@@ -505,6 +527,22 @@ class _ProgressWriter:
                 )
             session.commit()
 
+    def on_trial(self, payload: dict[str, Any]) -> None:
+        """A search trial's progress: one event per report (the page keeps each trial's last)."""
+        with get_store().session() as session:
+            session.add(
+                JobEventRow(
+                    job_id=self.job_id,
+                    kind="trial",
+                    epoch=int(payload.get("epoch") or 0),
+                    payload=payload,
+                )
+            )
+            session.execute(
+                update(JobRow).where(JobRow.id == self.job_id).values(heartbeat=utcnow())
+            )
+            session.commit()
+
     def should_stop(self) -> bool:
         now = time.monotonic()
         if now - self.last_cancel_check >= CANCEL_POLL_S:
@@ -658,6 +696,21 @@ def _run_training(job: JobInfo, writer: _ProgressWriter) -> Any:
             )
     dataset = load_dataset(params["dataset_id"])
     spec = ModelSpec.from_dict(params["spec"])
+    if params.get("search"):
+        from dlcore.training.search import search_and_register
+
+        outcome, _ = search_and_register(
+            dataset,
+            spec,
+            trials=int(params["search"]["trials"]),
+            minutes=float(params["search"]["minutes"]),
+            name=params.get("name"),
+            on_event=writer.on_event,
+            should_stop=writer.should_stop,
+            on_trial=writer.on_trial,
+            actor=actor,
+        )
+        return outcome
     return train_and_register(
         dataset,
         spec,

@@ -128,8 +128,12 @@ def run_job_task(job_id: str) -> int:
 
     settings = get_settings()
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
-    node = ray.get_runtime_context().get_node_id()[:8]
-    env = dict(os.environ, DLCORE_NODE_NAME=f"{socket.gethostname()}/ray-{node}")
+    context = ray.get_runtime_context()
+    env = dict(
+        os.environ,
+        DLCORE_NODE_NAME=f"{socket.gethostname()}/ray-{context.get_node_id()[:8]}",
+        RAY_ADDRESS=context.gcs_address,  # a search job's trials join this cluster
+    )
     with open(settings.jobs_dir / f"{job_id}.log", "ab") as log:
         done = subprocess.run(
             [sys.executable, "-m", "dlcore.training.worker", job_id],

@@ -164,6 +164,50 @@ def _trial(config: dict[str, Any], dataset: Any = None, base: dict[str, Any] | N
     train(dataset, spec, on_event=on_event)
 
 
+def _watchers(space: dict[str, Any], on_trial: Any, should_stop: Any) -> tuple[list, Any]:
+    """Tune callbacks that report each trial as it goes (a live leaderboard) and a stopper
+    that ends the whole search when ``should_stop()`` says so (a cancel)."""
+    from ray.tune import Callback, Stopper
+
+    class _Leaderboard(Callback):
+        def __init__(self) -> None:
+            self.numbers: dict[str, int] = {}
+
+        def _send(self, trial: Any, status: str, result: dict | None = None) -> None:
+            if on_trial is None:
+                return
+            number = self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
+            result = result or trial.last_result or {}
+            score = result.get("best_val_loss")
+            on_trial(
+                {
+                    "trial": number,
+                    "settings": {k: _decode(k, trial.config.get(k), space) for k in space},
+                    "val_loss": float(score) if score is not None else None,
+                    "epoch": int(result.get("epoch") or 0),
+                    "status": status,
+                }
+            )
+
+        def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+            self._send(trial, "running", result)
+
+        def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+            self._send(trial, "finished")
+
+        def on_trial_error(self, iteration, trials, trial, **info) -> None:
+            self._send(trial, "lost")
+
+    class _Cancel(Stopper):
+        def __call__(self, trial_id: str, result: dict) -> bool:
+            return False
+
+        def stop_all(self) -> bool:
+            return bool(should_stop is not None and should_stop())
+
+    return [_Leaderboard()], _Cancel()
+
+
 def run_search(
     dataset: Any,
     base_spec: Any,
@@ -172,12 +216,16 @@ def run_search(
     minutes: float = DEFAULT_MINUTES,
     cpus_per_trial: float = 1.0,
     seed: int = 0,
+    on_trial: Any = None,
+    should_stop: Any = None,
 ) -> SearchResult:
     """Search the network's settings for ``dataset`` around ``base_spec`` on Ray Tune.
 
     Returns every trial and the settings with the lowest validation loss (the base spec's own
-    settings are trial 1). Finished trials are kept when some are lost (a node died); the result
-    lists the lost ones. Raises UserError for a budget that allows no trial.
+    settings are trial 1). ``on_trial`` receives each trial's progress (a dict) as it goes;
+    ``should_stop()`` true ends the search (a cancel). Finished trials are kept when some are
+    lost (a node died); the result lists the lost ones. Raises UserError for a budget that
+    allows no trial.
     """
     check_budget(trials, minutes)
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -190,6 +238,11 @@ def run_search(
     from dlcore.training.ray_backend import ensure_ray
 
     ray = ensure_ray()
+    callbacks, stopper = _watchers(
+        IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE,
+        on_trial,
+        should_stop,
+    )
     space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
     base = base_spec.to_dict()
     default_point = {k: base[k] for k in space}
@@ -223,6 +276,8 @@ def run_search(
             storage_path=str(get_settings().home / "search"),
             verbose=0,
             log_to_file=False,
+            callbacks=callbacks,
+            stop=stopper,
         ),
     )
     started = time.perf_counter()
@@ -282,14 +337,27 @@ def search_and_register(
     name: str | None = None,
     on_event: Any = None,
     should_stop: Any = None,
+    on_trial: Any = None,
     actor: Any = None,
-) -> tuple[Any, SearchResult]:
+) -> tuple[Any, SearchResult | None]:
     """Search, then train the chosen settings through the usual pipeline (which touches the
-    test split once) and record the search in the card. Returns (TrainOutcome, SearchResult)."""
+    test split once) and record the search in the card. Returns (TrainOutcome, SearchResult);
+    a cancelled search registers nothing (the outcome's record is None)."""
+    from dlcore.governance.accounts import acting
     from dlcore.registry import update_card
-    from dlcore.training.pipeline import train_and_register
+    from dlcore.training.pipeline import TrainOutcome, train_and_register
 
-    found = run_search(dataset, base_spec, trials=trials, minutes=minutes)
+    actor = acting(actor, "train")
+    found = run_search(
+        dataset,
+        base_spec,
+        trials=trials,
+        minutes=minutes,
+        on_trial=on_trial,
+        should_stop=should_stop,
+    )
+    if should_stop is not None and should_stop():
+        return TrainOutcome(None, None, None), found
     chosen = replace(base_spec, **found.best_settings)
     outcome = train_and_register(
         dataset, chosen, name=name, on_event=on_event, should_stop=should_stop, actor=actor

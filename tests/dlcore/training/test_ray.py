@@ -84,6 +84,9 @@ def test_a_job_whose_node_dies_is_marked_failed_with_the_reason(cluster, dataset
     assert get_job(job_id).status == RUNNING
     ray_cluster.remove_node(worker, allow_graceful=False)
     job = wait_for_job(job_id, timeout_s=90)
+    # a new worker node for the tests after this one
+    ray_cluster.add_node(num_cpus=1, resources={"ward": 1})
+    ray_cluster.wait_for_nodes()
     assert job.status == "failed"
     assert "Ray task" in (job.error or "")
 
@@ -97,32 +100,39 @@ def test_a_budget_that_allows_no_trial_is_refused():
             check_budget(trials, minutes)
 
 
-def test_a_search_runs_trials_across_the_cluster_and_records_itself_in_the_card(
-    cluster, dataset_id
-):
-    from dlcore.data.catalog import load_dataset
-    from dlcore.registry import get_card
-    from dlcore.training.search import search_and_register
-
-    dataset = load_dataset(dataset_id)
-    outcome, found = search_and_register(
-        dataset, _spec(epochs=3), trials=3, minutes=3, name="searched"
-    )
-    assert len(found.trials) == 3 and not found.lost
-    # the default settings are trial 1 and the chosen one is the best on validation
-    assert found.trials[0].settings["hidden_units"] == [8]
-    scored = [t.val_loss for t in found.trials if t.val_loss is not None]
-    assert found.best_val_loss == min(scored)
-    assert found.best_val_loss <= found.default_val_loss
-    card = get_card(outcome.record.id)
-    assert card["search"]["chosen_settings"] == found.best_settings
-    assert card["search"]["budget"] == {"trials": 3, "minutes": 3.0}
-    assert card["spec"]["learning_rate"] == pytest.approx(found.best_settings["learning_rate"])
-
-
 def test_the_command_line_refuses_a_search_budget_of_zero(capsys):
     from dlcore.cli.main import main
 
     code = main(["train", "--data", "demo:breast_cancer", "--search", "--budget-trials", "0"])
     assert code == 2
     assert "allows none" in capsys.readouterr().err
+
+
+def test_a_search_job_shows_its_trials_as_a_leaderboard_and_registers_the_choice(
+    cluster, dataset_id
+):
+    from dlcore.registry import get_card
+    from dlcore.training.jobs import search_leaderboard, submit_training, wait_for_job
+
+    job_id = submit_training(
+        dataset_id,
+        _spec(epochs=2),
+        name="search job",
+        backend="ray",
+        search={"trials": 2, "minutes": 3},
+    )
+    job = wait_for_job(job_id, timeout_s=300)
+    assert job.status == "succeeded", job.error
+    board = search_leaderboard(job_id)
+    assert sorted(t["trial"] for t in board) == [1, 2]
+    assert all(t["status"] == "finished" for t in board)
+    card = get_card(job.model_id)
+    search = card["search"]
+    assert search["trials_run"] == 2 and search["budget"] == {"trials": 2, "minutes": 3.0}
+    # the default settings are trial 1; the choice is the best on validation and is what trained
+    assert search["trials"][0]["settings"]["hidden_units"] == [8]
+    assert search["best_val_loss"] == min(t["val_loss"] for t in board)
+    assert search["best_val_loss"] <= search["default_val_loss"]
+    assert card["spec"]["learning_rate"] == pytest.approx(
+        search["chosen_settings"]["learning_rate"]
+    )
