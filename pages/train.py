@@ -30,7 +30,7 @@ from ui.common import (
     shared_selectbox,
 )
 from ui.images import shape_text
-from ui.jobs import POLL_SECONDS, job_panel
+from ui.jobs import POLL_SECONDS, job_panel, job_state_text, progress_text, submitted_text
 
 OPTIMIZERS = {
     "adam": "Adam",
@@ -303,7 +303,7 @@ def start_button(container, dataset_id: str, spec: ModelSpec, name: str) -> None
                 detail={"job_id": job_id, "dataset_id": dataset_id},
             )
             st.session_state[JOB_KEY] = job_id
-            st.toast("Training started in the background.", icon=":material/rocket_launch:")
+            st.toast(submitted_text(get_job(job_id)), icon=":material/rocket_launch:")
             st.rerun()
 
 
@@ -361,40 +361,45 @@ if any(j.is_active for j in jobs) and reap_jobs():  # a worker died (killed, out
 if not jobs:
     st.caption("No training jobs yet.")
     st.stop()
-
-job_labels = {j.id: f"{j.title} · {j.status} · {j.created:%Y-%m-%d %H:%M}" for j in jobs}
-watched = st.session_state.get(JOB_KEY)
-if watched not in job_labels:
-    st.session_state[JOB_KEY] = next((j.id for j in jobs if j.is_active), jobs[0].id)
-watched = shared_selectbox(
-    "Show job", job_labels, JOB_KEY, key="train_job", format_func=job_labels.__getitem__
-)
-watched_active = get_job(watched).is_active
+any_active = any(j.is_active for j in jobs)
 
 
-@st.fragment(run_every=POLL_SECONDS if watched_active else None)
-def monitor(job_id: str) -> None:
-    """The watched job: progress, live curves, cancel, and the result when it ends."""
-    job_panel(job_id, watched_active)
+@st.fragment(run_every=POLL_SECONDS if any_active else None)
+def jobs_section() -> None:
+    """The job selector, the watched job and the jobs table, redrawn together while any job is
+    active: a label never says 'queued' for a job that runs or has ended."""
+    current = list_jobs(limit=20)
+    active = [j for j in current if j.is_active]
+    if any_active and not active:
+        st.rerun()  # the last active job ended: redraw the page once and stop polling
+    job_labels = {
+        j.id: f"{j.title} · {job_state_text(j)} · {j.created:%Y-%m-%d %H:%M}" for j in current
+    }
+    if st.session_state.get(JOB_KEY) not in job_labels:
+        st.session_state[JOB_KEY] = next((j.id for j in active), current[0].id)
+    watched = shared_selectbox(
+        "Show job", job_labels, JOB_KEY, key="train_job", format_func=job_labels.__getitem__
+    )
+    with guard("Showing the job"):
+        job_panel(watched, get_job(watched).is_active)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "job": j.title,
+                    "status": job_state_text(j),
+                    "progress": progress_text(j),
+                    "created (UTC)": f"{j.created:%Y-%m-%d %H:%M:%S}",
+                    "duration": fmt_duration(j.elapsed_s) if j.started else "—",
+                    "model": j.model_id or "",
+                    "reason": j.error or "",
+                }
+                for j in current
+            ]
+        ),
+        hide_index=True,
+        column_config={"reason": st.column_config.TextColumn(width="large")},
+    )
 
 
-with guard("Showing the job"):
-    monitor(watched)
-
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "job": j.title,
-                "status": j.status,
-                "progress": f"{float(j.progress.get('fraction') or 0):.0%}",
-                "created (UTC)": f"{j.created:%Y-%m-%d %H:%M:%S}",
-                "duration": fmt_duration(j.elapsed_s) if j.started else "—",
-                "model": j.model_id or "",
-                "reason": j.error or "",
-            }
-            for j in jobs
-        ]
-    ),
-    hide_index=True,
-)
+jobs_section()

@@ -6,11 +6,78 @@ import streamlit as st
 
 from dlcore.models.common import MAIN_METRIC
 from dlcore.plots.training import plot_history
-from dlcore.training.jobs import cancel_job, get_job, job_history, list_jobs, reap_jobs
+from dlcore.training.jobs import (
+    JobInfo,
+    cancel_job,
+    get_job,
+    job_history,
+    list_jobs,
+    reap_jobs,
+)
 from ui.auth import allowed, current_account
 from ui.common import MODEL_KEY, fmt_duration, show_metrics
 
 POLL_SECONDS = 1.5  # a faster poll starves the training worker on a 2-core laptop (DESIGN.md)
+STATE_WORDS = {
+    "queued": "queued",
+    "running": "running",
+    "succeeded": "finished",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted",
+}
+
+
+def jobs_ahead(job: JobInfo, active: list[JobInfo] | None = None) -> int:
+    """How many active jobs were submitted before this queued one (0 for any other job)."""
+    if job.status != "queued":
+        return 0
+    active = list_jobs(limit=100, active_only=True) if active is None else active
+    return sum(1 for j in active if j.id != job.id and j.created < job.created)
+
+
+def job_state_text(job: JobInfo) -> str:
+    """The job's state in a few words, as it is now: 'queued', 'running · epoch 3 of 50',
+    'stopping', 'finished', 'cancelled at epoch 4'…"""
+    progress = job.progress or {}
+    epoch, epochs = progress.get("epoch") or 0, progress.get("epochs")
+    if job.status == "running" and job.cancel_requested:
+        return "stopping"
+    if job.status == "running":
+        return f"running · epoch {epoch} of {epochs}" if epoch and epochs else "running"
+    if job.status in ("cancelled", "failed", "interrupted") and epoch:
+        return f"{STATE_WORDS[job.status]} at epoch {epoch}"
+    return STATE_WORDS.get(job.status, job.status)
+
+
+def progress_text(job: JobInfo) -> str:
+    """The progress column of the jobs table: a share while it runs, 100% only when it finished,
+    where it stopped otherwise (a cancelled run is not 100% done)."""
+    fraction = float((job.progress or {}).get("fraction") or 0.0)
+    if job.status == "succeeded":
+        return "100%"
+    if job.is_active:
+        return f"{min(fraction, 0.99):.0%}"
+    epoch = (job.progress or {}).get("epoch") or 0
+    return f"stopped at epoch {epoch}" if epoch else "not started"
+
+
+def submitted_text(job: JobInfo) -> str:
+    """What to tell the person who just started a job (it is queued until its worker starts)."""
+    ahead = jobs_ahead(job)
+    if job.status == "running":
+        return "Training started in the background."
+    if ahead:
+        return f"Training queued behind {ahead} other job(s); it starts when a slot is free."
+    return "Training queued; it starts in a few seconds, once its worker is ready."
+
+
+def time_left_text(job: JobInfo) -> str:
+    """'about 2 min 10 s left' once the run can estimate it, else 'estimating the time left'."""
+    eta = (job.progress or {}).get("eta_s")
+    if eta is None:
+        return "estimating the time left"
+    return f"at most about {fmt_duration(float(eta))} left"
 
 
 def may_open_models() -> bool:
@@ -33,9 +100,11 @@ def job_panel(job_id: str, was_active: bool) -> None:
     task_name = job.params.get("task") or "binary"
     metric = MAIN_METRIC.get(task_name, "loss")
     if job.status == "queued":
-        ahead = sum(1 for j in list_jobs(limit=100, active_only=True) if j.created < job.created)
+        ahead = jobs_ahead(job)
         st.info(
-            f"Waiting for a free training slot ({ahead} job(s) ahead).",
+            f"Queued: waiting for a free training slot ({ahead} job(s) ahead)."
+            if ahead
+            else "Queued: its worker is starting (loading TensorFlow takes a few seconds).",
             icon=":material/hourglass_top:",
         )
     fraction = min(max(float(progress.get("fraction") or 0.0), 0.0), 1.0)
@@ -43,9 +112,14 @@ def job_panel(job_id: str, was_active: bool) -> None:
         progress.get("epoch") or 0,
         progress.get("epochs") or job.params.get("spec", {}).get("epochs"),
     )
+    st.markdown(f"**Status:** {job_state_text(job)}")
+    if job.status == "running":
+        text = (
+            f"Epoch {epoch} of at most {epochs} · {fmt_duration(job.elapsed_s)} elapsed · "
+            f"{time_left_text(job)}"
+        )
+        st.progress(min(fraction, 0.99), text=text)
     if job.is_active:
-        text = f"Epoch {epoch} of at most {epochs} · {fmt_duration(job.elapsed_s)} elapsed · about {fmt_duration(progress.get('eta_s'))} left"
-        st.progress(fraction, text=text)
         if st.button(
             "Cancel training",
             icon=":material/stop_circle:",
@@ -55,7 +129,7 @@ def job_panel(job_id: str, was_active: bool) -> None:
             cancel_job(job_id)
             st.rerun(scope="fragment")
         if job.cancel_requested:
-            st.caption("Stopping at the end of the current step…")
+            st.caption("Stopping within a second or two…")
     history = job_history(job_id)
     if history:
         best = job.result.get("best_epoch")
