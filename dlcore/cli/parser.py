@@ -143,13 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--budget-minutes", type=float, default=30.0, help="search: at most this long (30)"
     )
+    train.add_argument(
+        "--smiles", help="the column of SMILES to read as molecules (found by itself when left out)"
+    )
+    train.add_argument(
+        "--molecule-split",
+        choices=["scaffold", "random"],
+        help="molecules: scaffold (Bemis–Murcko, the default) or random split",
+    )
+    train.add_argument("--fingerprint-radius", type=int, help="molecules: Morgan radius (2)")
+    train.add_argument("--fingerprint-bits", type=int, help="molecules: Morgan length (2048)")
     train.add_argument("--progress", action="store_true", help="print each epoch to stderr")
     train.set_defaults(func=cmd_train)
 
     predict = sub.add_parser("predict", help="predict for the records of a file")
     common(predict)
     predict.add_argument("--model", required=True)
-    predict.add_argument("--data", required=True)
+    predict.add_argument("--data", help="a table file of records (or --smiles for molecules)")
+    predict.add_argument(
+        "--smiles", nargs="+", help="molecule models: one or more SMILES instead of --data"
+    )
     predict.add_argument(
         "--out", required=True, help="output file: .csv, .xlsx or .parquet (never the input)"
     )
@@ -158,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain one record's prediction with SHAP")
     common(explain)
     explain.add_argument("--model", required=True)
-    explain.add_argument("--data", required=True)
+    explain.add_argument("--data", help="a table file of records (or --smiles for molecules)")
+    explain.add_argument("--smiles", help="molecule models: the SMILES to explain instead of --data")
     explain.add_argument("--row", type=int, default=0, help="row (or image) number, 0 = the first")
     explain.add_argument(
         "--method",
@@ -166,7 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "grad-cam", "saliency", "shap"],
         help="for images",
     )
-    explain.add_argument("--out", help="for images: write the heatmap overlay to this PNG")
+    explain.add_argument(
+        "--out",
+        help="images: write the heatmap overlay to this PNG; molecules: the atom heatmap",
+    )
     explain.set_defaults(func=cmd_explain)
 
     evaluate = sub.add_parser("evaluate", help="clinical evaluation with confidence intervals")

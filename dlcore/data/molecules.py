@@ -452,7 +452,10 @@ class DomainCheck:
             {
                 "nearest_training_smiles": self.nearest,
                 "tanimoto_to_nearest": np.round(self.similarity, 3),
-                "in_domain": ~self.outside,
+                "in_domain": [
+                    None if n is None else bool(inside)
+                    for n, inside in zip(self.nearest, ~self.outside, strict=True)
+                ],
             },
             index=index,
         )
