@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -22,12 +23,31 @@ from dlcore.registry import (
     list_models,
     rename_model,
 )
+from dlcore.report.card import model_card_markdown
+from dlcore.report.wording import percent_text
 from ui import cache
 from ui.auth import allowed, current_account, log, require_page
 from ui.common import MODEL_KEY, fmt, guard, metric_name, shared_selectbox, show_metrics
 from ui.images import image_grid, short
 
 CASES_SHOWN = 24
+WIDE_TEXT = {
+    "Name": st.column_config.TextColumn(width="medium"),
+    "Model": st.column_config.TextColumn(width="medium"),
+    "Dataset": st.column_config.TextColumn(width="medium"),
+}
+
+
+def compare_table(cards: dict[str, dict]):
+    """One row per model, the metrics under their readable names (ROC AUC, PR AUC, …) and
+    written to 3 significant digits."""
+    rows = []
+    for name, card in cards.items():
+        row = {"Model": name}
+        for key, value in (card.get("metrics") or {}).items():
+            row[metric_name(key)] = fmt(value) if isinstance(value, float | int) else value
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def audited(action: str, model_id: str, version: object, detail: dict | None = None) -> None:
@@ -42,14 +62,58 @@ def audited(action: str, model_id: str, version: object, detail: dict | None = N
     )
 
 
-def confusion_browser(model_id: str, card: dict) -> None:
+def matrix_cases(model_id: str, report) -> tuple[object, float | None]:
+    """The test cases by confusion cell exactly as the matrix above counts them: the recalibrated
+    probabilities at the report's Youden threshold (binary), the most probable class otherwise.
+    Returns (ConfusionCases or None without stored predictions, the threshold used)."""
+    from dlcore.data.images import confusion_cases
+
+    loaded = cache.loaded_model(model_id)
+    predictions = loaded.test_predictions()
+    if predictions is None:
+        return None, None
+    layout = loaded.layout
+    output = np.asarray(predictions["output"], dtype=float)
+    shown = np.asarray(loaded.recalibrator.apply(output)).reshape(output.shape)
+    threshold = (
+        float(report.at_youden.threshold)
+        if layout.task == "binary" and report is not None and hasattr(report, "at_youden")
+        else None
+    )
+    cases = confusion_cases(
+        predictions["labels"],
+        shown,
+        layout.classes,
+        layout.positive_class,
+        threshold=threshold if threshold is not None else 0.5,
+        index=predictions["index"],
+    )
+    return cases, threshold
+
+
+def tile_caption(classes: list[str], predicted: int, probability: float, positive: str | None):
+    """'predicted malignant · P(malignant) = 32%': the decision, then the probability of the
+    positive class (binary) or of the predicted class."""
+    shown_class = positive if positive in classes else classes[predicted]
+    p = probability if shown_class == classes[predicted] else 1.0 - probability
+    return f"predicted {classes[predicted]} · P({shown_class}) = {percent_text(p)}"
+
+
+def confusion_browser(model_id: str, card: dict, report) -> None:
     """Pick a confusion-matrix cell (the most common mistake first) and see its test images."""
     st.markdown("**Test images by confusion cell**")
-    cases = cache.confusion_cases(model_id, cache.model_version_key(model_id))
+    cases, threshold = matrix_cases(model_id, report)
     if cases is None:
         st.caption("This model has no stored test predictions (an uploaded model).")
         return
     classes = cases.classes
+    positive = card.get("dataset", {}).get("positive_class") if len(classes) == 2 else None
+    st.caption(
+        f"Decisions at the Youden threshold {threshold:.2f} on the probability of "
+        f"{positive or classes[-1]}, as in the confusion matrix above."
+        if threshold is not None
+        else "Each image is counted under its most probable class, as in the matrix above."
+    )
     mistake = cases.most_common_mistake()
     default = mistake or (0, 0)
     c1, c2 = st.columns(2)
@@ -70,7 +134,7 @@ def confusion_browser(model_id: str, card: dict) -> None:
     positions = cases.cell(actual, predicted)
     note = " — the most common mistake" if mistake == (actual, predicted) else ""
     st.caption(
-        f"{len(positions)} test image(s) of class {classes[actual]} predicted as "
+        f"{len(positions)} test image(s) of class {classes[actual]} predicted "
         f"{classes[predicted]}{note}"
         + (" (none: the model made no mistakes on the test split)." if mistake is None else ".")
         + (f" The {CASES_SHOWN} most confident are shown." if len(positions) > CASES_SHOWN else "")
@@ -97,10 +161,13 @@ def confusion_browser(model_id: str, card: dict) -> None:
     index = cases.index[shown]
     image_grid(
         dataset.images[index],
-        [
-            f"{short(dataset.file_names[i], 16)} · P({classes[predicted]}) = {p:.0%}"
-            for i, p in zip(index, cases.probability[shown], strict=True)
-        ],
+        [tile_caption(classes, predicted, float(p), positive) for p in cases.probability[shown]],
+        width=128,
+    )
+    st.caption(
+        "Files, most confident first: "
+        + ", ".join(short(dataset.file_names[i], 24) for i in index)
+        + "."
     )
 
 
@@ -148,20 +215,22 @@ with tab_registry:
             pd.DataFrame(
                 [
                     {
-                        "name": m.name,
-                        "version": m.version,
-                        "task": m.task,
-                        "dataset": m.dataset_name,
-                        "created (UTC)": m.created.replace("T", " "),
-                        "key metric": f"{metric_name(m.key_metric_name)} {fmt(m.key_metric_value)}"
+                        "Name": m.name,
+                        "Version": m.version,
+                        "Task": m.task,
+                        "Dataset": m.dataset_name,
+                        "Created (UTC)": m.created.replace("T", " ")[:16],
+                        "Key metric": f"{metric_name(m.key_metric_name)} {fmt(m.key_metric_value)}"
                         if m.key_metric_name
                         else "—",
-                        "id": m.id,
+                        "Id": m.id,
                     }
                     for m in models
                 ]
             ),
             hide_index=True,
+            width="stretch",
+            column_config=WIDE_TEXT,
         )
         labels = {m.id: f"{m.name} (v{m.version}, {m.id})" for m in models}
         model_id = shared_selectbox(
@@ -273,10 +342,17 @@ with tab_registry:
                         )
                     if is_image:
                         st.divider()
-                        confusion_browser(model_id, card)
+                        confusion_browser(model_id, card, report)
             with card_tab:
-                shown = {k: v for k, v in card.items() if k not in ("history", "schema")}
-                st.json(shown, expanded=False)
+                st.markdown(model_card_markdown(card, get_evaluation(model_id)))
+                st.download_button(
+                    "Download the card as JSON (for software)",
+                    json.dumps(card, indent=1, default=str).encode(),
+                    file_name=f"{model_id}-card.json",
+                    mime="application/json",
+                    icon=":material/download:",
+                    key=f"card_json_{model_id}",
+                )
             with manage:
                 new_name = st.text_input(
                     "Rename", card["name"], key=f"rename_{model_id}", max_chars=120
@@ -322,8 +398,9 @@ with tab_compare:
             with guard("Comparing the models"):
                 cards = {labels[i]: get_card(i) for i in chosen}
                 tasks = {c.get("task") for c in cards.values()}
-                rows = [{"model": name, **(c.get("metrics") or {})} for name, c in cards.items()]
-                st.dataframe(pd.DataFrame(rows), hide_index=True)
+                st.dataframe(
+                    compare_table(cards), hide_index=True, width="stretch", column_config=WIDE_TEXT
+                )
                 histories = {name: c.get("history") or {} for name, c in cards.items()}
                 g1, g2 = st.columns(2)
                 g1.plotly_chart(plot_compare_histories(histories, "loss"), key="compare_loss")
