@@ -86,13 +86,11 @@ class LeakFlag:
 
 def auc(scores: np.ndarray, target: np.ndarray) -> float:
     """ROC AUC of ``scores`` for a 0/1 ``target``, folded so that 0.3 counts as 0.7; 0.5 if undefined."""
-    from scipy.stats import rankdata
-
     positives = target == 1
     n1, n0 = int(positives.sum()), int((~positives).sum())
     if n1 == 0 or n0 == 0:
         return 0.5
-    ranks = rankdata(scores)
+    ranks = pd.Series(scores).rank(method="average").to_numpy()
     value = (ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
     return float(max(value, 1 - value))
 
@@ -125,9 +123,7 @@ def association(x: pd.Series, y: np.ndarray, task: str, categorical: bool) -> fl
             return 0.0
         values = numbers.fillna(numbers.median()).to_numpy()
         if task == "regression":
-            from scipy.stats import spearmanr
-
-            rho = spearmanr(values, y).statistic
+            rho = pd.Series(values).rank().corr(pd.Series(y).rank())  # Spearman's rho
             return float(abs(rho)) if np.isfinite(rho) else 0.0
     classes = np.unique(y)
     scores = []
@@ -158,6 +154,8 @@ def missingness_association(x: pd.Series, y: np.ndarray, task: str) -> float:
 
 def _copy_of_target(x: pd.Series, labels: pd.Series) -> str | None:
     """'copy' or 'complement' when the column's values map one-to-one onto the target's classes."""
+    if x.nunique() != labels.nunique():  # cheap first: a copy has as many values as classes
+        return None
     text = x.astype("object").map(lambda v: None if pd.isna(v) else str(v).strip())
     pairs = pd.DataFrame({"x": text, "y": labels}).dropna()
     if len(pairs) < MIN_ROWS or pairs["x"].nunique() != pairs["y"].nunique():
