@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import platform
+import re
 import shutil
 import tempfile
 import zipfile
@@ -335,7 +336,16 @@ def list_models() -> list[ModelRecord]:
     return [_record(r) for r in rows if Path(r.path).is_dir()]
 
 
+_MODEL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
 def _folder(model_id: str) -> Path:
+    if not _MODEL_ID.fullmatch(str(model_id)):  # an id, never a path (no '/', '\\' or '..')
+        raise NotFoundError(
+            "The model was named by something that is not a model id.",
+            expected="the id of a registered model, such as m-3f2a9c1b7d (not a file path)",
+            fix="list the models (python -m dlcore models) and pick one of their ids",
+        )
     with get_store().session() as session:
         row = session.get(ModelRow, model_id)
     folder = Path(row.path) if row is not None else get_settings().models_dir / model_id

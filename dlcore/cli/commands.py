@@ -205,7 +205,8 @@ def _units(text: str) -> list[int]:
         return [int(u) for u in text.replace(" ", "").split(",") if u]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a list of layer sizes such as 64,32"
+            f"'{text}' is not a list of layer sizes. Expected whole numbers separated by commas. "
+            "Fix: pass layer sizes such as 64,32"
         ) from None
 
 

@@ -34,7 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     show_values = getattr(args, "show_values", False)
     if not show_values:
         handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, handlers=[handler])
+    root = logging.getLogger()
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        return _run(args, argv, show_values)
+    finally:  # main() can run many times in one process (tests): leave logging as it was
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None, show_values: bool) -> int:
     safe = (lambda text: text) if show_values else redact
     # What the person typed may be echoed (a model id, a column name), except paths of files,
     # whose names can name a patient.
@@ -76,7 +87,8 @@ def _sign_in(args: argparse.Namespace) -> Account:
 
     try:
         account = cli_account(getattr(args, "user", None))
-        clean_workspace()
+        if args.command != "doctor":  # doctor cleans and says what it removed
+            clean_workspace()
     except (OperationalError, PermissionError) as exc:
         from dlcore.config import get_settings
 
