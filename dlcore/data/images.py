@@ -111,14 +111,32 @@ class ImageDataset:
 
     @property
     def groups(self) -> np.ndarray | None:
-        """Per image, the file it came from, when a file gave several images (the frames of a
-        multi-frame DICOM): the split keeps a group in one part. None when each file gave one."""
-        keys = np.array([_FRAME_SUFFIX.sub("", n) for n in self.file_names], dtype=object)
+        """Per image, what it belongs to, so the split keeps each in one part: the folder below
+        its class folder when there is one ('covid/patient_07/slice3.png': one patient), else the
+        file it came from (the frames of a multi-frame DICOM). None when every image stands alone.
+        """
+        keys = np.array(self._group_keys()[0], dtype=object)
         return keys if len(set(keys.tolist())) < len(keys) else None
 
     @property
     def group_name(self) -> str:
+        if self._group_keys()[1]:
+            return "patient folder (a folder below the class folder)"
         return "source file (the frames of one DICOM file)"
+
+    def _group_keys(self) -> tuple[list[str], bool]:
+        keys, by_folder = [], False
+        for i, name in enumerate(self.file_names):
+            key = _FRAME_SUFFIX.sub("", name)
+            parts = PurePosixPath(key).parts
+            label = None
+            if self.labels is not None and i < len(self.labels):
+                label = self.classes[int(self.labels[i])]
+            places = [j for j, part in enumerate(parts[:-1]) if part == label]
+            if places and places[-1] < len(parts) - 2:
+                key, by_folder = "/".join(parts[: places[-1] + 2]), True
+            keys.append(key)
+        return keys, by_folder
 
     def fingerprint(self) -> str:
         """A short content hash of the pixels and labels."""

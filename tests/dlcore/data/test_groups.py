@@ -109,3 +109,33 @@ def test_multiframe_images_share_a_group():
         "single", images[:30], labels[:30], ["a", "b"], [f"f{i}.png" for i in range(30)]
     )
     assert single.groups is None
+
+
+def test_patient_folders_below_class_folders_are_groups():
+    from dlcore.data.images import ImageDataset
+
+    names, labels = [], []
+    for c, cls in enumerate(["COVID", "normal"]):
+        for p in range(15):
+            for s in range(3):
+                names.append(f"archive/{cls}/patient_{c}{p:02d}/slice{s}.png")
+                labels.append(c)
+    labels = np.array(labels, dtype=np.int64)
+    dataset = ImageDataset(
+        "scans", np.zeros((len(names), 8, 8, 1), np.uint8), labels, ["COVID", "normal"], names
+    )
+    groups = dataset.groups
+    assert groups is not None and len(set(groups)) == 30
+    assert dataset.group_name.startswith("patient folder")
+    split = split_records(labels, "binary", ModelSpec(seed=1), groups, dataset.group_name)
+    owners = [set(groups[p]) for p in _parts(split)]
+    assert not owners[0] & owners[1] and not owners[0] & owners[2] and not owners[1] & owners[2]
+    # Images directly inside their class folders stand alone (the class is not a group).
+    flat = ImageDataset(
+        "flat",
+        np.zeros((6, 8, 8, 1), np.uint8),
+        labels[:6],
+        ["COVID", "normal"],
+        [f"COVID/{i}.png" for i in range(6)],
+    )
+    assert flat.groups is None
