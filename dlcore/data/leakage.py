@@ -51,12 +51,15 @@ MAX_ROWS_CHECKED = 50_000
 
 # Facts known only after the outcome: left out by name alone. Tokens of the normalised name.
 POST_OUTCOME_NAME = re.compile(
-    r"(^|_)(death|deaths|died|deceased|dead|expire|expired|expire_flag|mortality|"
-    r"dod|dod_\w+|deathtime|death_?time|death_?date|date_?of_?death|"
-    r"discharge_?(disposition|location|status|destination|time|date|type)|dischtime|disposition|"
-    r"discharged_?(to|alive|dead)|los|icu_?los|hosp_?los|length_?of_?stay|lengthofstay|"
+    r"(^|_)(death|deaths|died|deceased|dead|expire|expire_flag|mortality|mort|"
+    r"dod|deathtime|death_?time|death_?date|date_?of_?death|"
+    r"discharge_?(disposition|location|status|destination|time|date|type|offset)|dischtime|"
+    r"disposition|discharged_?(to|alive|dead)|los|icu_?los|hosp_?los|length_?of_?stay|"
     r"follow_?up_?(time|days|months|years|duration)|futime|fu_?time|time_?to_?event|"
-    r"survival_?(time|days|months)|outtime)($|_)",
+    r"survival_?(time|days|months)|outtime)($|_)"
+    # Run-together names (eICU's 'hospitaldischargestatus', 'actualhospitalmortality').
+    r"|mortality|deathtime|dateofdeath|lengthofstay|diedin|"
+    r"discharge(status|location|offset|disposition|time|date)|^expired(_flag)?$",
     re.IGNORECASE,
 )
 # Names that may be timing of the outcome: left out when they are also strongly related to it.

@@ -169,3 +169,27 @@ def test_heart_failure_time_is_left_out_by_default():
     assert list(schema.leakage_excluded) == ["time"]
     assert "time" not in schema.feature_names
     assert len(schema.feature_names) == 11
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hospital_expire_flag", "icu_death", "in_hospital_mortality", "hosp_mort", "los_icu",
+        "dischtime", "discharge_location", "deathtime", "dod_hosp", "hospitaldischargestatus",
+        "unitdischargeoffset", "actualhospitalmortality", "Date of death", "length of stay",
+        "follow-up time", "expired",
+    ],
+)  # fmt: skip
+def test_post_outcome_names(name):
+    from dlcore.data.leakage import POST_OUTCOME_NAME, _normalize
+
+    assert POST_OUTCOME_NAME.search(_normalize(name))
+
+
+@pytest.mark.parametrize(
+    "name", ["expired_co2", "nipple_discharge", "breath_rate", "time", "creatinine", "closs"]
+)
+def test_names_that_are_not_post_outcome(name):
+    from dlcore.data.leakage import POST_OUTCOME_NAME, _normalize
+
+    assert not POST_OUTCOME_NAME.search(_normalize(name))
