@@ -9,6 +9,8 @@ import html
 import logging
 from typing import Any
 
+from dlcore.report.wording import metric_name
+
 logger = logging.getLogger(__name__)
 
 
@@ -175,10 +177,10 @@ def model_card_markdown(
         for key, value in report.headline().items():
             if isinstance(value, dict):
                 lines.append(
-                    f"| {_esc(key)} | {value['value']:.3f} ({value['low']:.3f}–{value['high']:.3f}) |"
+                    f"| {_esc(metric_name(key))} | {value['value']:.3f} ({value['low']:.3f}–{value['high']:.3f}) |"
                 )
             else:
-                lines.append(f"| {_esc(key)} | {value:.3f} |")
+                lines.append(f"| {_esc(metric_name(key))} | {value:.3f} |")
         if getattr(report, "task", "") == "binary":
             c = report.calibration
             lines += [
@@ -191,7 +193,9 @@ def model_card_markdown(
             ]
     elif card.get("metrics"):
         lines += ["| metric | value |", "|---|---|"] + [
-            f"| {_esc(k)} | {v:.3f} |" for k, v in card["metrics"].items() if isinstance(v, float)
+            f"| {_esc(metric_name(k))} | {v:.3f} |"
+            for k, v in card["metrics"].items()
+            if isinstance(v, float)
         ]
     lines += _training_uncertainty(card)
     point = card.get("operating_point")
@@ -260,7 +264,11 @@ def _training_uncertainty(card: dict[str, Any]) -> list[str]:
         lines.append("|---|---|" + "---|" * len(names))
         for key, value in metrics.items():
             cells = [_interval_cell(b.get("metrics", {}).get(key)) for b in baselines]
-            lines.append(f"| {_esc(key)} | {_interval_cell(value)} | " + " | ".join(cells) + " |")
+            lines.append(
+                f"| {_esc(metric_name(key))} | {_interval_cell(value)} | "
+                + " | ".join(cells)
+                + " |"
+            )
     sentence = (card.get("baseline_comparison") or {}).get("sentence")
     if sentence:
         lines += ["", "## Baseline", "", sentence]

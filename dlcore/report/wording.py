@@ -143,3 +143,31 @@ def is_binary_range(low: float | None, high: float | None, median: float | None)
     if low is None or high is None or median is None:
         return False
     return float(low) == 0.0 and float(high) == 1.0 and float(median) in (0.0, 0.5, 1.0)
+
+
+METRIC_NAMES = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "accuracy": "Accuracy",
+    "sensitivity": "Sensitivity",
+    "specificity": "Specificity",
+    "ppv": "PPV",
+    "npv": "NPV",
+    "f1": "F1",
+    "brier": "Brier score",
+    "youden_threshold": "Youden threshold",
+    "macro_auc": "Macro ROC AUC",
+    "macro_f1": "Macro F1",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "r2": "R²",
+    "c_index": "C-index",
+    "mean_auc": "Mean time-dependent AUC",
+    "integrated_brier": "Integrated Brier score",
+    "ece": "Expected calibration error",
+}
+
+
+def metric_name(key: str) -> str:
+    """A metric's name for people ('roc_auc' → 'ROC AUC'; unknown keys with spaces)."""
+    return METRIC_NAMES.get(str(key), str(key).replace("_", " "))
