@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.errors import NotFoundError
+from dlcore.evaluate.baselines import baseline_sentence
 from dlcore.models.common import MAIN_METRIC
 from dlcore.plots.metrics import binary_confusion, plot_confusion, plot_report
 from dlcore.plots.training import plot_compare_histories, plot_history
@@ -282,6 +283,11 @@ with tab_registry:
                     show_metrics(
                         {k: v for k, v in card["metrics"].items() if k != "youden_threshold"}
                     )
+                if (card.get("test_counts") or {}).get("label"):
+                    counts = card["test_counts"]
+                    st.warning(f"Test split: {counts['label']} ({counts['reason']}).")
+                if baseline_sentence(card):
+                    st.info(baseline_sentence(card), icon=":material/balance:")
                 if card.get("spec"):
                     spec = card["spec"]
                     blocks = "hidden layers "
@@ -344,7 +350,8 @@ with tab_registry:
                         st.divider()
                         confusion_browser(model_id, card, report)
             with card_tab:
-                st.markdown(model_card_markdown(card, get_evaluation(model_id)))
+                # The card as written at training (the Evaluate page adds intervals, subgroups).
+                st.markdown(model_card_markdown(card))
                 st.download_button(
                     "Download the card as JSON (for software)",
                     json.dumps(card, indent=1, default=str).encode(),
