@@ -105,10 +105,9 @@ def test_featurise_is_bits_then_descriptors():
 
 
 def test_scaffold_split_keeps_each_scaffold_in_one_part(solubility):
+    from dlcore.data.dataset import Dataset
     from dlcore.models.spec import ModelSpec
     from dlcore.training.fit import prepare_data, split_records
-
-    from dlcore.data.dataset import Dataset
 
     frame = solubility.frame.head(400)
     data = prepare_data(Dataset("esol 400", frame, solubility.schema))
