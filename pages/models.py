@@ -354,7 +354,7 @@ with tab_registry:
                 st.markdown(model_card_markdown(card))
                 st.download_button(
                     "Download the card as JSON (for software)",
-                    json.dumps(card, indent=1, default=str).encode(),
+                    lambda card=card: json.dumps(card, indent=1, default=str).encode(),
                     file_name=f"{model_id}-card.json",
                     mime="application/json",
                     icon=":material/download:",
