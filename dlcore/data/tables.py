@@ -236,6 +236,16 @@ def _decimal_mark(text: str, delimiter: str) -> str | None:
     return "," if commas > points else "."
 
 
+def _head_lines(text: str, lines: int) -> str:
+    """The first ``lines`` lines of ``text`` (all of it when it has fewer)."""
+    at = -1
+    for _ in range(lines):
+        at = text.find("\n", at + 1)
+        if at == -1:
+            return text
+    return text[: at + 1]
+
+
 def _check_row_lengths(text: str, delimiter: str, name: str) -> None:
     """Refuse a row with fewer fields than the header (pandas would pad it silently), naming
     its line, as a row with more fields is refused."""
@@ -324,8 +334,11 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
         if len(columns) > max_columns():  # before parsing: thousands of columns refused at once
             raise _too_many_columns(name, len(columns), max_columns())
         header = _has_header(text, delimiter)
-        _check_row_lengths(text, delimiter, name)
-        decimal = _decimal_mark(text, delimiter)
+        # The checks that read every line read only as many as the row cap allows: a file past
+        # the cap is refused by the parser below, one row after the cap.
+        head = _head_lines(text, get_settings().max_rows + 2)
+        _check_row_lengths(head, delimiter, name)
+        decimal = _decimal_mark(head, delimiter)
     except csv.Error as exc:  # e.g. a cell longer than the csv module's 128 kB field limit
         raise BadUploadError(
             f"'{name}' could not be read as a table ({re.sub(r'[^a-z ]', '', str(exc))[:80]}).",
