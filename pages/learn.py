@@ -166,7 +166,11 @@ with forward:
     c1, c2, c3 = st.columns(3)
     x1 = c1.slider("x₁ (scaled age)", -2.0, 2.0, 1.0, 0.1, key="forward_x1")
     x2 = c2.slider("x₂ (scaled blood pressure)", -2.0, 2.0, 0.5, 0.1, key="forward_x2")
-    activation = c3.selectbox("Activation f", ["relu", "tanh", "sigmoid"], key="forward_activation")
+    activation = c3.selectbox(
+        "Activation function f (how each neuron responds)",
+        ["relu", "tanh", "sigmoid"],
+        key="forward_activation",
+    )
     network = TinyNetwork(activation=activation)
     values = network.forward(np.array([x1, x2]))
     st.markdown("**Hidden layer:** z = W₁ᵀx + b₁, a = f(z)")

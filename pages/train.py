@@ -157,7 +157,7 @@ def table_settings(dataset, dataset_id: str) -> tuple[dict, str]:
                 help="Each number is one fully connected layer of neurons: y = f(Wx + b).",
             )
             activation = st.selectbox(
-                "Activation f",
+                "Activation function (how each neuron responds to its input)",
                 ACTIVATIONS,
                 index=ACTIVATIONS.index(defaults.activation),
                 key=k + "activation",
@@ -231,7 +231,7 @@ def image_settings(dataset, dataset_id: str) -> tuple[dict, str]:
                 key=k + "hidden",
             )
             activation = st.selectbox(
-                "Activation f",
+                "Activation function (how each neuron responds to its input)",
                 ACTIVATIONS,
                 index=ACTIVATIONS.index(defaults.activation),
                 key=k + "activation",

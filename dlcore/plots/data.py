@@ -21,6 +21,23 @@ def plot_missingness(missing_share: dict[str, float]) -> Any:
     import plotly.graph_objects as go
 
     items = sorted(((k, v) for k, v in missing_share.items() if v > 0), key=lambda kv: kv[1])
+    if not items:  # a sentence, not an empty set of axes
+        fig = go.Figure()
+        fig.add_annotation(
+            text=f"No missing values: all {len(missing_share)} columns are complete.",
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+            showarrow=False,
+            font={"size": 15},
+        )
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        fig.update_layout(
+            template="plotly_white", height=120, margin={"l": 10, "r": 10, "t": 10, "b": 10}
+        )
+        return fig
     fig = go.Figure(
         go.Bar(
             x=[v for _, v in items],
@@ -31,8 +48,13 @@ def plot_missingness(missing_share: dict[str, float]) -> Any:
         )
     )
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
-    title = "Missing values per column" if items else "No missing values"
-    return _layout(fig, title, "Share missing", "", height=max(200, 28 * len(items) + 100))
+    return _layout(
+        fig,
+        "Missing values per column",
+        "Share missing",
+        "",
+        height=max(200, 28 * len(items) + 100),
+    )
 
 
 def plot_class_balance(

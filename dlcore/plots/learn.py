@@ -85,8 +85,12 @@ def plot_optimizer_paths(grid: dict[str, Any], paths: dict[str, dict[str, list[f
                 marker={"size": 4},
             )
         )
-    fig.update_xaxes(range=[grid["w1"][0], grid["w1"][-1]])
-    fig.update_yaxes(range=[grid["w2"][0], grid["w2"][-1]], scaleanchor="x")
+    # The axes keep the surface's own extent: with a square aspect ('scaleanchor') the plot area
+    # shrinks to fit ('constrain=domain') instead of the range growing past the surface (white bands).
+    fig.update_xaxes(range=[grid["w1"][0], grid["w1"][-1]], constrain="domain")
+    fig.update_yaxes(
+        range=[grid["w2"][0], grid["w2"][-1]], scaleanchor="x", scaleratio=1, constrain="domain"
+    )
     return _layout(
         fig, "Optimizers on a loss surface (darker = higher loss)", "w₁", "w₂", height=520
     )
