@@ -18,6 +18,7 @@ from dlcore.models.spec import (
     default_spec,
 )
 from dlcore.models.tabular import architecture_preview
+from dlcore.training.cv import default_cv_folds
 from dlcore.training.jobs import get_job, list_jobs, reap_jobs, submit_training
 from ui import cache
 from ui.auth import current_account, log, require_page
@@ -290,11 +291,24 @@ def build_spec(fields: dict, task: str) -> ModelSpec:
     return check_spec(ModelSpec(**fields), task)
 
 
-def start_button(container, dataset_id: str, spec: ModelSpec, name: str) -> None:
+def start_button(
+    container, dataset_id: str, spec: ModelSpec, name: str, cv_default: int = 0
+) -> None:
+    cross_validate = container.checkbox(
+        "Cross-validate first (5 folds × 2)",
+        value=bool(cv_default),
+        key=f"train_cv_{dataset_id}",
+        help="Every record is a test record once per repeat: an honest estimate with its "
+        "interval for small tables (on by default under 500 records), then the final model.",
+    )
     if container.button("Start training", type="primary", icon=":material/play_arrow:"):
         with guard("Starting the training"):
             job_id = submit_training(
-                dataset_id, spec, name=name.strip() or None, actor=current_account()
+                dataset_id,
+                spec,
+                name=name.strip() or None,
+                actor=current_account(),
+                cv_folds=5 if cross_validate else 0,
             )
             log(
                 "train",
@@ -351,7 +365,13 @@ if spec is not None:
         left.dataframe(pd.DataFrame(rows), hide_index=True)
         right.metric("Parameters to learn", f"{sum(r['parameters'] for r in rows):,}")
         right.caption(described)
-        start_button(right, dataset_id, spec, name)
+        start_button(
+            right,
+            dataset_id,
+            spec,
+            name,
+            0 if images else default_cv_folds(task, len(dataset.frame)),
+        )
 
 st.divider()
 st.subheader("Training jobs")

@@ -150,6 +150,14 @@ def job_panel(job_id: str, was_active: bool) -> None:
         show_metrics(
             {k: v for k, v in result.get("metrics", {}).items() if k != "youden_threshold"}
         )
+        counts = result.get("test_counts") or {}
+        if counts.get("label"):
+            st.warning(f"Test split: {counts['label']} ({counts['reason']}).")
+        elif counts.get("reason"):
+            st.caption(f"Test split: {counts['reason']}; 95% intervals on the Models page card.")
+        for sentence in (result.get("baseline_sentence"), result.get("cross_validation")):
+            if sentence:
+                st.info(sentence)
         if may_open_models() and st.button(
             "Open the model", icon=":material/inventory_2:", key=f"open_{job_id}"
         ):

@@ -248,8 +248,12 @@ def submit_training(
     backend: str | None = None,
     actor: Account | None = None,
     search: dict[str, Any] | None = None,
+    cv_folds: int = 0,
 ) -> str:
     """Queue a training job for a saved dataset and a ModelSpec; returns the job id at once.
+
+    ``cv_folds`` ≥ 2 cross-validates (repeated stratified k-fold) before the final model; more
+    folds than the smallest class has records is refused here, before the job is queued.
 
     ``search`` ({"trials": N, "minutes": M}) makes it a hyperparameter search on Ray Tune around
     ``spec`` whose chosen settings are then trained and registered; its trials are job events of
@@ -268,6 +272,11 @@ def submit_training(
 
     dataset = load_dataset(dataset_id)
     check_spec(spec, dataset.task)
+    if cv_folds and dataset.kind != "images":
+        from dlcore.training.cv import check_folds
+        from dlcore.training.fit import prepare_data
+
+        check_folds(dataset.task or "", prepare_data(dataset).y, cv_folds)
     if search is not None:
         from dlcore.training.search import check_budget
 
@@ -290,6 +299,7 @@ def submit_training(
                     "dataset_name": dataset.name,
                     "actor": {"username": actor.username, "role": actor.role, "via": actor.via},
                     "search": search,
+                    "cv_folds": int(cv_folds or 0),
                 },
                 backend=job_backend.name,
                 host=this_host(),
@@ -668,6 +678,7 @@ def _work(job_id: str) -> int:
             "epochs_run": outcome.result.epochs_run,
             "stopped_early": outcome.result.stopped_early,
             "timings": outcome.result.timings,
+            **_honest_result(outcome.summary),
         },
         progress={
             **(get_job(job_id).progress or {}),
@@ -677,6 +688,18 @@ def _work(job_id: str) -> int:
         },
     )
     return 0
+
+
+def _honest_result(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """What the job's result carries from the run's honest summary: intervals, the test counts
+    ('too few cases to judge'), the baseline sentence and the cross-validated estimate."""
+    summary = summary or {}
+    return {
+        "metrics_ci": summary.get("metrics_ci") or {},
+        "test_counts": summary.get("test_counts") or {},
+        "baseline_sentence": (summary.get("baseline_comparison") or {}).get("sentence", ""),
+        "cross_validation": (summary.get("cross_validation") or {}).get("sentence", ""),
+    }
 
 
 def _run_training(job: JobInfo, writer: _ProgressWriter) -> Any:
@@ -718,6 +741,7 @@ def _run_training(job: JobInfo, writer: _ProgressWriter) -> Any:
         on_event=writer.on_event,
         should_stop=writer.should_stop,
         actor=actor,
+        cv_folds=int(params.get("cv_folds") or 0),
     )
 
 
