@@ -9,6 +9,7 @@ keeps so that predict and explain take raw SMILES.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -601,3 +602,70 @@ def expand_molecules(
             frames.append(features[[column]])
             out_kinds[column] = kinds[column]
     return pd.concat(frames, axis=1), out_kinds
+
+
+def read_sdf(
+    data: bytes, name: str, max_rows: int, max_columns: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """An SD file as a table: one row per record, its title as 'name', its structure as
+    'smiles' and each property as a column. Records RDKit cannot read keep their row with an
+    empty SMILES and a warning (the molecule column then names the reason). Raises UserError past
+    ``max_rows`` records or ``max_columns`` properties, before reading further."""
+    import io
+
+    chem = _rdkit()
+    supplier = chem.ForwardSDMolSupplier(io.BytesIO(data), sanitize=False, removeHs=False)
+    rows: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    columns: set[str] = set()
+    for i, mol in enumerate(supplier):
+        if i >= max_rows:
+            raise UserError(
+                f"'{name}' has more than {max_rows:,} records (reading stopped there).",
+                expected=f"at most {max_rows:,} molecules",
+                fix="use a sample of the records, or raise DLCORE_MAX_ROWS",
+            )
+        if mol is None:
+            rows.append({"smiles": ""})
+            warnings.append(f"record {i + 1} of '{name}' could not be read as a molecule")
+            continue
+        row: dict[str, Any] = {"name": mol.GetProp("_Name") if mol.HasProp("_Name") else ""}
+        if mol.GetNumAtoms() > 5 * MAX_HEAVY_ATOMS:
+            row["smiles"] = ""
+            warnings.append(
+                f"record {i + 1} of '{name}' has {mol.GetNumAtoms():,} atoms: more than "
+                f"{MAX_HEAVY_ATOMS} heavy atoms, left without a structure"
+            )
+        else:
+            # a failure is left to the molecule column's parser, which names it per row
+            with contextlib.suppress(Exception):
+                chem.SanitizeMol(mol)
+            row["smiles"] = chem.MolToSmiles(chem.RemoveHs(mol, sanitize=False))
+        for key in mol.GetPropNames():
+            row[str(key)] = mol.GetProp(key)
+        columns.update(row)
+        if len(columns) > max_columns:
+            raise UserError(
+                f"'{name}' has more than {max_columns:,} properties.",
+                expected=f"at most {max_columns:,} columns",
+                fix="keep the properties that matter, or raise DLCORE_MAX_COLUMNS",
+            )
+        rows.append(row)
+    if not rows:
+        raise UserError(
+            f"'{name}' holds no SD records.",
+            expected="an SD file: molecule blocks each ending with a line '$$$$'",
+            fix="export the molecules again as SDF, or as a CSV with a SMILES column",
+        )
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        if column in ("name", "smiles"):
+            continue
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if numbers.notna().sum() == frame[column].notna().sum():
+            frame[column] = numbers
+        else:
+            frame[column] = frame[column].astype("str")
+    frame["name"] = frame["name"].astype("str") if "name" in frame else ""
+    frame["smiles"] = frame["smiles"].astype("str")
+    return frame, warnings

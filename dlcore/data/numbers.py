@@ -110,7 +110,7 @@ def parse_numbers(
     shapes: dict[int, str] = {}
     spaced = 0
     for i, value in enumerate(text.tolist()):
-        if value is None:
+        if not isinstance(value, str):  # missing: clean_text's None comes back as NaN from map
             continue
         m = _CENSORED.fullmatch(value)
         op = ""

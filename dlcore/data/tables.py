@@ -20,6 +20,7 @@ from dlcore.errors import BadUploadError, UnsupportedFileError
 logger = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".data", ".dat", ".xlsx", ".parquet", ".pq")
+TABLE_SUFFIXES += (".sdf", ".sd")  # molecules: one record per molecule, properties as columns
 MISSING_MARKERS = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A"]
 _DELIMITERS = ",;\t|"
 # Each column becomes an input of the network: thousands of them take hours to train. Above this
@@ -93,6 +94,11 @@ def read_table(
     file_format = _detect_format(data, suffix, name)
     if file_format == "xlsx":
         table = _read_xlsx(data, name)
+    elif file_format == "sdf":  # molecules: one row per record, properties as columns
+        from dlcore.data.molecules import read_sdf
+
+        frame, sdf_warnings = read_sdf(data, name, get_settings().max_rows, max_columns())
+        table = TableFile(frame, "sdf", name, sdf_warnings)
     elif file_format == "parquet":
         table = _read_parquet(data, name)
     else:
@@ -171,6 +177,8 @@ def _detect_format(data: bytes, suffix: str, name: str) -> str:
         return "xlsx"
     if suffix == ".tsv":
         return "tsv"
+    if suffix in (".sdf", ".sd"):
+        return "sdf"
     if suffix in (".csv", ".txt", ".data", ".dat"):
         return "csv"
     if suffix == "" or suffix == ".upload":

@@ -154,3 +154,37 @@ def test_domain_check_flags_dissimilar_molecules():
     assert check.similarity[2] < 0.3 and check.outside.tolist() == [False, False, True, True]
     assert check.nearest[3] is None
     assert "2 molecule(s) are outside" in check.note()
+
+
+def test_sdf_files_are_tables_of_molecules(tmp_path):
+    from rdkit import Chem
+
+    from dlcore.data import read_table
+
+    path = tmp_path / "set.sdf"
+    writer = Chem.SDWriter(str(path))
+    for i, (smiles, value) in enumerate([("CCO", -0.77), ("c1ccccc1O", 0.0), ("CC(=O)O", 1.2)]):
+        mol = Chem.MolFromSmiles(smiles)
+        mol.SetProp("_Name", f"compound {i}")
+        mol.SetProp("logS", str(value))
+        mol.SetProp("vendor", "acme")
+        writer.write(mol)
+    writer.close()
+    with path.open("a") as handle:
+        handle.write("not a molfile\n$$$$\n")
+    table = read_table(path)
+    frame = table.frame
+    assert table.file_format == "sdf"
+    assert frame["smiles"].tolist()[:3] == ["CCO", "Oc1ccccc1", "CC(=O)O"]
+    assert frame["logS"].tolist()[:3] == [-0.77, 0.0, 1.2]
+    assert frame["name"].tolist()[:3] == ["compound 0", "compound 1", "compound 2"]
+    assert len(frame) == 4 and "record 4" in table.warnings[0]
+    parsed = parse_smiles(frame["smiles"].tolist())
+    assert [p.row for p in parsed.problems] == [3]
+
+    from dlcore.data.molecules import read_sdf
+
+    with pytest.raises(UserError, match="more than 2 records"):
+        read_sdf(path.read_bytes(), "set.sdf", max_rows=2, max_columns=100)
+    with pytest.raises(UserError, match="more than 3 properties"):
+        read_sdf(path.read_bytes(), "set.sdf", max_rows=100, max_columns=3)
