@@ -53,6 +53,8 @@ class Explanation:
     # Which output the values explain: "network" (the network's own output) or "shown" (the
     # probability the pages show, recalibrated when the model has a recalibration).
     scale: str = "network"
+    # Why ``method`` differs from the explainer's own method for this call (None when it does not).
+    fallback: str | None = None
 
     @property
     def additivity_error(self) -> float:
@@ -157,18 +159,23 @@ class TabularExplainer:
     def explain(self, records: pd.DataFrame) -> Explanation:
         """Explain records (raw values, as in the training table); returns an Explanation.
 
+        A DeepExplainer result that is not additive falls back to the permutation explainer for
+        this call only (the explainer is shared between sessions and never changes its method);
+        the Explanation's ``method`` and ``fallback`` say what was used and why.
         Raises SchemaMismatchError when the records do not fit the model.
         """
         features, _ = check_records(self.layout, records)
         if self.method == "deep":
             explanation = self._explain_deep(features)
-            if explanation.additivity_error > ADDITIVITY_TOLERANCE:
+            error = explanation.additivity_error
+            if error > ADDITIVITY_TOLERANCE:
                 logger.warning(
-                    "DeepExplainer additivity error %.2g; using the permutation explainer",
-                    explanation.additivity_error,
+                    "DeepExplainer additivity error %.2g; using the permutation explainer", error
                 )
-                self.method = "permutation"
                 explanation = self._explain_permutation(features)
+                explanation.fallback = (
+                    f"DeepExplainer was not additive (error {error:.2g}); permutation used"
+                )
         else:
             explanation = self._explain_permutation(features)
         explanation.data = records.loc[:, self.layout.names].reset_index(drop=True)

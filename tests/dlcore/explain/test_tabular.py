@@ -9,9 +9,9 @@ from dlcore.data import Dataset, infer_schema
 from dlcore.data.synthetic import make_cohort
 from dlcore.errors import UserError
 from dlcore.explain.summary import on_shown_probability, summarize
-from dlcore.report.wording import percent_text
 from dlcore.explain.tabular import TabularExplainer, deep_supported
 from dlcore.models.spec import ModelSpec
+from dlcore.report.wording import percent_text
 from dlcore.training.fit import train
 
 
@@ -186,3 +186,35 @@ def test_training_still_works_after_deep_explainer(binary_explanation, small_coh
     result = train(small_cohort, ModelSpec(hidden_units=[4], epochs=1, seed=3))
     assert result.epochs_run == 1
     assert np.isfinite(result.history["loss"][0])
+
+
+def test_fallback_is_per_call_and_leaves_the_shared_explainer_alone(
+    tiny_binary, breast_cancer, binary_records
+):
+    """One non-additive DeepExplainer call falls back to permutation for that call only: the
+    process-wide cached explainer keeps its method, and the next call uses DeepExplainer again."""
+    background = breast_cancer.frame.iloc[tiny_binary.result.split.train].sample(8, random_state=1)
+    explainer = TabularExplainer(tiny_binary.result.model, tiny_binary.result.layout, background)
+    assert explainer.method == "deep"
+    honest = explainer._explain_deep
+    calls = {"n": 0}
+
+    def broken_once(features):
+        calls["n"] += 1
+        explanation = honest(features)
+        if calls["n"] == 1:
+            explanation.values = explanation.values + 1.0  # not additive any more
+        return explanation
+
+    explainer._explain_deep = broken_once
+    records = binary_records.iloc[:1]
+    first = explainer.explain(records)
+    assert first.method == "permutation"
+    assert first.fallback is not None and "permutation" in first.fallback
+    assert first.additivity_error <= 1e-3
+    assert explainer.method == "deep"
+    second = explainer.explain(records)
+    assert calls["n"] == 2
+    assert second.method == "deep"
+    assert second.fallback is None
+    np.testing.assert_allclose(second.outputs, first.outputs, atol=1e-5)
