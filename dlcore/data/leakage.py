@@ -170,6 +170,15 @@ def _copy_of_target(x: pd.Series, labels: pd.Series) -> str | None:
     return "complement" if pairs["y"].nunique() == 2 else "copy"
 
 
+def _repeated_name(name: str, target: str) -> bool:
+    """'outcome' and 'outcome_2' (how a repeated header is renamed), or the same normalised name."""
+    return (
+        name == target
+        or re.fullmatch(re.escape(target) + r"_\d+", name) is not None
+        or re.fullmatch(re.escape(name) + r"_\d+", target) is not None
+    )
+
+
 def find_leaks(
     frame: pd.DataFrame,
     target: str,
@@ -199,14 +208,14 @@ def find_leaks(
     metric = "|correlation|" if task == "regression" else "AUC"
     perfect = LEAK_CORRELATION if task == "regression" else LEAK_AUC
     timing = TIMING_CORRELATION if task == "regression" else TIMING_AUC
-    base = re.sub(r"_\d+$", "", _normalize(target))
+    target_name = _normalize(target)
     flags = []
     for name, kind, usable in columns:
         if name == target:
             continue
         x = frame[name].iloc[rows].rename(name)
         normalized = _normalize(name)
-        if re.sub(r"_\d+$", "", normalized) == base:
+        if _repeated_name(normalized, target_name):
             flags.append(
                 LeakFlag(
                     name,

@@ -193,3 +193,13 @@ def test_names_that_are_not_post_outcome(name):
     from dlcore.data.leakage import POST_OUTCOME_NAME, _normalize
 
     assert not POST_OUTCOME_NAME.search(_normalize(name))
+
+
+def test_headerless_column_names_are_not_repeated_targets():
+    # column_1 … column_14 (a file without a header): only a true repeat is a repeated target.
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({f"column_{i}": rng.normal(size=80) for i in range(1, 14)})
+    frame["column_14"] = rng.integers(0, 2, 80)
+    schema = infer_schema(frame, "column_14")
+    assert schema.leakage_excluded == {}
+    assert len(schema.features) == 13
