@@ -15,6 +15,7 @@ from dlcore.plots.explain import plot_class_probabilities
 from dlcore.plots.survival import plot_survival_curves
 from dlcore.predict import (
     predict_with_model,
+    prediction_uncertainty,
     predictions_for_export,
     relative_to_reference,
     survival_curve,
@@ -280,11 +281,17 @@ def predict_for_records(loaded, model_id: str) -> None:
             with guard("Predicting"):
                 result = predict_with_model(loaded, form.record)
                 log("predict", **audit(loaded, 1))
+                spread = prediction_uncertainty(
+                    loaded.model, loaded.layout, form.record, recalibrator=loaded.recalibrator
+                )
                 st.session_state[RECORD_KEY] = {
                     "model_id": model_id,
                     "record": dict(form.values),
                     "table": result.table,
                     "calibration": result.calibration,
+                    "agreement": spread.sentence(0, percent=layout.task == "binary")
+                    if spread is not None
+                    else "",
                 }
         stored = st.session_state.get(RECORD_KEY)
         has_result = bool(stored and stored.get("model_id") == model_id and "table" in stored)
@@ -307,6 +314,8 @@ def predict_for_records(loaded, model_id: str) -> None:
                 stored["table"],
                 stored.get("calibration", "not recalibrated (the network's own output)"),
             )
+            if stored.get("agreement"):
+                st.caption(stored["agreement"])
             if st.button("Explain this prediction", icon=":material/insights:"):
                 st.switch_page("pages/explain.py")
         numbers_help()

@@ -14,3 +14,13 @@ def test_models_page_shows_the_baseline_sentence(tiny_binary):
     healthy(widget(at.selectbox, "Model").set_value(record.id).run())
     assert sentence.startswith("On these records the network")
     assert sentence in texts(at.info)
+
+
+def test_predict_page_says_whether_dropout_runs_agree(tiny_binary):
+    at = open_page("predict")
+    healthy(widget(at.selectbox, "Model").set_value(tiny_binary.record.id).run())
+    form_button = next(b for b in at.button if b.label == "Predict")
+    healthy(form_button.click().run())
+    captions = [t for t in texts(at.caption) if t.startswith("Re-running the network 30 times")]
+    assert len(captions) == 1, texts(at.caption)
+    assert "(80% of runs)" in captions[0] and ("agree" in captions[0])
