@@ -20,7 +20,7 @@ column caught by one is **left out of the features by default**; a person can st
    strongest real single markers we know (in the Wisconsin breast-cancer table, 'worst perimeter'
    reaches 0.976), so genuine biomarkers stay in.
 5. **Named like timing and strongly related** — a column named like follow-up or outcome timing
-   (time, duration, days, months, survival, censor, event, outcome, result, readmission...) with
+   (time, duration, days, months, survival, censor, outcome, readmission...) with
    AUC ≥ ``TIMING_AUC`` (0.70) or |correlation| ≥ ``TIMING_CORRELATION`` (0.60): the heart-failure
    table's follow-up ``time`` (AUC 0.84) is the classic case.
 6. **Missingness predicts the outcome** — whether a value is recorded at all has AUC ≥
@@ -65,7 +65,7 @@ POST_OUTCOME_NAME = re.compile(
 # Names that may be timing of the outcome: left out when they are also strongly related to it.
 TIMING_NAME = re.compile(
     r"(^|_)(time|follow|followup|follow_up|fu|duration|days|months|survival|surv|censor|censored|"
-    r"event|outcome|readmission|readmitted|treatment_response|result)($|_)",
+    r"outcome|readmission|readmitted)($|_)",
     re.IGNORECASE,
 )
 
