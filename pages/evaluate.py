@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.errors import UserError
+from dlcore.evaluate.baselines import baseline_sentence
 from dlcore.evaluate.calibration import calibration_report
 from dlcore.evaluate.clinical import choose_threshold, decision_curve, metrics_at_threshold
-from dlcore.evaluate.metrics import evaluate
+from dlcore.evaluate.metrics import evaluate, reportability
 from dlcore.evaluate.model_report import fit_model_recalibration, set_operating_point
 from dlcore.plots.clinical import (
     plot_decision_curve,
@@ -225,6 +226,11 @@ def describe_data(loaded, data) -> None:
             f", {positives:,} with **{plain(layout.positive_class)}** ({positives / max(1, n):.0%})"
         )
     st.markdown(text + ".")
+    verdict = reportability(layout.task, data.y)  # the rule training uses too
+    if verdict.label:
+        st.warning(f"{verdict.label.capitalize()}: {verdict.reason}.", icon=":material/warning:")
+    if not data.external and baseline_sentence(loaded.card):
+        st.info(baseline_sentence(loaded.card), icon=":material/balance:")
 
 
 # -- binary ------------------------------------------------------------------------------------

@@ -24,3 +24,10 @@ def test_predict_page_says_whether_dropout_runs_agree(tiny_binary):
     captions = [t for t in texts(at.caption) if t.startswith("Re-running the network 30 times")]
     assert len(captions) == 1, texts(at.caption)
     assert "(80% of runs)" in captions[0] and ("agree" in captions[0])
+
+
+def test_evaluate_page_shows_the_baseline_sentence_on_the_test_split(tiny_binary):
+    at = open_page("evaluate")
+    healthy(widget(at.selectbox, "Model").set_value(tiny_binary.record.id).run())
+    sentence = tiny_binary.summary["baseline_comparison"]["sentence"]
+    assert sentence in texts(at.info)
