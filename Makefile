@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8501
 
-.PHONY: install run test bench lint format browser clean screenshot
+.PHONY: install run test test-hostile bench lint format browser clean screenshot
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ run: install
 
 test: install browser
 	$(PY) -m pytest
+
+# The hostile-input suite with its slowest fault test (kill -9 of a real training worker).
+test-hostile: install
+	DLCORE_HOSTILE_FULL=1 $(PY) -m pytest tests/hostile
 
 bench: install
 	$(PY) bench/train_overhead.py
