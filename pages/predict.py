@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dlcore.errors import UserError
+from dlcore.fsutil import write_csv
 from dlcore.plots.explain import plot_class_probabilities
 from dlcore.plots.survival import plot_survival_curves
 from dlcore.predict import (
@@ -230,9 +231,7 @@ def predict_for_images(loaded, model_id: str) -> None:
                 st.dataframe(result.table, hide_index=True)
                 st.download_button(
                     "Download predictions (CSV)",
-                    predictions_for_export(result.table, loaded.id, loaded.version)
-                    .to_csv(index=False)
-                    .encode(),
+                    write_csv(predictions_for_export(result.table, loaded.id, loaded.version)),
                     file_name="image-predictions.csv",
                     mime="text/csv",
                     icon=":material/download:",
@@ -368,7 +367,7 @@ def predict_for_records(loaded, model_id: str) -> None:
                 decision_notes(loaded, result.calibration)
                 st.download_button(
                     "Download predictions (CSV)",
-                    combined.to_csv(index=False).encode(),
+                    write_csv(combined),  # spreadsheet formulas in cells neutralised
                     file_name=f"predictions-{upload.name.rsplit('.', 1)[0]}.csv",
                     mime="text/csv",
                     icon=":material/download:",

@@ -13,6 +13,7 @@ import streamlit as st
 from dlcore.data.catalog import list_datasets
 from dlcore.errors import UserError
 from dlcore.evaluate.calibration import Recalibrator
+from dlcore.fsutil import write_csv
 from dlcore.governance.accounts import Account, may
 from dlcore.governance.review import (
     MAX_CASES,
@@ -493,7 +494,7 @@ def summary_section() -> None:
         )
     st.download_button(
         "Download all decisions (CSV)",
-        decisions.to_csv(index=False).encode(),
+        write_csv(decisions),  # spreadsheet formulas in notes and labels neutralised
         file_name=f"review-{session_id}.csv",
         mime="text/csv",
         icon=":material/download:",
