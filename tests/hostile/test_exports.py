@@ -1,0 +1,71 @@
+"""Safe exports: every written table neutralises spreadsheet formulas (OWASP: a leading quote),
+numbers stay numbers, the format follows the extension; names default to neutral ones and a file
+name travels only as its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+from dlcore.errors import UserError
+from dlcore.fsutil import neutral_name, neutralise_cell, write_table
+
+HOSTILE = [
+    '=HYPERLINK("http://x","click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tx",
+    "\rx",
+]
+
+
+@pytest.mark.parametrize("cell", HOSTILE)
+def test_formula_cells_get_a_leading_quote(cell):
+    assert neutralise_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["-2", "+1.5e3", "-0.25", "plain", "a=b", "", "2024-01-01"])
+def test_numbers_and_plain_text_stay(cell):
+    assert neutralise_cell(cell) == cell
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
+def test_write_table_by_extension(tmp_path, suffix):
+    # (a bare carriage return inside a cell is left out here: pandas' CSV writer does not quote it)
+    cells = HOSTILE[:-1]
+    frame = pd.DataFrame({"note": cells, "value": [-2.0, 1.0, -3.5, 4.0, 0.0]})
+    path = tmp_path / f"out{suffix}"
+    assert (
+        write_table(frame, path) == {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}[suffix]
+    )
+    back = {
+        ".csv": lambda: pd.read_csv(path, keep_default_na=False),
+        ".xlsx": lambda: pd.read_excel(path),
+        ".parquet": lambda: pd.read_parquet(path),
+    }[suffix]()
+    assert back["value"].tolist() == [-2.0, 1.0, -3.5, 4.0, 0.0]
+    if suffix == ".parquet":  # not a spreadsheet format: cells kept as they are
+        assert back["note"].tolist() == cells
+    else:
+        assert all(str(v).startswith("'") for v in back["note"]), back["note"].tolist()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("name", ["out.txt", "out", "out.xls", "out.json"])
+def test_write_table_refuses_other_extensions(tmp_path, name):
+    with pytest.raises(UserError, match=r"csv, \.xlsx or \.parquet"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / name)
+
+
+def test_table_datasets_get_neutral_names_and_hashed_sources(tmp_path, isolated_workspace):
+    from dlcore.cli.commands import load_data_argument
+
+    path = tmp_path / "Doe_John_1970-01-01.csv"
+    pd.DataFrame({"age": [50, 60, 70, 80], "outcome": [0, 1, 0, 1]}).to_csv(path, index=False)
+    dataset = load_data_argument(str(path), "outcome")
+    assert "Doe" not in dataset.name and "table" in dataset.name
+    assert dataset.source == "file sha256:" + hashlib.sha256(path.name.encode()).hexdigest()
+    assert neutral_name("model", "binary").startswith("binary model ")
