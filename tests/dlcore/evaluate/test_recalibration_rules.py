@@ -91,3 +91,18 @@ def test_a_registered_model_refuses_a_recalibration_that_worsens_its_test_split(
     saved = fit_model_recalibration(loaded, "temperature", allow_worse=True)
     assert saved.held_out_brier_after > saved.held_out_brier_before
     assert "before" in saved.describe()
+
+
+def test_prior_shift_undoes_balanced_class_weights():
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.fit import prior_shift, sample_weights
+
+    y = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    weights = sample_weights(y, "multiclass", ModelSpec(class_weighting="balanced"))
+    shift = prior_shift(y, weights, 3)
+    # balanced weights make every class weigh 1/3: the shift is log(prevalence * 3)
+    np.testing.assert_allclose(shift, np.log(np.array([0.6, 0.3, 0.1]) * 3), rtol=1e-5)
+    # a network that learnt the balanced posterior (1/3 each, for an uninformative record)
+    # returns the training prevalence once shifted
+    logits = np.log(np.full(3, 1 / 3)) + shift
+    np.testing.assert_allclose(np.exp(logits) / np.exp(logits).sum(), [0.6, 0.3, 0.1], rtol=1e-5)
