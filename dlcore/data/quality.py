@@ -173,10 +173,11 @@ def _find_leakage(report: DataReport, frame: pd.DataFrame, schema: Schema) -> No
             score = _association(x, y, task, categorical)
             report.association[col.name] = round(score, 4)
         if col.leakage:
+            why = col.leakage.removeprefix("possible leakage: ")
             reason = (
-                f"'{col.name}' is left out by default: {col.leakage}."
+                f"'{col.name}' is left out by default ({why})."
                 if col.role == "excluded"
-                else f"'{col.name}' is used at your request although flagged: {col.leakage}."
+                else f"'{col.name}' is used at your request although {why}."
             )
             report.leakage_suspects.append(LeakageSuspect(col.name, score, metric, reason))
         elif usable and score >= perfect:
