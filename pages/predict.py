@@ -183,12 +183,12 @@ def show_image_result(loaded, image, name: str, row: pd.Series, output) -> None:
     with numbers:
         if layout.task == "binary":
             c1, c2 = st.columns(2)
-            c1.metric(f"Probability of {layout.positive_class}", f"{float(output[0]):.1%}")
+            c1.metric(f"Probability of {layout.positive_class}", percent_text(float(output[0])))
             c2.metric(f"Decision at threshold {float(row['threshold']):.3f}", str(row["decision"]))
         else:
             c1, c2 = st.columns(2)
             c1.metric("Most likely class", str(row["predicted"]))
-            c2.metric("Its probability", f"{float(max(output)):.1%}")
+            c2.metric("Its probability", percent_text(float(max(output))))
         st.plotly_chart(
             plot_class_probabilities(layout.classes, class_probabilities(layout, output)),
             key="image_probabilities",
@@ -378,5 +378,9 @@ with guard("Loading the model"):
     loaded = cache.loaded_model(model_id)
     if loaded.kind == "image":
         predict_for_images(loaded, model_id)
+    elif getattr(loaded.layout, "molecule_features", []):
+        from ui.molecules import predict_molecules
+
+        predict_molecules(loaded)
     else:
         predict_for_records(loaded, model_id)
