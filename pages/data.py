@@ -24,6 +24,7 @@ from dlcore.data.dicom import auto_window, to_display
 from dlcore.data.images import ImageDataset, class_samples
 from dlcore.data.schema import KINDS, set_survival_target, suggest_time_column
 from dlcore.errors import UserError
+from dlcore.fsutil import file_source, neutral_name
 from dlcore.plots.data import (
     plot_category_counts,
     plot_class_balance,
@@ -753,10 +754,10 @@ if upload is not None:
                 draft = start_draft(
                     {
                         "kind": "table",
-                        "name": upload.name.rsplit(".", 1)[0],
+                        "name": neutral_name("table"),  # never the file's name
                         "frame": frame,
                         "schema": schema,
-                        "source": upload.name,
+                        "source": file_source(upload.name),
                         "dataset_id": None,
                         "warnings": warnings,
                         "token": digest[:12],
