@@ -328,20 +328,22 @@ def _split_groups(
         stratified = bool(counts.min() >= 3)
         if not stratified:
             logger.warning("a class has fewer than 3 groups; the grouped split is not stratified")
-    ids = np.arange(n_groups)
-    rest, test = train_test_split(
-        ids,
-        test_size=n_test,
-        random_state=spec.seed,
-        stratify=group_label if stratified else None,
-    )
-    train, val = train_test_split(
-        rest,
-        test_size=n_val,
-        random_state=spec.seed + 1,
-        stratify=group_label[rest] if stratified else None,
-    )
-    parts = [np.flatnonzero(np.isin(inverse, part)) for part in (train, val, test)]
+    parts = _stratified_group_parts(labels, inverse, spec) if stratified else None
+    if parts is None:
+        ids = np.arange(n_groups)
+        rest, test = train_test_split(
+            ids,
+            test_size=n_test,
+            random_state=spec.seed,
+            stratify=group_label if stratified else None,
+        )
+        train, val = train_test_split(
+            rest,
+            test_size=n_val,
+            random_state=spec.seed + 1,
+            stratify=group_label[rest] if stratified else None,
+        )
+        parts = [np.flatnonzero(np.isin(inverse, part)) for part in (train, val, test)]
     if len(parts[0]) < MIN_TRAIN_ROWS:
         raise UserError(
             f"Only {len(parts[0])} records are left to train on after keeping each '{name}' in one part.",
@@ -358,6 +360,30 @@ def _split_groups(
                 )
     logger.info("grouped split: %d groups, %d/%d/%d records", n_groups, *map(len, parts))
     return Split(*parts, spec.seed, stratified, name, n_groups, "grouped")
+
+
+def _stratified_group_parts(
+    labels: np.ndarray, groups: np.ndarray, spec: ModelSpec
+) -> list[np.ndarray] | None:
+    """Train, validation and test positions with whole groups per part and each part's class mix
+    close to the whole (scikit-learn's StratifiedGroupKFold: one fold for test, then one of the
+    rest for validation); None when the classes are too small for it."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    k_test = max(2, round(1 / spec.test_fraction))
+    k_val = max(2, round((1 - spec.test_fraction) / spec.validation_fraction))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a class with fewer groups than folds
+        try:
+            outer = StratifiedGroupKFold(k_test, shuffle=True, random_state=spec.seed)
+            rest, test = next(outer.split(labels, labels, groups))
+            inner = StratifiedGroupKFold(k_val, shuffle=True, random_state=spec.seed + 1)
+            train, val = next(inner.split(rest, labels[rest], groups[rest]))
+        except ValueError:
+            return None
+    return [np.sort(rest[train]), np.sort(rest[val]), np.sort(test)]
 
 
 def sample_weights(y: np.ndarray, task: str, spec: ModelSpec) -> np.ndarray | None:

@@ -68,6 +68,10 @@ def test_no_patient_in_two_parts(seed):
     owners = [set(data.groups[p]) for p in _parts(split)]
     assert not owners[0] & owners[1] and not owners[0] & owners[2] and not owners[1] & owners[2]
     assert sum(map(len, _parts(split))) == len(frame)
+    # Stratified by outcome across groups: each part's prevalence is close to the whole's.
+    for part in _parts(split):
+        assert abs(data.y[part].mean() - data.y.mean()) < 0.08
+    assert abs(len(split.test) - 0.2 * len(frame)) < 0.06 * len(frame)
     # The same data split by row puts patients on both sides (what the grouping prevents).
     by_row = split_records(data.y, "binary", ModelSpec(seed=seed))
     assert set(data.groups[by_row.train]) & set(data.groups[by_row.test])
