@@ -352,6 +352,10 @@ def show_table(draft: dict) -> None:
         st.dataframe(frame.head(200), hide_index=True)
         if len(frame) > 200:
             st.caption(f"The first 200 of {len(frame):,} records.")
+        from ui.molecules import molecule_columns_of, show_molecules
+
+        if molecule_columns_of(schema):
+            show_molecules(frame, schema)
 
 
 def show_images(draft: dict) -> None:

@@ -427,5 +427,9 @@ with guard("Preparing the explanation"):
     loaded = cache.loaded_model(model_id)
     if loaded.kind == "image":
         explain_image(loaded, model_id)
+    elif getattr(loaded.layout, "molecule_features", []):
+        from ui.molecules import explain_molecule
+
+        explain_molecule(loaded, model_id)
     else:
         explain_records(loaded, model_id)
