@@ -115,6 +115,24 @@ class CrossValidation:
         )
 
 
+def _repeating(groups: np.ndarray | None) -> np.ndarray | None:
+    """The records' patient groups when some patient has several records, else None."""
+    if groups is None or len(np.unique(groups.astype(str))) == len(groups):
+        return None
+    return groups.astype(str)
+
+
+def _group_holdout(
+    rows: np.ndarray, groups: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``rows`` into fit and validation parts with each patient wholly in one."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
+    fit, val = next(splitter.split(rows, groups=groups[rows]))
+    return rows[fit], rows[val]
+
+
 def cross_validate(
     dataset: Any,
     spec: ModelSpec,
@@ -130,7 +148,13 @@ def cross_validate(
 
     Raises UserError when the records cannot support ``folds`` (see ``check_folds``).
     """
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+    from sklearn.model_selection import (
+        GroupKFold,
+        KFold,
+        StratifiedGroupKFold,
+        StratifiedKFold,
+        train_test_split,
+    )
 
     from dlcore.evaluate.intervals import headline_intervals
     from dlcore.evaluate.metrics import KEY_METRIC
@@ -156,19 +180,31 @@ def cross_validate(
             if strata is not None
             else KFold(folds, shuffle=True, random_state=seed)
         )
+        groups = _repeating(data.groups)
+        if groups is not None:  # each patient wholly in one fold (schema.group_column)
+            splitter = (
+                StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+                if strata is not None
+                else GroupKFold(folds)
+            )
         out_of_fold: np.ndarray | None = None
         for i, (rest, held) in enumerate(
-            splitter.split(np.zeros(len(y)), strata if strata is not None else None)
+            splitter.split(np.zeros(len(y)), strata if strata is not None else None, groups)
         ):
             if should_stop is not None and should_stop():
                 cancelled = True
                 break
-            fit_part, val_part = train_test_split(
-                rest,
-                test_size=spec.validation_fraction,
-                random_state=seed + i,
-                stratify=None if strata is None else strata[rest],
-            )
+            if groups is not None:
+                fit_part, val_part = _group_holdout(
+                    rest, groups, spec.validation_fraction, seed + i
+                )
+            else:
+                fit_part, val_part = train_test_split(
+                    rest,
+                    test_size=spec.validation_fraction,
+                    random_state=seed + i,
+                    stratify=None if strata is None else strata[rest],
+                )
             fold_spec = copy.deepcopy(spec)
             fold_spec.seed = seed + i
             # One network per fold, not the ensemble: 10 trainings instead of 50 on a small

@@ -143,3 +143,28 @@ def test_patient_folders_below_class_folders_are_groups():
         [f"COVID/{i}.png" for i in range(6)],
     )
     assert flat.groups is None
+
+
+def test_cross_validation_folds_keep_patients_together(monkeypatch):
+    from types import SimpleNamespace
+
+    import dlcore.training.fit as fit
+    from dlcore.training.cv import cross_validate
+
+    frame = _admissions(seed=5)
+    dataset = Dataset("admissions", frame, infer_schema(frame, "readmitted"))
+    groups = prepare_data(dataset).groups
+    seen = []
+
+    def fake_train(dataset, spec, split=None, should_stop=None):
+        seen.append(split)
+        return SimpleNamespace(cancelled=True)  # look at the first fold, then stop
+
+    monkeypatch.setattr(fit, "train", fake_train)
+    for seed in range(3):
+        cross_validate(dataset, ModelSpec(epochs=1, seed=seed), folds=5, repeats=1)
+    assert len(seen) == 3
+    for split in seen:
+        owners = [set(groups[p]) for p in _parts(split)]
+        assert not owners[0] & owners[2] and not owners[1] & owners[2] and not owners[0] & owners[1]
+        assert abs(len(split.test) - len(frame) / 5) < 0.05 * len(frame)
