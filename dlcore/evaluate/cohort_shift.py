@@ -234,6 +234,8 @@ def cohort_shift(
             absent.append(name)
             continue
         reference = training[name] if training is not None and name in training.columns else None
+        if feature.get("kind") == "molecule":
+            continue  # SMILES: predict's applicability domain (Tanimoto) judges them instead
         if feature.get("kind") == "categorical":
             shift = _categorical(name, external[name], reference, feature)
         else:

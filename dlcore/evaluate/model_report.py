@@ -175,6 +175,12 @@ def evaluation_data(
                     fix="fill in the outcome columns",
                 )
             features, _ = check_records(layout, labelled)
+            usable = np.ones(len(features), dtype=bool)
+            for info in getattr(layout, "molecule_features", []):
+                usable &= features[info.name].to_numpy() != ""  # unreadable SMILES: left out
+            if not usable.all():
+                logger.warning("%d record(s) without a usable molecule left out", (~usable).sum())
+                features, labelled, y = features[usable], labelled[usable], y[usable]
             inputs, frame = layout.inputs(features), labelled
         label = source or "external cohort"
         external = True

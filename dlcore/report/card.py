@@ -94,6 +94,33 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
     return notes
 
 
+def _molecule_lines(molecules: dict[str, Any] | None) -> list[str]:
+    """The card's 'Molecules' section: how SMILES became inputs, the split, rows left out and
+    the applicability-domain threshold (issue 17)."""
+    if not molecules:
+        return []
+    lines = ["", "## Molecules", ""]
+    for column, settings in (molecules.get("columns") or {}).items():
+        settings = settings or {}
+        lines.append(
+            f"- '{_esc(column)}' (SMILES), standardised (largest fragment, neutralised), read as "
+            f"Morgan fingerprints (radius {settings.get('radius')}, {settings.get('n_bits')} bits) "
+            f"and {len(settings.get('descriptors') or [])} RDKit 2-D descriptors; at most "
+            f"{settings.get('max_heavy_atoms')} heavy atoms."
+        )
+    if molecules.get("split"):
+        lines.append(f"- Split: {_esc(molecules['split'])}.")
+    notes = molecules.get("notes") or []
+    if notes:
+        lines.append(f"- {_esc(notes[0])}")
+    if molecules.get("domain_threshold") is not None:
+        lines.append(
+            "- Predictions report the nearest training molecule; below a Tanimoto similarity of "
+            f"{molecules['domain_threshold']:g} a molecule is outside what the model has seen."
+        )
+    return lines
+
+
 def model_card_markdown(
     card: dict[str, Any], report: Any = None, subgroups: Any = None, cohort_shift: Any = None
 ) -> str:
@@ -166,6 +193,7 @@ def model_card_markdown(
             f"(learning rate {spec.get('learning_rate')}), batch {spec.get('batch_size')}, "
             f"{card.get('epochs_run', '?')} epochs (best {card.get('best_epoch', '?')}), seed {spec.get('seed')}."
         )
+    lines += _molecule_lines(card.get("molecules"))
     lines += ["", "## Performance", ""]
     if report is not None and getattr(report, "task", "") == "survival":
         lines += _survival_performance(report)

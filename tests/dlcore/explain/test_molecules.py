@@ -41,6 +41,11 @@ def test_card_says_scaffold_split_and_rows_left_out(molecule_model):
     )
     assert len(outcome.result.data.y) == N_MOLECULES - 1
     assert loaded.layout.molecule_features[0].molecule["radius"] == 2
+    from dlcore.report.card import model_card_markdown
+
+    markdown = model_card_markdown(card)
+    assert "## Molecules" in markdown and "Morgan fingerprints (radius 2, 512 bits)" in markdown
+    assert "Split: scaffold split (Bemis–Murcko)" in markdown
     split = outcome.result.split
     groups = outcome.result.data.groups
     assert not set(groups[split.train]) & set(groups[split.test])
