@@ -143,3 +143,23 @@ def test_explain_overview_never_offers_more_records_than_the_dataset_has(heart_m
     assert rows[dataset] == 240 and slider.max == 240
     importance = figures(at)["importance"]
     assert "percentage points" in importance["layout"]["xaxis"]["title"]["text"]
+
+
+def test_predictions_file_names_its_model_and_rounds_probabilities(heart_model):
+    """Issue 14 #21: a predictions table (shown, and downloaded as CSV) says which model (id and
+    version) made it, and its probabilities are rounded to 4 decimals."""
+    from dlcore.data.catalog import list_datasets, load_dataset
+
+    entry = next(d for d in list_datasets() if d.name == "heart failure (test)")
+    frame = load_dataset(entry.id).frame.head(5)
+    at = predict_page(heart_model.id)
+    upload = at.file_uploader(key=f"batch_{heart_model.id}")
+    healthy(upload.set_value([("five.csv", frame.to_csv(index=False).encode(), "text/csv")]).run())
+    table = at.dataframe[-1].value
+    assert set(table["model_id"]) == {heart_model.id}
+    assert set(table["model_version"]) == {heart_model.version}
+    probability = next(c for c in table.columns if c.startswith("probability_"))
+    values = table[probability].astype(float)
+    assert values.between(0, 1).all()
+    assert (values.round(4) == values).all()
+    assert "Download predictions (CSV)" in [d.label for d in at.get("download_button")]
