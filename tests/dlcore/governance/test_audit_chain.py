@@ -146,3 +146,21 @@ def test_roles_are_checked_by_the_engine(isolated_workspace, monkeypatch):
 def test_demo_mode_acts_as_the_demo_admin(isolated_workspace, monkeypatch):
     monkeypatch.setenv("DLCORE_AUTH", "none")
     assert acting(None, "admin").username == "demo"
+
+
+def test_a_clinician_cannot_train_register_or_upload_through_the_engine(isolated_workspace):
+    from dlcore.registry import import_keras_model, list_models, register
+    from dlcore.training.jobs import submit_training
+    from dlcore.training.pipeline import train_and_register
+
+    card = {"name": "x", "layout": {"task": "binary"}}
+    calls = [
+        lambda: train_and_register(None, None, actor=CLINICIAN),  # refused before any data is read
+        lambda: register(object(), card, actor=CLINICIAN),
+        lambda: import_keras_model(b"", "m.keras", actor=CLINICIAN),
+        lambda: submit_training("d-0000000000", None, actor=CLINICIAN),
+    ]
+    for call in calls:
+        with pytest.raises(PermissionDeniedError, match="may not do train"):
+            call()
+    assert list_models() == []
