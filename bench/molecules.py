@@ -53,7 +53,7 @@ def run_seed(dataset, seed: int, trees: int) -> dict[str, float]:
     from dlcore.models.tabular import run_model
     from dlcore.training.fit import rows, train
 
-    spec = default_spec("regression", len(dataset.frame))
+    spec = default_spec("regression", len(dataset.frame), molecules=True)
     spec.seed = seed
     start = time.perf_counter()
     result = train(dataset, spec)

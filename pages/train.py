@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.data.catalog import list_datasets
+from dlcore.data.schema import molecule_columns
 from dlcore.errors import InvalidSpecError
 from dlcore.models.spec import (
     ACTIVATIONS,
@@ -145,7 +146,9 @@ def schedule_knobs(defaults: ModelSpec, task: str, k: str, split_note: str | Non
 def table_settings(dataset, dataset_id: str) -> tuple[dict, str]:
     """The tabular network's knobs; returns (spec fields as typed, the model name)."""
     task = dataset.schema.task or "binary"
-    defaults = default_spec(task, len(dataset.frame))
+    defaults = default_spec(
+        task, len(dataset.frame), molecules=bool(molecule_columns(dataset.schema))
+    )
     k = f"{dataset_id}_"
     with st.expander("The network and its training", expanded=True):
         c1, c2, c3 = st.columns(3)

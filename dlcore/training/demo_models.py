@@ -8,7 +8,7 @@ from typing import Any
 
 from dlcore.data.catalog import find_dataset_by_source, load_dataset, save_dataset
 from dlcore.data.demo import DEMOS, load_demo
-from dlcore.models.spec import ModelSpec
+from dlcore.models.spec import ModelSpec, default_spec
 from dlcore.registry import ModelRecord, get_card, list_models
 
 logger = logging.getLogger(__name__)
@@ -37,13 +37,7 @@ DEMO_SPECS["gbsg2"] = ModelSpec(
 )
 # Molecules (ESOL): Morgan radius 2, 2048 bits + descriptors, scaffold split; bench/molecules.py
 # measured these settings against a random forest on the same fingerprints and splits.
-DEMO_SPECS["solubility"] = ModelSpec(
-    hidden_units=[64, 32],
-    dropout=0.1,
-    epochs=60,
-    early_stopping_patience=10,
-    class_weighting="none",
-)
+DEMO_SPECS["solubility"] = default_spec("regression", 1128, molecules=True)
 DEMO_MODEL_NAMES = {
     "solubility": "Aqueous solubility of molecules (demo)",
     "gbsg2": "Breast cancer recurrence-free survival (demo)",
