@@ -248,10 +248,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         from dlcore.data.schema import set_molecule_column
 
         set_molecule_column(dataset.schema, dataset.frame, args.smiles)
-    if args.smiles:
-        from dlcore.data.schema import set_molecule_column
-
-        set_molecule_column(dataset.schema, dataset.frame, args.smiles)
     update_columns(
         dataset.schema,
         included={
@@ -501,122 +497,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
         {"model_id": loaded.id, "rows": len(out), "out": str(out_path), "notes": result.notes},
         f"wrote {len(out)} predictions to {out_path}"
         + "".join(f"\nnote: {n}" for n in result.notes),
-    )
-    return 0
-
-
-def _molecule_column(loaded: Any) -> str:
-    infos = getattr(loaded.layout, "molecule_features", [])
-    if not infos:
-        raise UserError(
-            f"Model '{loaded.id}' takes no molecules.",
-            expected="--data with a table of records for this model",
-            fix="pass --data FILE instead of --smiles",
-        )
-    return infos[0].name
-
-
-def _predict_smiles(args: argparse.Namespace, loaded: Any, out_path: Any) -> int:
-    """``predict --smiles S1 S2 ...``: molecule models whose only input is the molecule."""
-    import pandas as pd
-
-    from dlcore.predict import predict_with_model, with_predictions
-
-    if not args.smiles:
-        raise UserError(
-            "Neither --data nor --smiles was given.",
-            expected="--data FILE (records) or --smiles SMILES... (molecule models)",
-            fix="add one of them",
-        )
-    column = _molecule_column(loaded)
-    frame = pd.DataFrame({column: list(args.smiles)})
-    result = predict_with_model(loaded, frame)
-    out, _ = with_predictions(frame, result.table)
-    write_table(out, out_path)
-    for note in result.notes:
-        logger.warning(note)
-    rows = out.to_dict(orient="records")
-    _emit(
-        args,
-        {
-            "model_id": loaded.id,
-            "rows": len(out),
-            "out": str(out_path),
-            "notes": result.notes,
-            "predictions": rows,
-        },
-        f"wrote {len(out)} predictions to {out_path}"
-        + "".join(f"\nnote: {n}" for n in result.notes),
-    )
-    return 0
-
-
-def _explain_molecule(args: argparse.Namespace, loaded: Any) -> int:
-    """``explain --smiles S [--out mol.png]``: atom contributions, sentences and the heatmap."""
-    import pandas as pd
-
-    from dlcore.data import read_table
-    from dlcore.explain.molecules import MoleculeExplainer
-
-    column = _molecule_column(loaded)
-    if args.smiles:
-        records = pd.DataFrame({column: [args.smiles]})
-    else:
-        records = read_table(args.data).frame
-        if not 0 <= args.row < len(records):
-            raise UserError(
-                f"Row {args.row} was asked for; the data has {len(records)} rows.",
-                expected=f"a row number from 0 to {len(records) - 1} (0 is the first record)",
-                fix="pass a row number in that range to --row",
-            )
-        records = records.iloc[[args.row]]
-    explainer = MoleculeExplainer(loaded.model, loaded.layout, loaded.background())
-    explanation = explainer.explain(records)[0]
-    lines = [*explanation.summary(), ""]
-    atoms = explanation.atoms()
-    lines += [f"atom {r.atom:>3} {r.element:<3} {r.contribution:+.4f}" for r in atoms.itertuples()]
-    if args.out:
-        out = Path(args.out)
-        if out.suffix.lower() != ".png":
-            raise UserError(
-                f"--out is '{out.name}'.",
-                expected="a .png file for the atom heatmap",
-                fix="give a file name ending in .png",
-            )
-        if not out.parent.is_dir():
-            raise UserError(
-                f"The folder of --out ('{out.parent}') does not exist.",
-                expected="an existing folder",
-                fix="create the folder first, or write elsewhere",
-            )
-        out.write_bytes(explanation.heatmap_png())
-        lines.append(f"wrote the atom heatmap to {out}")
-    _emit(
-        args,
-        {
-            "model_id": loaded.id,
-            "smiles": explanation.smiles,
-            "output": explanation.output_name,
-            "prediction": explanation.output,
-            "base_value": explanation.base_value,
-            "atoms": [
-                {"atom": int(r.atom), "element": r.element, "contribution": float(r.contribution)}
-                for r in atoms.itertuples()
-            ],
-            "groups": [
-                {"name": g.name, "atoms": g.atoms, "contribution": g.contribution}
-                for g in explanation.groups
-            ],
-            "fingerprint_total": explanation.fingerprint_total,
-            "absent_bits": explanation.absent_bits,
-            "descriptors": explanation.descriptors.to_dict(orient="records"),
-            "other": explanation.other.to_dict(orient="records"),
-            "summary": explanation.summary(),
-            "method": explanation.method,
-            "additivity_error": explanation.additivity_error,
-            "out": args.out,
-        },
-        "\n".join(lines),
     )
     return 0
 

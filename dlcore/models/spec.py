@@ -234,8 +234,13 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
     return spec
 
 
-def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
+def default_spec(task: str, n_rows: int = 1000, *, molecules: bool = False) -> ModelSpec:
     """Sensible defaults for a task and table size: smaller, more regularised networks for small tables.
+
+    With ``molecules`` (a SMILES input: ~2,000 sparse fingerprint bits) a wider, more regularised
+    network: on ESOL's scaffold splits (bench/molecules.py, seeds 0–2) 128→64 units with dropout
+    0.2 and weight decay 0.01 gave median test RMSE 0.91 against 0.92 for the 64→32 table default
+    and 0.95 for a random forest on the same fingerprints.
 
     Under 1,000 records a single 16-unit layer with dropout and weight decay generalised best in
     5-fold cross-validation on the Cleveland, Pima and heart-failure tables (bench/real_tables.py):
@@ -258,6 +263,10 @@ def default_spec(task: str, n_rows: int = 1000) -> ModelSpec:
         spec = ModelSpec(hidden_units=[64, 32], dropout=0.1, batch_size=32, epochs=60, ensemble=3)
     else:
         spec = ModelSpec(hidden_units=[128, 64], dropout=0.1, batch_size=128, epochs=40)
+    if molecules:
+        spec.hidden_units, spec.dropout, spec.weight_decay = [128, 64], 0.2, 0.01
+        spec.batch_size, spec.epochs = 32, 100
+        spec.early_stopping_patience = 15
     if task in ("regression", "survival"):
         spec.class_weighting = "none"
     if task == "survival":
