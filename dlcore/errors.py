@@ -57,7 +57,3 @@ class ConfigError(UserError):
 
 class PermissionDeniedError(UserError):
     """The acting account's role does not allow this action (checked by the engine itself)."""
-
-
-class SystemFault(DlcoreError):
-    """Something went wrong on our side (storage, a worker process); not the person's fault."""

@@ -11,7 +11,6 @@ import streamlit as st
 
 from dlcore.config import get_settings
 from dlcore.errors import UserError
-from dlcore.fsutil import write_csv
 from dlcore.governance import audit
 from dlcore.governance.accounts import (
     ROLES,
@@ -209,7 +208,8 @@ def audit_section() -> None:
     )
     st.download_button(
         "Download as CSV",
-        write_csv(frame),
+        # Built on click, by the engine's one export (formulas neutralised, admin checked).
+        lambda: audit.audit_csv(**filters, actor=account),
         file_name=f"audit-{today:%Y%m%d}.csv",
         mime="text/csv",
         icon=":material/download:",

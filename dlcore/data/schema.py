@@ -72,10 +72,6 @@ class ColumnInfo:
     unit: str = ""  # from the header, for display: 'creatinine (mg/dL)' → 'mg/dL'
     note: str = ""  # how its values were read (censored values, thousands separators, units)
 
-    @property
-    def is_feature(self) -> bool:
-        return self.role == "feature"
-
 
 @dataclass
 class Schema:

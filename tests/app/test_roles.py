@@ -95,8 +95,9 @@ def frame_with(at: AppTest, column: str):
 
 def audit_rows(who: str, action: str):
     from dlcore.governance.audit import audit_frame
+    from dlcore.governance.roles import SYSTEM_ACCOUNT
 
-    return audit_frame(username=who, action=action)
+    return audit_frame(username=who, action=action, actor=SYSTEM_ACCOUNT)
 
 
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:
@@ -258,7 +259,7 @@ def test_disabling_an_account_ends_its_open_session_and_a_new_role_applies_at_on
     healthy(at.run())
     assert not reachable(at, "train")
 
-    set_role("dr.moves", "trainer")  # by an administrator, elsewhere
+    set_role("dr.moves", "trainer", actor=Account("chief", "admin", "Chief"))  # elsewhere
     healthy(at.run())
     assert at.session_state[ACCOUNT_KEY].role == "trainer"
     assert reachable(at, "train")

@@ -65,7 +65,7 @@ def test_censored_values_read_as_numbers_with_a_note(censored, below):
     assert "'crp (mg/L)'" in note and "24 censored" in note
     schema = infer_schema(table.frame, "y")
     column = schema.column("crp (mg/L)")
-    assert column.kind == "numeric" and column.is_feature
+    assert column.kind == "numeric" and column.role == "feature"
     assert column.unit == "mg/L"  # the header keeps its unit for display
 
 
@@ -123,8 +123,8 @@ def test_age_like_consecutive_whole_numbers_are_features():
         }
     )
     schema = infer_schema(frame, "y")
-    assert schema.column("age").kind == "numeric" and schema.column("age").is_feature
-    assert schema.column("year").is_feature
+    assert schema.column("age").kind == "numeric" and schema.column("age").role == "feature"
+    assert schema.column("year").role == "feature"
     assert schema.column("record").kind == "identifier"
 
 
