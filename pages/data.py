@@ -20,9 +20,10 @@ from dlcore.data import (
     update_columns,
 )
 from dlcore.data.catalog import delete_dataset, list_datasets, save_dataset, update_dataset_schema
+from dlcore.data.classes import apply_class_names
 from dlcore.data.dicom import auto_window, to_display
 from dlcore.data.images import ImageDataset, class_samples
-from dlcore.data.schema import KINDS, set_survival_target, suggest_time_column
+from dlcore.data.schema import KINDS, set_group_column, set_survival_target, suggest_time_column
 from dlcore.errors import UserError
 from dlcore.fsutil import file_source, neutral_name
 from dlcore.plots.data import (
@@ -245,7 +246,7 @@ def show_table(draft: dict) -> None:
         if survival and (target is None or time_column is None):
             st.caption("Choose the event column and the follow-up time column.")
         st.markdown(
-            "**Columns.** Untick a column to leave it out. Columns that look like identifiers are left out, with the reason."
+            "**Columns.** Untick a column to leave it out. Columns that look like identifiers, or that may leak the outcome, are left out, with the reason."
         )
         table = pd.DataFrame(
             [
@@ -289,6 +290,19 @@ def show_table(draft: dict) -> None:
                 with guard("Changing the columns"):
                     update_columns(schema, kinds=kinds, included=included, frame=frame)
         st.caption(f"{len(schema.features)} feature(s) will be used.")
+        choices = [None, *(c.name for c in schema.columns if c.role != "target")]
+        group = st.selectbox(
+            "Records of one patient (kept together in training, validation or test)",
+            choices,
+            index=choices.index(schema.group_column) if schema.group_column in choices else 0,
+            format_func=lambda c: "none: every row is a different patient" if c is None else c,
+            key=f"group_{token}",
+        )
+        if group != schema.group_column:
+            with guard("Grouping the records by patient"):
+                set_group_column(schema, frame, group)
+        if schema.group_column:
+            st.caption(schema.group_reason[:1].upper() + schema.group_reason[1:] + ".")
 
     with tab_report, guard("Checking the data"):
         report = cache.report(frame_fingerprint(frame), schema.to_dict(), frame)
@@ -394,6 +408,16 @@ def show_images(draft: dict) -> None:
         st.caption(
             "The file comes split into training, validation and test images; training keeps it."
         )
+    names_key = f"class_names_{token}"
+    numbered = dataset.classes and all(str(c).isdigit() for c in dataset.classes)
+    if draft["dataset_id"] is None and (numbered or st.session_state.get(names_key)):
+        names = st.text_input(
+            "Class names for the numbered labels (for example 0=malignant,1=benign)",
+            key=names_key,
+        )
+        if names and numbered:
+            with guard("Naming the classes"):
+                apply_class_names(dataset, names)
     if len(dataset.classes) == 2 and draft["dataset_id"] is None:
         dataset.positive_class = st.selectbox(
             "Positive class (what a binary model gives the probability of)",

@@ -1,0 +1,46 @@
+"""The Data page acts on what the engine notices: a leaking column arrives unticked with its
+reason, and the patient grouping is shown and can be changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from apptools import healthy, open_page, widget
+
+
+def _admissions_csv() -> bytes:
+    rng = np.random.default_rng(0)
+    patient = np.repeat([f"S{1000 + i}" for i in range(60)], 2)
+    n = len(patient)
+    lactate = rng.gamma(2, 1, n).round(1)
+    frame = pd.DataFrame(
+        {
+            "subject_id": patient,
+            "lactate": lactate,
+            "age": rng.integers(40, 90, n),
+            "los": rng.gamma(3, 2, n).round(1),
+            "outcome": (rng.random(n) < 1 / (1 + np.exp(-(lactate - 2)))).astype(int),
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
+def test_leak_unticked_with_reason_and_patients_grouped():
+    at = open_page("data")
+    upload = at.file_uploader(key="data_upload")
+    healthy(upload.set_value(("admissions.csv", _admissions_csv(), "text/csv")).run())
+    group = widget(at.selectbox, "Records of one patient")
+    assert group.value == "subject_id"
+    assert any("identifies patients" in c.value for c in at.caption)
+    schema = _schema(at)
+    assert schema.column("los").role == "excluded"
+    assert schema.column("los").reason.startswith("possible leakage")
+    assert "los" not in schema.feature_names
+    healthy(group.select_index(0).run())  # "none: every row is a different patient"
+    assert widget(at.selectbox, "Records of one patient").value is None
+    assert _schema(at).group_column is None
+
+
+def _schema(at):
+    draft = at.session_state["data_draft"]
+    return draft["schema"] if "schema" in draft else draft["dataset"].schema
