@@ -12,7 +12,8 @@ HERE = Path(__file__).parent
 
 st.set_page_config(
     page_title="Clinician deep-learning dashboard",
-    page_icon=":material/cardiology:",
+    # A file shipped with the app: a ':material/…:' page icon makes the browser fetch it from a CDN.
+    page_icon=str(HERE / "assets" / "icon.png"),
     layout="wide",
 )
 st.logo(str(HERE / "assets" / "logo.png"), size="large")
@@ -33,12 +34,13 @@ PAGES = [
     ("Admin", "pages/admin.py", "Administration", ":material/admin_panel_settings:", "admin"),
 ]
 
-startup.boot()
+startup.boot()  # done already, or deferred until this first page is drawn (ui.serve)
 account = auth.current_account()
 if account is None:
     st.navigation(
         [st.Page(auth.sign_in_page, title="Sign in", icon=":material/login:", url_path="sign-in")]
     ).run()
+    startup.after_first_page()
     st.stop()
 
 sections: dict[str, list] = {}
@@ -48,8 +50,11 @@ for section, script, title, icon, permission in PAGES:
             st.Page(script, title=title, icon=icon, default=script.endswith("home.py"))
         )
 page = st.navigation(sections)
+# Drawn before the page, so that a page that stops early (st.stop: nothing can be drawn after it in
+# this run) still has it; redrawn after the page when the page changed the dataset or model.
+finish_sidebar = sidebar.begin(account)
 try:
     page.run()
 finally:
-    # Drawn after the page so it shows the page's choices; st.stop() in a page still lands here.
-    sidebar.render(account)
+    startup.after_first_page()
+    finish_sidebar()

@@ -8,7 +8,8 @@ already running; only the server and the first page count. The baseline is a one
 
 Page switch: from a click on a sidebar link ("Models", "Data", alternately) to that page rendered.
 
-Goals: first page <= 2 s; page switch median <= 300 ms.
+Goals (issue 11): first page <= 1.2x the one-line app's, in the same run; page switch median
+<= 300 ms. The table prints each figure beside its goal.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ CHROMIUM_ARGS = [
 ]
 START_ROUNDS = 3
 CLICKS = 8
-GOAL_START_S = 2.0
+GOAL_RATIO = 1.2
 GOAL_CLICK_S = 0.300
 TIMEOUT_MS = 60_000
 
@@ -140,6 +141,11 @@ def time_start(
         elapsed = time.perf_counter() - start
         extra = then(page) if then else None
         return elapsed, extra
+    except Exception:
+        (ROOT / "test-artifacts").mkdir(exist_ok=True)
+        page.screenshot(path=str(ROOT / "test-artifacts" / "bench-app-start.png"))
+        print((server.home / "server.log").read_text(errors="replace")[-3000:])
+        raise
     finally:
         page.close()
         server.stop()
@@ -149,6 +155,8 @@ def time_clicks(page) -> list[float]:
     """Seconds from a click on a sidebar link to that page rendered, alternating two pages."""
     nav = page.locator("[data-testid=stSidebarNav]")
     times = []
+    # Under ui.serve the start-up work runs after the first page; Home says so until it is done.
+    page.get_by_text("Preparing the workspace").wait_for(state="detached", timeout=120_000)
     # One untimed round trip first: the first visit of a page imports its modules.
     for title in ("Models", "Data"):
         nav.get_by_role("link", name=title).click()
@@ -206,25 +214,35 @@ def main() -> int:
 
     start_ours, start_warm, start_base = median(ours), median(warm), median(baseline)
     click = median(clicks)
+    ratio_new, ratio_warm = start_ours / start_base, start_warm / start_base
     print_table(
-        ["measure", "ours", "baseline", "ours / baseline", "runs"],
+        ["measure", "ours", "baseline", "ours / baseline", "goal", "runs"],
         [
             [
                 "first page, new workspace (s)",
                 f"{start_ours:.2f}",
                 f"{start_base:.2f}",
-                f"{start_ours / start_base:.2f}",
+                f"{ratio_new:.2f}x",
+                f"<= {GOAL_RATIO:.1f}x",
                 len(ours),
             ],
             [
                 "first page, existing workspace (s)",
                 f"{start_warm:.2f}",
                 f"{start_base:.2f}",
-                f"{start_warm / start_base:.2f}",
+                f"{ratio_warm:.2f}x",
+                f"<= {GOAL_RATIO:.1f}x",
                 len(warm),
             ],
-            ["page switch, median (ms)", f"{click * 1000:.0f}", "—", "—", len(clicks)],
-            ["page switch, max (ms)", f"{max(clicks) * 1000:.0f}", "—", "—", len(clicks)],
+            [
+                "page switch, median (ms)",
+                f"{click * 1000:.0f}",
+                "—",
+                "—",
+                f"<= {GOAL_CLICK_S * 1000:.0f} ms",
+                len(clicks),
+            ],
+            ["page switch, max (ms)", f"{max(clicks) * 1000:.0f}", "—", "—", "—", len(clicks)],
         ],
     )
     print(
@@ -233,8 +251,9 @@ def main() -> int:
     )
     print(f"page switches (ms): {[round(v * 1000) for v in clicks]}")
     goal(
-        f"first page <= {GOAL_START_S:.0f} s (median {start_ours:.2f} s, new workspace)",
-        start_ours <= GOAL_START_S,
+        f"first page <= {GOAL_RATIO:.1f}x the one-line app (new workspace {ratio_new:.2f}x, "
+        f"existing workspace {ratio_warm:.2f}x)",
+        max(ratio_new, ratio_warm) <= GOAL_RATIO,
     )
     goal(
         f"page switch <= {GOAL_CLICK_S * 1000:.0f} ms (median {click * 1000:.0f} ms)",

@@ -9,19 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from dlcore.governance import audit
-from dlcore.governance.accounts import (
-    DEMO_ACCOUNT,
-    Account,
-    account_for_email,
-    auth_mode,
-    authenticate,
-    create_user,
-    ensure_admin_from_environment,
-    has_accounts,
-    may,
-    refresh,
-)
+from dlcore.governance.roles import DEMO_ACCOUNT, Account, auth_mode, may
 from ui.common import guard
 
 logger = logging.getLogger("dashboard")
@@ -53,6 +41,8 @@ def current_account() -> Account | None:
             return None
         account = st.session_state.get(ACCOUNT_KEY)
         if account is None or account.email != str(st.user.get("email", "")).lower():
+            from dlcore.governance.accounts import account_for_email
+
             account = account_for_email(str(st.user.get("email", "")))
             st.session_state[ACCOUNT_KEY] = account
             if account is not None:
@@ -66,6 +56,8 @@ def current_account() -> Account | None:
 def _still_valid(account: Account) -> Account | None:
     """The signed-in account re-read from the store at every run: disabling an account ends its
     open sessions at their next click, and a role change applies at once."""
+    from dlcore.governance.accounts import refresh
+
     current = refresh(account)
     if current is None:
         st.session_state.pop(ACCOUNT_KEY, None)
@@ -79,6 +71,8 @@ def _still_valid(account: Account) -> Account | None:
 
 def log(action: str, *, account: Account | None = None, **fields: Any) -> None:
     """Append an audit row for the current account (never fails the page if the store is busy)."""
+    from dlcore.governance import audit
+
     account = account or current_account() or Account("anonymous", "")
     try:
         audit.record(account.username, action, role=account.role, **fields)
@@ -97,6 +91,13 @@ def sign_out() -> None:
 
 def sign_in_page() -> None:
     """The only page before sign-in: the first admin, a username and password, or st.login."""
+    from dlcore.governance.accounts import (
+        authenticate,
+        create_user,
+        ensure_admin_from_environment,
+        has_accounts,
+    )
+
     st.title("Clinician deep-learning dashboard")
     current = mode()
     if current == "oidc":

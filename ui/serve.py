@@ -1,34 +1,17 @@
 """Start the dashboard: ``python -m ui.serve [streamlit options]`` (what ``make run`` does).
 
-It is ``streamlit run app.py``, plus a warm-up: while the web server starts and the browser loads
-the page, a background thread imports the engine and prepares the workspace (store, demo data),
-so the first page renders sooner. The first script run then finds all of it done.
+It is ``streamlit run app.py``, with the start-up work (store, stale jobs, demo data, the demo
+model's job) deferred until the first page has been drawn: that page reads the workspace with a
+light query and imports nothing heavy, then a background thread prepares the workspace and
+imports what the other pages need (see ui.startup).
 """
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 from pathlib import Path
 
-logger = logging.getLogger("dashboard")
 APP = Path(__file__).resolve().parents[1] / "app.py"
-
-
-def warm_up() -> None:
-    """Import what the first page needs and open the workspace; never raises."""
-    try:
-        import plotly.graph_objects  # noqa: F401  (every chart)
-
-        from dlcore.store import get_store
-        from dlcore.training.demo_models import ensure_demo_datasets
-        from ui import common, sidebar, startup  # noqa: F401
-
-        get_store()
-        ensure_demo_datasets()
-    except Exception:  # the app's own start-up will meet and report the same problem
-        logger.exception("warm-up failed")
 
 
 def main() -> int:
@@ -36,8 +19,9 @@ def main() -> int:
     from streamlit.web import cli
 
     import ui  # noqa: F401  (its import stops Streamlit's pages-folder mode before any run)
+    from ui import startup
 
-    threading.Thread(target=warm_up, name="dashboard-warm-up", daemon=True).start()
+    startup.defer_boot()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()
 
