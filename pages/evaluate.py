@@ -226,6 +226,25 @@ def describe_data(loaded, data) -> None:
             f", {positives:,} with **{plain(layout.positive_class)}** ({positives / max(1, n):.0%})"
         )
     st.markdown(text + ".")
+    shift = getattr(data, "cohort_shift", None)
+    if shift is not None:  # an external table against the training data
+        say = st.success if shift.verdict == "similar" else st.warning
+        say(f"Against the training data: {shift.sentence}", icon=":material/compare_arrows:")
+        if shift.flagged:
+            with st.expander(f"{len(shift.flagged)} column(s) differ from the training data"):
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            "column": c.column,
+                            "missing %": round(100 * c.missing_external, 1),
+                            "SMD": None if c.smd is None else round(c.smd, 2),
+                            "PSI": None if c.psi is None else round(c.psi, 2),
+                            "what differs": "; ".join(c.flags),
+                        }
+                        for c in shift.flagged
+                    ),
+                    hide_index=True,
+                )
     verdict = reportability(layout.task, data.y)  # the rule training uses too
     if verdict.label:
         st.warning(f"{verdict.label.capitalize()}: {verdict.reason}.", icon=":material/warning:")
