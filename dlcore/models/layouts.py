@@ -123,6 +123,9 @@ def input_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
+MIN_CATEGORY_RECORDS = 5
+
+
 def make_layout(
     schema: Schema,
     features: pd.DataFrame,
@@ -149,7 +152,13 @@ def make_layout(
                 info.min, info.max = float(finite.min()), float(finite.max())
                 info.median = float(np.median(finite))
         else:
-            info.categories = sorted({str(v) for v in values})
+            # A value fewer than MIN_CATEGORY_RECORDS records share gets no slot of its own (it is
+            # read as unknown): the vocabulary travels in the card and the model file, and a value
+            # that rare can identify a patient (a name typed into a category column).
+            counts = pd.Series([str(v) for v in values]).value_counts()
+            info.categories = sorted(
+                c for c, k in counts.items() if k >= MIN_CATEGORY_RECORDS or c == MISSING_CATEGORY
+            ) or [MISSING_CATEGORY]  # every value rare: one placeholder slot (Keras needs one)
             info.missing_share = float((values == MISSING_CATEGORY).mean())
         infos.append(info)
     return TabularLayout(
