@@ -312,6 +312,18 @@ def explain_records(loaded, model_id: str) -> None:
             )
         st.info(summarize(explanation, 0), icon=":material/lightbulb:")
         contributions = explanation.contributions(0, output)
+        flagged = (loaded.card.get("dataset") or {}).get("leakage_included") or {}
+        strongest = contributions["contribution"].abs().sort_values(ascending=False).index[:5]
+        leading = [f for f in contributions.loc[strongest, "feature"] if f in flagged]
+        if leading:
+            st.warning(
+                "Among the leading drivers, "
+                + ", ".join(f"'{f}'" for f in leading)
+                + " was flagged as possible leakage and used at the trainer's request ("
+                + flagged[leading[0]].removeprefix("possible leakage: ")
+                + "): a driver known only after the outcome flatters the model.",
+                icon=":material/report:",
+            )
         survival = layout.task == "survival"
         base = float(explanation.base_values[output])
         value = float(explanation.outputs[0, output])
