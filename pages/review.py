@@ -4,14 +4,11 @@ why, and come back where they stopped; trainers create sessions and read the agr
 from __future__ import annotations
 
 import hashlib
-import re
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dlcore.data.catalog import list_datasets
-from dlcore.errors import UserError
 from dlcore.evaluate.calibration import Recalibrator
 from dlcore.fsutil import write_csv
 from dlcore.governance.accounts import Account, may
@@ -22,11 +19,12 @@ from dlcore.governance.review import (
     create_review_session,
     get_review_session,
     list_review_sessions,
-    next_position,
+    parse_case_list,
     record_decision,
-    review_cases,
+    review_queue,
     review_summary,
     reviewer_decisions,
+    sample_cases,
 )
 from dlcore.plots.explain import overlay_heatmap
 from dlcore.registry import get_card, list_models
@@ -45,33 +43,6 @@ METHOD_TITLES = {"grad-cam": "Grad-CAM", "saliency": "Gradient saliency", "shap"
 SHOWN_WIDTH = 280
 
 
-def parse_cases(text: str) -> list[int]:
-    """'3, 8, 12-20' → [3, 8, 12, …, 20] in the order typed, without repeats; raises UserError."""
-    numbers: list[int] = []
-    for part in re.split(r"[,;\s]+", re.sub(r"\s*[-–]\s*", "-", text or "")):
-        if not part:
-            continue
-        span = re.fullmatch(r"([0-9]+)-([0-9]+)", part)
-        if span:
-            low, high = int(span.group(1)), int(span.group(2))
-            if low > high or high - low >= MAX_CASES:
-                raise UserError(
-                    f"The range '{part}' is backwards or longer than {MAX_CASES} rows.",
-                    expected="a range from a smaller to a larger row number, such as 12-20",
-                    fix="write the smaller number first, or split a long range into sessions",
-                )
-            numbers.extend(range(low, high + 1))
-        elif re.fullmatch(r"[0-9]+", part):
-            numbers.append(int(part))
-        else:
-            raise UserError(
-                f"'{part[:40]}' in the list of cases is not a row number or a range.",
-                expected="row numbers and ranges separated by commas, such as 3, 8, 12-20",
-                fix="type only numbers, commas and dashes",
-            )
-    return list(dict.fromkeys(numbers))
-
-
 def choose_cases(size: int, key: str) -> list[int]:
     """The rows (or images) of a dataset of ``size`` to review: a range, a sample or a list."""
     how = st.radio("Cases", [RANGE, SAMPLE, LIST], horizontal=True, key=f"review_how_{key}")
@@ -86,13 +57,12 @@ def choose_cases(size: int, key: str) -> list[int]:
             "Number of cases", 1, min(MAX_CASES, size), min(20, size), key=f"review_n_{key}"
         )
         seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key=f"review_seed_{key}")
-        rng = np.random.default_rng(int(seed))
-        return sorted(int(p) for p in rng.choice(size, int(n), replace=False))
+        return sample_cases(size, int(n), int(seed))
     text = st.text_input(
         "Rows", placeholder="3, 8, 12-20", key=f"review_list_{key}", max_chars=2000
     )
     with guard("Reading the list of cases"):
-        return parse_cases(text)
+        return parse_case_list(text)
     return []
 
 
@@ -344,16 +314,13 @@ def review_section(account: Account) -> None:
             st.caption("Instructions")
             st.text(review.instructions)
 
-    cases = review_cases(session_id)
-    mine = reviewer_decisions(session_id, account.username)
-    decided = {int(r.case_id): r._asdict() for r in mine.itertuples(index=False)}
-    n = len(cases)
+    queue = review_queue(session_id, account.username)
+    cases, decided, undecided, n = queue.cases, queue.decided, queue.undecided, queue.n
     position_key = f"review_position_{account.username}_{session_id}"
     if position_key not in st.session_state:  # a new visit resumes at the first undecided case
-        st.session_state[position_key] = next_position(session_id, account.username) or 0
-    position = min(max(int(st.session_state[position_key]), 0), n - 1)
+        st.session_state[position_key] = queue.first_undecided() or 0
+    position = queue.clamp(st.session_state[position_key])
     case = cases.iloc[position]
-    undecided = [int(c.position) for c in cases.itertuples() if int(c.case_id) not in decided]
 
     st.progress(len(decided) / n, text=f"Case {position + 1} of {n} · {len(decided)} decided")
     b1, b2, b3, _ = st.columns([1, 1, 1, 3])
@@ -415,11 +382,7 @@ def review_section(account: Account) -> None:
             model_version=review.model_version,
             detail={"case": position, "agree": bool(choices["agree"])},
         )
-        remaining = [p for p in undecided if p != position]
-        later = [p for p in remaining if p > position]
-        st.session_state[position_key] = (
-            later[0] if later else remaining[0] if remaining else min(position + 1, n - 1)
-        )
+        st.session_state[position_key] = queue.after_decision(position)
         st.session_state[FLASH] = f"Saved your decision on case {position + 1}."
         st.rerun()
 

@@ -11,6 +11,7 @@ between reviewers, and the disagreements with their notes.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,6 +284,86 @@ def next_position(session_id: str, reviewer: str) -> int | None:
         if case.case_id not in done:
             return int(case.position)
     return None
+
+
+def parse_case_list(text: str) -> list[int]:
+    """'3, 8, 12-20' → [3, 8, 12, …, 20] in the order typed, without repeats.
+
+    Raises UserError for a word that is neither a row number nor a range, or a range that is
+    backwards or longer than MAX_CASES.
+    """
+    numbers: list[int] = []
+    for part in re.split(r"[,;\s]+", re.sub(r"\s*[-–]\s*", "-", text or "")):
+        if not part:
+            continue
+        span = re.fullmatch(r"([0-9]+)-([0-9]+)", part)
+        if span:
+            low, high = int(span.group(1)), int(span.group(2))
+            if low > high or high - low >= MAX_CASES:
+                raise UserError(
+                    f"The range '{part}' is backwards or longer than {MAX_CASES} rows.",
+                    expected="a range from a smaller to a larger row number, such as 12-20",
+                    fix="write the smaller number first, or split a long range into sessions",
+                )
+            numbers.extend(range(low, high + 1))
+        elif re.fullmatch(r"[0-9]+", part):
+            numbers.append(int(part))
+        else:
+            raise UserError(
+                f"'{part[:40]}' in the list of cases is not a row number or a range.",
+                expected="row numbers and ranges separated by commas, such as 3, 8, 12-20",
+                fix="type only numbers, commas and dashes",
+            )
+    return list(dict.fromkeys(numbers))
+
+
+def sample_cases(size: int, n: int, seed: int = 0) -> list[int]:
+    """``n`` distinct row numbers out of ``size``, drawn with ``seed``, in ascending order."""
+    rng = np.random.default_rng(int(seed))
+    return sorted(int(p) for p in rng.choice(int(size), min(int(n), int(size)), replace=False))
+
+
+@dataclass
+class ReviewQueue:
+    """One reviewer's place in a session: the cases, their decisions by case id, and the
+    positions still undecided (in order)."""
+
+    cases: pd.DataFrame
+    decided: dict[int, dict[str, Any]]
+    undecided: list[int]
+
+    @property
+    def n(self) -> int:
+        """The number of cases in the session."""
+        return len(self.cases)
+
+    def clamp(self, position: int) -> int:
+        """``position`` kept within the session's cases."""
+        return min(max(int(position), 0), max(self.n - 1, 0))
+
+    def first_undecided(self) -> int | None:
+        """The first position without a decision, None when all are decided."""
+        return self.undecided[0] if self.undecided else None
+
+    def after_decision(self, position: int) -> int:
+        """Where to go once ``position`` is decided: the next undecided case after it, else the
+        first undecided one before it, else simply the next case (the last one stays)."""
+        remaining = [p for p in self.undecided if p != position]
+        later = [p for p in remaining if p > position]
+        if later:
+            return later[0]
+        if remaining:
+            return remaining[0]
+        return self.clamp(position + 1)
+
+
+def review_queue(session_id: str, reviewer: str) -> ReviewQueue:
+    """``reviewer``'s queue in a session: the cases, their own decisions and what is left."""
+    cases = review_cases(session_id)
+    mine = reviewer_decisions(session_id, reviewer)
+    decided = {int(r.case_id): r._asdict() for r in mine.itertuples(index=False)}
+    undecided = [int(c.position) for c in cases.itertuples() if int(c.case_id) not in decided]
+    return ReviewQueue(cases, decided, undecided)
 
 
 def record_decision(
