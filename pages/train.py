@@ -368,6 +368,10 @@ if spec is not None:
         left.dataframe(pd.DataFrame(rows), hide_index=True)
         right.metric("Parameters to learn", f"{sum(r['parameters'] for r in rows):,}")
         right.caption(described)
+        if images and dataset.groups is not None:
+            right.caption(f"Split by {dataset.group_name}: each kept in one part.")
+        for note in [] if images else dataset.schema.training_notes():
+            (st.warning if note.startswith("Used at your request") else right.caption)(note)
         start_button(
             right,
             dataset_id,

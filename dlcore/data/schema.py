@@ -120,6 +120,25 @@ class Schema:
         """Every column left out of the features, with the reason."""
         return {c.name: c.reason for c in self.columns if c.role == "excluded"}
 
+    def training_notes(self) -> list[str]:
+        """What training will do about the data, in sentences for the Train page and the CLI:
+        the columns left out as possible leakage, those used anyway, and the patient grouping."""
+        notes = []
+        if self.leakage_excluded:
+            notes.append("Left out as possible leakage: " + ", ".join(self.leakage_excluded) + ".")
+        if self.leakage_included:
+            notes.append(
+                "Used at your request although flagged as possible leakage: "
+                + ", ".join(self.leakage_included)
+                + "."
+            )
+        if self.group_column:
+            notes.append(
+                f"Split by patient: each '{self.group_column}' is kept in one of training, "
+                "validation or test."
+            )
+        return notes
+
     def fingerprint(self) -> str:
         """A short hash of the feature names and kinds, the target and the classes."""
         payload = json.dumps(

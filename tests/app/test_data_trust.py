@@ -44,3 +44,22 @@ def test_leak_unticked_with_reason_and_patients_grouped():
 def _schema(at):
     draft = at.session_state["data_draft"]
     return draft["schema"] if "schema" in draft else draft["dataset"].schema
+
+
+def test_train_page_names_what_training_will_leave_out(isolated_workspace):
+    import io
+
+    from dlcore.data import Dataset, infer_schema, update_columns
+    from dlcore.data.catalog import save_dataset
+
+    frame = pd.read_csv(io.BytesIO(_admissions_csv()))
+    frame["discharge_location"] = np.where(frame["outcome"] == 1, "DEAD/EXPIRED", "HOME")
+    schema = infer_schema(frame, "outcome")
+    update_columns(schema, included={"los": True}, frame=frame)
+    dataset_id = save_dataset(Dataset("admissions", frame, schema))
+    at = open_page("train")
+    healthy(widget(at.selectbox, "Dataset").set_value(dataset_id).run())
+    captions = [c.value for c in at.caption]
+    assert "Left out as possible leakage: discharge_location." in captions
+    assert any(c.startswith("Split by patient: each 'subject_id'") for c in captions)
+    assert any("flagged as possible leakage: los" in w.value for w in at.warning)

@@ -203,3 +203,14 @@ def test_headerless_column_names_are_not_repeated_targets():
     schema = infer_schema(frame, "column_14")
     assert schema.leakage_excluded == {}
     assert len(schema.features) == 13
+
+
+def test_training_notes_say_what_is_left_out_used_and_grouped():
+    frame = _cohort()
+    frame["los"] = np.random.default_rng(9).gamma(3, 2, len(frame)).round(1)
+    frame["hospital_expire_flag"] = frame["died_in_icu"]
+    schema = infer_schema(frame, "died_in_icu")
+    update_columns(schema, included={"los": True}, frame=frame)
+    notes = schema.training_notes()
+    assert notes[0] == "Left out as possible leakage: hospital_expire_flag."
+    assert notes[1].endswith("flagged as possible leakage: los.")
