@@ -499,8 +499,12 @@ class _ProgressWriter:
         self.job_id = job_id
         self.last_cancel_check = 0.0
         self.cancelled = False
+        self.training = False  # between the 'start' and 'end' events: batches read the flag
+        self.terminated = False  # SIGTERM came while training: stop at the next batch
 
     def on_event(self, event: Any) -> None:
+        if event.kind in ("start", "end"):
+            self.training = event.kind == "start"
         if event.kind == "epoch":
             # Read the cancel flag at every epoch's end: stop within one epoch.
             self.last_cancel_check = 0.0
@@ -561,7 +565,7 @@ class _ProgressWriter:
                 self.cancelled = bool(
                     session.scalar(select(JobRow.cancel_requested).where(JobRow.id == self.job_id))
                 )
-        return self.cancelled
+        return self.cancelled or self.terminated
 
 
 def _finish(job_id: str, **values: Any) -> None:
@@ -606,7 +610,16 @@ class _Terminated(BaseException):
     """SIGTERM reached the worker (a cancel's fallback, or the machine shutting down)."""
 
 
+_active_writer: _ProgressWriter | None = None
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
+    """While batches run, stop at the next one (the epoch's history is kept); in any other phase
+    (loading, building, evaluating), stop at once."""
+    writer = _active_writer
+    if writer is not None and writer.training:
+        writer.terminated = True
+        return
     raise _Terminated()
 
 
@@ -630,7 +643,8 @@ def _work(job_id: str) -> int:
             break
         reap_jobs()
         time.sleep(CLAIM_POLL_S)
-    writer = _ProgressWriter(job_id)
+    global _active_writer
+    writer = _active_writer = _ProgressWriter(job_id)
     try:
         try:
             outcome = _run_training(job, writer)
