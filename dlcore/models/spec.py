@@ -267,6 +267,7 @@ def default_spec(task: str, n_rows: int = 1000, *, molecules: bool = False) -> M
         spec.hidden_units, spec.dropout, spec.weight_decay = [128, 64], 0.2, 0.01
         spec.batch_size, spec.epochs = 32, 100
         spec.early_stopping_patience = 15
+        spec.ensemble = 1  # one network: what was measured for molecules (an ensemble was not)
     if task in ("regression", "survival"):
         spec.class_weighting = "none"
     if task == "survival":
