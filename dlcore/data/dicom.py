@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import io
 import logging
+import secrets
 import threading
 import warnings
 from collections.abc import Iterator
@@ -148,6 +151,10 @@ class DicomImage:
     window: tuple[float, float] | None
     meta: dict[str, Any]
     report: DeidReport
+    # Pseudonyms of the patient, study and series (keyed hashes made before de-identification,
+    # with a key that never leaves the process): images of one patient can be kept together
+    # in a split without keeping who the patient is.
+    group_keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_color(self) -> bool:
@@ -174,6 +181,7 @@ def read_dicom(
         ds = _parse(data, name)
         try:
             _check_pixels(ds, name)
+            group_keys = _group_keys(ds)
             report = deidentify(ds)
             frames = _decode(ds, name, limit)
             photometric = str(ds.get("PhotometricInterpretation", "") or "MONOCHROME2").upper()
@@ -195,7 +203,26 @@ def read_dicom(
         *frames.shape[:3],
         " RGB" if frames.ndim == 4 else "",
     )
-    return DicomImage(name, frames, photometric, window, report.kept, report)
+    return DicomImage(name, frames, photometric, window, report.kept, report, group_keys)
+
+
+_GROUP_SECRET = secrets.token_bytes(32)
+_GROUP_LEVELS = (
+    ("patient", "PatientID"),
+    ("study", "StudyInstanceUID"),
+    ("series", "SeriesInstanceUID"),
+)
+
+
+def _group_keys(ds: Any) -> dict[str, str]:
+    """Keyed hashes of the patient id, study and series UIDs that are present (never the values)."""
+    keys = {}
+    for level, keyword in _GROUP_LEVELS:
+        value = str(ds.get(keyword, "") or "").strip()
+        if value:
+            digest = hmac.new(_GROUP_SECRET, f"{level}:{value}".encode(), hashlib.sha256)
+            keys[level] = digest.hexdigest()[:16]
+    return keys
 
 
 def deidentify(ds: Any) -> DeidReport:

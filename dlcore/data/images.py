@@ -120,14 +120,36 @@ class ImageDataset:
 
     @property
     def group_name(self) -> str:
+        level = self._dicom_level()
+        if level:
+            return f"DICOM {level} (its images kept together)"
         if self._group_keys()[1]:
             return "patient folder (a folder below the class folder)"
         return "source file (the frames of one DICOM file)"
 
+    def _dicom_level(self) -> str | None:
+        """The coarsest DICOM grouping — patient, else study, else series — that every DICOM
+        image has and that gives at least three groups (an id shared by every file, such as
+        'ANON', is a placeholder, not one patient)."""
+        infos = [self.dicom.get(_FRAME_SUFFIX.sub("", n)) for n in self.file_names]
+        keys = [i.get("group_keys") or {} for i in infos if i]
+        if not keys:
+            return None
+        for level in ("patient", "study", "series"):
+            values = [k.get(level) for k in keys]
+            if all(values) and len(set(values)) >= 3:
+                return level
+        return None
+
     def _group_keys(self) -> tuple[list[str], bool]:
         keys, by_folder = [], False
+        level = self._dicom_level()
         for i, name in enumerate(self.file_names):
             key = _FRAME_SUFFIX.sub("", name)
+            info = self.dicom.get(key) if level else None
+            if info and (info.get("group_keys") or {}).get(level):
+                keys.append(f"{level}:{info['group_keys'][level]}")
+                continue
             parts = PurePosixPath(key).parts
             label = None
             if self.labels is not None and i < len(self.labels):
@@ -208,6 +230,7 @@ def decode_frames(
             "kept": dicom.meta,
             "frames": int(dicom.frames.shape[0]),
             "burned_in_annotation": dicom.report.burned_in_annotation,
+            "group_keys": dicom.group_keys,
         }
         frames = [
             conform(to_display(dicom, frame), size, channels)

@@ -168,3 +168,55 @@ def test_cross_validation_folds_keep_patients_together(monkeypatch):
         owners = [set(groups[p]) for p in _parts(split)]
         assert not owners[0] & owners[2] and not owners[1] & owners[2] and not owners[0] & owners[1]
         assert abs(len(split.test) - len(frame) / 5) < 0.05 * len(frame)
+
+
+def _dicom_bytes(patient: str, series: str) -> bytes:
+    import io
+
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm", download=False))
+    ds.PatientID, ds.SeriesInstanceUID = patient, series
+    buffer = io.BytesIO()
+    ds.save_as(buffer)
+    return buffer.getvalue()
+
+
+def test_dicom_files_of_one_patient_share_a_group_without_keeping_the_id():
+    import io
+    import zipfile
+
+    from dlcore.data.images import read_images
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for c, cls in enumerate(["covid", "normal"]):
+            for p in range(6):
+                for s in range(2):  # two series (files) per patient, each in the class folder
+                    member = f"{cls}/img_{c}{p}{s}.dcm"
+                    archive.writestr(member, _dicom_bytes(f"PAT{c}{p}", f"1.2.3.{c}.{p}.{s}"))
+    dataset = read_images(buffer.getvalue(), "scans.zip", size=16)
+    assert len(dataset.images) == 24
+    groups = dataset.groups
+    assert groups is not None and len(set(groups)) == 12
+    assert dataset.group_name.startswith("DICOM patient")
+    assert not any("PAT" in str(g) for g in groups)  # a keyed hash, never the id
+    info = next(iter(dataset.dicom.values()))
+    assert "PAT" not in str(info)
+
+
+def test_a_placeholder_patient_id_falls_back_to_the_series():
+    import io
+    import zipfile
+
+    from dlcore.data.images import read_images
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for c, cls in enumerate(["a", "b"]):
+            for p in range(4):
+                archive.writestr(f"{cls}/x{p}.dcm", _dicom_bytes("ANON", f"1.2.9.{c}.{p}"))
+    dataset = read_images(buffer.getvalue(), "anon.zip", size=16)
+    assert dataset.group_name.startswith("DICOM series")
+    assert dataset.groups is None  # one image per series: every image stands alone
