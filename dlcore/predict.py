@@ -79,6 +79,14 @@ def check_records(layout: TabularLayout, frame: pd.DataFrame) -> tuple[pd.DataFr
                 )
             if info.min is not None and info.max is not None:
                 finite = values[np.isfinite(values)]
+                zeros = int(np.sum(finite == 0)) if info.min > 0 else 0
+                if zeros:  # below a positive range, 0 is 'not measured', not an extrapolation
+                    notes.append(
+                        f"'{info.name}': {zeros} value(s) are 0, which training never had (its "
+                        f"smallest was {info.min:g}): 0 most likely means 'not measured'. Blank "
+                        "those cells so they count as missing."
+                    )
+                    finite = finite[finite != 0]
                 outside = int(np.sum((finite < info.min) | (finite > info.max)))
                 if outside:
                     notes.append(

@@ -102,6 +102,15 @@ def test_out_of_range_values_are_noted(tiny_binary, records):
     assert any("'mean area'" in n and "outside the training range" in n for n in result.notes)
 
 
+def test_zero_below_the_training_range_is_not_measured_not_out_of_range(tiny_binary, records):
+    model, layout = _binary(tiny_binary)
+    zeroed = records.copy()
+    zeroed["mean area"] = 0.0  # not measured at this hospital
+    notes = [n for n in predict(model, layout, zeroed).notes if "'mean area'" in n]
+    assert len(notes) == 1 and "not measured" in notes[0]
+    assert "outside the training range" not in notes[0]
+
+
 def test_binary_table(tiny_binary, records):
     model, layout = _binary(tiny_binary)
     result = predict(model, layout, records, threshold=0.4)
