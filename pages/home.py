@@ -49,6 +49,12 @@ def demo_status(shown: Glance) -> None:
             icon=":material/hourglass_top:",
         )
         return
+    if startup.boot().failed:
+        st.warning(
+            "Preparing the workspace failed (the demo data or the demo model's training); the "
+            "details are in the app's log. Your own data and models are not affected.",
+            icon=":material/warning:",
+        )
     state = glance.demo_state()
     if state == "training":
         job = glance.demo_job()
