@@ -293,7 +293,9 @@ def test_an_uploaded_image_gets_its_heatmap(server, browser, tmp_path):
         expect(most_likely).to_be_visible()
         predicted = most_likely.locator("[data-testid=stMetricValue]").inner_text().strip()
         assert predicted in [str(i) for i in range(10)], predicted
-        expect(page.locator("[data-testid=stPlotlyChart] .js-plotly-plot").first).to_be_visible()
+        expect(page.locator("[data-testid=stPlotlyChart] .js-plotly-plot").first).to_be_visible(
+            timeout=PAGE_TIMEOUT_MS  # plotly draws after the script ends; slow on a busy machine
+        )
 
         page.get_by_role("button", name="Explain this image").click()
         expect(page.get_by_role("heading", name="Explain", exact=True)).to_be_visible()
@@ -301,7 +303,7 @@ def test_an_uploaded_image_gets_its_heatmap(server, browser, tmp_path):
         expect(page.get_by_role("radio", name="The image from Predict")).to_be_checked()
         # each overlay is a chart with its colour scale (issue 14 #15)
         heatmap = page.locator(".js-plotly-plot").filter(has_text="Grad-CAM")
-        expect(heatmap).to_be_visible()
+        expect(heatmap).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         expect(page.locator(".js-plotly-plot").filter(has_text="SHAP").first).to_be_visible()
         assert heatmap.evaluate("gd => gd._fullData[0].z.length") == 28
         expect(heatmap.locator(".colorbar")).to_have_count(1)
