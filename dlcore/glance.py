@@ -125,7 +125,17 @@ def take() -> Glance:
     return _read_store()
 
 
+_SOURCES: dict[Path, str] = {}  # a model's training-data source never changes: read its card once
+
+
 def _card_source(folder: Path) -> str:
+    source = _SOURCES.get(folder) or _read_card_source(folder)
+    if source:
+        _SOURCES[folder] = source
+    return source
+
+
+def _read_card_source(folder: Path) -> str:
     try:
         card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
