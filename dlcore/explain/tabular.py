@@ -119,6 +119,12 @@ class TabularExplainer:
         ``method`` is 'auto', 'deep' or 'permutation'. Raises UserError for an empty background
         or a method the model cannot use.
         """
+        if getattr(layout, "molecule_features", []):
+            raise UserError(
+                "This model reads molecules (SMILES): its explanations are per atom.",
+                expected="dlcore.explain.molecules.MoleculeExplainer for molecule models",
+                fix="explain it on the Explain page or with `explain --smiles`",
+            )
         if background is None or len(background) == 0:
             raise UserError(
                 "There are no reference records to explain against.",
