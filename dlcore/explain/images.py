@@ -14,6 +14,9 @@ from dlcore.models.image import LOGITS_LAYER, last_conv_layer
 from dlcore.models.layouts import ImageLayout
 
 logger = logging.getLogger(__name__)
+# Expected-gradients samples per image. On a small digits CNN the additivity error fell from
+# 8.5 (200 samples) to 4.5 (500) and 2.7 (1000) percentage points, at 1.0, 1.9 and 4.1 s an image.
+SHAP_SAMPLES = 500
 
 
 @dataclass
@@ -172,11 +175,11 @@ class ImageExplainer:
         return ImageExplanation("saliency", _normalise(raw), raw, k, name, probabilities)
 
     def shap(
-        self, image: np.ndarray, output: int | None = None, nsamples: int = 200
+        self, image: np.ndarray, output: int | None = None, nsamples: int = SHAP_SAMPLES
     ) -> ImageExplanation:
         """SHAP values by expected gradients (shap.GradientExplainer) against the training sample.
 
-        Sampled, so additive only approximately (≈1e-2); the error is reported.
+        Sampled, so additive only approximately; the error is reported (the pages flag a large one).
         """
         import shap
 
