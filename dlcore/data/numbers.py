@@ -32,6 +32,7 @@ MIN_CONSISTENT_GROUPS = 5
 
 _SPACE_GROUPS = re.compile(r"[-+]?[1-9]\d{0,2}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d+)?")
 _CENSORED = re.compile(r"(<=|>=|=<|=>|≤|≥|<|>)\s*(.+)")
+_CENSORED_TEXT = r"^(<=|>=|=<|=>|≤|≥|<|>)\s*(.+)$"
 _PLAIN = re.compile(r"[-+]?\d+")
 _SCIENTIFIC = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 _AMBIGUOUS_DOT = re.compile(r"[-+]?[1-9]\d{0,2}\.\d{3}")
@@ -63,11 +64,10 @@ class ParsedNumbers:
 
 
 def clean_text(series: pd.Series) -> pd.Series:
-    """Values as stripped text, with missing markers ('', 'NA', '?', ...) as None."""
-    text = series.astype("object").map(
-        lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v).strip()
-    )
-    return text.map(lambda v: None if v in MISSING_TEXT else v)
+    """Values as stripped text (the ``str`` dtype), with missing markers ('', 'NA', '?', ...) as
+    missing."""
+    text = series.astype("str").str.strip()
+    return text.where(~text.isin(MISSING_TEXT) & series.notna())
 
 
 def number_shape(core: str) -> str:
@@ -105,22 +105,15 @@ def parse_numbers(
             fix="choose limit or half",
         )
     text = clean_text(series)
-    cores: dict[int, str] = {}
-    ops: dict[int, str] = {}
-    shapes: dict[int, str] = {}
-    spaced = 0
-    for i, value in enumerate(text.tolist()):
-        if not isinstance(value, str):  # missing: clean_text's None comes back as NaN from map
-            continue
-        m = _CENSORED.fullmatch(value)
-        op = ""
-        if m:
-            op, value = m.group(1), m.group(2).strip()
-        if _SPACE_GROUPS.fullmatch(value):
-            value = re.sub(r"[ \u00a0\u202f']", "", value)
-            spaced += 1
-        cores[i], ops[i], shapes[i] = value, op, number_shape(value)
-    counts = pd.Series(list(shapes.values()), dtype=object).value_counts().to_dict()
+    present = text.notna().to_numpy()
+    censor = text.str.extract(_CENSORED_TEXT)
+    ops = censor[0]
+    core = censor[1].str.strip().where(ops.notna(), text)
+    spaced = core.str.fullmatch(_SPACE_GROUPS.pattern).fillna(False).astype(bool)
+    if spaced.any():
+        core = core.where(~spaced, core.str.replace(r"[ \u00a0\u202f']", "", regex=True))
+    shapes = _shapes(core)
+    counts = shapes[present].value_counts().to_dict()
     point, comma = counts.get("point", 0), counts.get("comma", 0)
     amb_dot, amb_comma = counts.get("ambiguous_dot", 0), counts.get("ambiguous_comma", 0)
     notes: list[str] = []
@@ -166,45 +159,43 @@ def parse_numbers(
         else:
             convention = "."
     thousands = {".": ",", ",": "."}.get(convention)
-    values = np.full(len(text), np.nan)
-    unreadable = np.zeros(len(text), dtype=bool)
-    below = above = ambiguous = 0
-    for i, core in cores.items():
-        shape = shapes[i]
-        if not convention and shape.startswith("ambiguous"):
-            unreadable[i] = True
-            ambiguous += 1
-            continue
-        if shape == "bad" or shape == minority:
-            unreadable[i] = True
-            continue
-        number = core.replace(thousands or "", "") if shape != "plain" else core
-        number = number.replace(",", ".") if convention == "," and shape != "plain" else number
-        try:
-            x = float(number)
-        except ValueError:
-            unreadable[i] = True
-            continue
-        op = ops[i]
-        if op:
-            if op in _BELOW:
-                below += 1
-                x = x / 2 if censored == "half" else x
-            else:
-                above += 1
-        values[i] = x
+    ambiguous_mask = shapes.str.startswith("ambiguous").to_numpy()
+    readable = present & (shapes != "bad").to_numpy() & (shapes != minority).to_numpy()
+    if not convention:
+        readable &= ~ambiguous_mask
+    marked_mask = readable & (shapes != "plain").to_numpy()
+    cleaned = core.where(readable)
+    if thousands and marked_mask.any():
+        grouped = cleaned.str.replace(thousands, "", regex=False)
+        if convention == ",":
+            grouped = grouped.str.replace(",", ".", regex=False)
+        cleaned = cleaned.where(~marked_mask, grouped)
+    values = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    readable &= values.notna().to_numpy()
+    unreadable = present & ~readable
+    below_mask = readable & ops.isin(_BELOW).to_numpy()
+    above_mask = readable & ops.notna().to_numpy() & ~ops.isin(_BELOW).to_numpy()
+    if censored == "half" and below_mask.any():
+        values = values.where(~below_mask, values / 2)
+    below, above = int(below_mask.sum()), int(above_mask.sum())
+    ambiguous = int((present & ambiguous_mask & ~readable).sum())
+    used_thousands = bool((spaced.to_numpy() & readable).any()) or bool(
+        thousands
+        and (
+            marked_mask
+            & readable
+            & core.str.contains(thousands, regex=False).fillna(False).to_numpy()
+        ).any()
+    )
     if below or above:
         how = "half the limit for values below it" if censored == "half" else "the limit itself"
         notes.append(
             f"{name} has {below + above} censored value(s) ({below} below a limit such as <5, "
             f"{above} above one such as >100); they were read as {how}."
         )
-    used_thousands = bool(spaced) or any(
-        thousands in cores[i] for i in cores if not unreadable[i] and thousands
-    )
     index = series.index
     return ParsedNumbers(
-        pd.Series(values, index=index, dtype=float),
+        values.set_axis(index),
         pd.Series(unreadable, index=index),
         convention or ".",
         thousands if used_thousands else None,
@@ -213,6 +204,24 @@ def parse_numbers(
         ambiguous,
         notes,
     )
+
+
+def _shapes(core: pd.Series) -> pd.Series:
+    """``number_shape`` of every value, vectorised (the same rules, lowest priority first)."""
+    shapes = pd.Series("bad", index=core.index, dtype=object)
+    rules = (
+        ("comma", (_COMMA_DECIMAL, _DOT_GROUPS)),
+        ("point", (_DOT_DECIMAL, _COMMA_GROUPS)),
+        ("ambiguous_comma", (_AMBIGUOUS_COMMA,)),
+        ("ambiguous_dot", (_AMBIGUOUS_DOT,)),
+        ("plain", (_PLAIN, _SCIENTIFIC)),
+    )
+    for shape, patterns in rules:
+        hit = np.zeros(len(core), dtype=bool)
+        for pattern in patterns:
+            hit |= core.str.fullmatch(pattern.pattern).fillna(False).astype(bool).to_numpy()
+        shapes[hit] = shape
+    return shapes.astype("str")
 
 
 def to_number(

@@ -7,6 +7,7 @@ import io
 import logging
 import re
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -232,13 +233,13 @@ def _decimal_mark(text: str, delimiter: str) -> str | None:
     from dlcore.data.numbers import number_shape
 
     rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-    shapes = [
-        number_shape(cell.strip())
-        for row in rows
-        for cell in row
-        if any(ch.isdigit() for ch in cell)
-    ]
-    commas, points = shapes.count("comma"), shapes.count("point")
+    # Only cells with a mark can show the convention; each distinct one is classified once.
+    marked = Counter(cell.strip() for row in rows for cell in row if "," in cell or "." in cell)
+    commas = points = 0
+    for cell, count in marked.items():
+        shape = number_shape(cell)
+        commas += count if shape == "comma" else 0
+        points += count if shape == "point" else 0
     if commas == points == 0:
         return None
     return "," if commas > points else "."
@@ -289,6 +290,9 @@ def _read_clinical_numbers(table: TableFile, censored: str) -> None:
         text = clean_text(series).dropna()
         if text.empty or text.str.contains(r"\d", regex=True).mean() < 0.5:
             continue
+        sample = parse_numbers(text.head(500), str(column), decimal_hint=table.decimal)
+        if sample.values.notna().mean() < 0.8 and not sample.ambiguous:
+            continue  # codes or free text ('P100234'): not numbers; spare the whole column
         parsed = parse_numbers(series, str(column), decimal_hint=table.decimal, censored=censored)
         readable = int(parsed.values.notna().sum())
         if readable == len(text):
