@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 
 import numpy as np
 import pandas as pd
@@ -15,29 +14,21 @@ import streamlit as st
 from dlcore.errors import UserError
 from dlcore.evaluate.baselines import baseline_sentence
 from dlcore.evaluate.calibration import calibration_report
-from dlcore.evaluate.clinical import choose_threshold, decision_curve, metrics_at_threshold
-from dlcore.evaluate.metrics import evaluate, reportability
-from dlcore.evaluate.model_report import fit_model_recalibration, set_operating_point
+from dlcore.evaluate.clinical import decision_curve
+from dlcore.evaluate.metrics import reportability
+from dlcore.evaluate.model_report import set_operating_point
 from dlcore.plots.clinical import (
     plot_decision_curve,
-    plot_multiclass_with_bands,
     plot_pr_with_band,
     plot_reliability,
-    plot_residuals,
     plot_roc_with_band,
-    plot_subgroups,
     plot_threshold_confusion,
 )
-from dlcore.plots.metrics import plot_regression
-from dlcore.plots.survival import plot_kaplan_meier
-from dlcore.registry import update_card
-from dlcore.report.card import model_card_html, model_card_markdown
+from dlcore.report.card_parts import binary_card_parts
 from ui import cache
 from ui.auth import log, log_once, require_page
 from ui.common import (
-    PRESET_NAMES,
     event_text,
-    fmt_time,
     guard,
     model_picker,
     operating_point_text,
@@ -45,17 +36,24 @@ from ui.common import (
     preset_text,
     require,
 )
+from ui.evaluate_parts import (
+    FLASH,
+    audit_fields,
+    interval_tile,
+    model_card_section,
+    natural_frequencies,
+    number_tile,
+    recalibration_control,
+    say_and_rerun,
+    subgroups_section,
+    threshold_controls,
+)
+from ui.evaluate_tasks import multiclass_page, regression_page, survival_page
 from ui.images import IMAGE_SUFFIXES, shape_text
 
 TEST, EXTERNAL = "Its held-out test split", "An external cohort (upload)"
 RESAMPLES = [1000, 2000, 5000]
 THRESHOLD_RESAMPLES = 1000  # the threshold metrics follow the slider: kept quick
-RECALIBRATIONS = {
-    "none": "None (the network's own output)",
-    "temperature": "Temperature scaling",
-    "isotonic": "Isotonic regression",
-}
-FLASH = "evaluate_flash"
 TASKS = ("binary", "multiclass", "regression", "survival")
 SURVIVAL_RESAMPLES = 500  # each C-index resample compares every pair of records: kept moderate
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet")
@@ -66,51 +64,6 @@ model_id = model_picker(key="evaluate_model")
 flash = st.session_state.pop(FLASH, None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
-
-
-# -- small pieces ----------------------------------------------------------------------------
-
-
-def finite(value: float | None) -> bool:
-    return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def interval_tile(column, label: str, interval, help: str | None = None) -> None:
-    """A metric tile: the estimate, and its 95% interval beneath it."""
-    if interval is None or not finite(interval.value):
-        column.metric(label, "—", help=help)
-        return
-    ci = (
-        f"95% CI {interval.low:.3f}–{interval.high:.3f}"
-        if finite(interval.low) and finite(interval.high)
-        else None
-    )
-    column.metric(
-        label,
-        f"{interval.value:.3f}",
-        ci,
-        delta_color="off",
-        delta_arrow="off",
-        help=help,
-    )
-
-
-def number_tile(column, label: str, value: float, digits: str = ".3f", help: str | None = None):
-    column.metric(label, f"{value:{digits}}" if finite(value) else "—", help=help)
-
-
-def audit_fields(loaded) -> dict:
-    return {
-        "object_type": "model",
-        "object_id": loaded.id,
-        "model_id": loaded.id,
-        "model_version": loaded.version,
-    }
-
-
-def say_and_rerun(message: str) -> None:
-    st.session_state[FLASH] = message
-    st.rerun()
 
 
 # -- which data --------------------------------------------------------------------------------
@@ -253,227 +206,6 @@ def describe_data(loaded, data) -> None:
 
 
 # -- binary ------------------------------------------------------------------------------------
-
-
-def threshold_controls(loaded, data, p: np.ndarray) -> tuple[float, str, float | None]:
-    """The preset, its value and the threshold it gives (or the slider's)."""
-    slider_key = f"evaluate_threshold_{loaded.id}"
-    if slider_key not in st.session_state:
-        st.session_state[slider_key] = min(max(loaded.threshold, 0.0), 1.0)
-    c1, c2 = st.columns(2)
-    preset = c1.selectbox(
-        "Choose the threshold by",
-        list(PRESET_NAMES),
-        format_func=PRESET_NAMES.__getitem__,
-        key=f"evaluate_preset_{loaded.id}",
-        help="A preset computes the threshold on the evaluation records; 'Set by hand' uses the slider.",
-    )
-    value = None
-    if preset in ("sensitivity", "specificity"):
-        value = c2.number_input(
-            f"{preset.capitalize()} at least",
-            0.5,
-            1.0,
-            0.9,
-            0.01,
-            key=f"evaluate_target_{loaded.id}_{preset}",
-        )
-    elif preset == "cost":
-        value = c2.number_input(
-            "A missed case costs as much as this many false alarms",
-            0.1,
-            1000.0,
-            5.0,
-            0.5,
-            key=f"evaluate_cost_{loaded.id}",
-            help="The cost ratio FN:FP: how much worse it is to miss a patient with the "
-            "outcome than to flag one without it.",
-        )
-    threshold = None
-    if preset != "fixed":
-        threshold = choose_threshold(data.y, p, preset, value)
-        st.session_state[slider_key] = min(max(threshold, 0.0), 1.0)
-    shown = st.slider(
-        "Operating threshold (probability at or above which the model says "
-        f"'{loaded.layout.positive_class}')",
-        0.0,
-        1.0,
-        step=0.001,
-        format="%.3f",
-        key=slider_key,
-        disabled=preset != "fixed",
-        help="Move it by hand with 'Set by hand'; a preset sets it for you.",
-    )
-    if preset == "fixed":
-        threshold, value = float(shown), float(shown)
-    return float(threshold), preset, value
-
-
-def natural_frequencies(confusion: dict, positive: str) -> str:
-    tp, fp, tn, fn = confusion["tp"], confusion["fp"], confusion["tn"], confusion["fn"]
-    positive = plain(positive)
-    flagged, cleared = tp + fp, tn + fn
-    return (
-        f"Of **{tp + fn}** patients with {positive}, the model flags **{tp}** and misses **{fn}**; "
-        f"of **{tn + fp}** without, it clears **{tn}** and falsely alarms on **{fp}**. "
-        f"Of the {flagged} it flags, {tp} have {positive}"
-        + (f" ({tp / flagged:.0%})" if flagged else "")
-        + f"; of the {cleared} it clears, {tn} are free of it"
-        + (f" ({tn / cleared:.0%})." if cleared else ".")
-    )
-
-
-def recalibration_control(loaded, methods: list[str]) -> None:
-    """Pick a recalibration, fit it on the validation split and save it with the model."""
-    current = loaded.recalibrator.method
-    method = st.radio(
-        "Recalibration",
-        methods,
-        index=methods.index(current) if current in methods else 0,
-        format_func=RECALIBRATIONS.__getitem__,
-        horizontal=True,
-        key=f"evaluate_recalibration_{loaded.id}",
-        help="Temperature scaling softens or sharpens every probability by one factor; isotonic "
-        "regression maps them through a fitted increasing curve. Both are fitted on the "
-        "validation split, never on the records judged here.",
-    )
-    st.caption(
-        "Saved with the model: Predict and Explain then show the recalibrated probabilities, and "
-        "a saved operating threshold applies to them."
-    )
-    if st.button(
-        "Fit on the validation split and save with the model",
-        icon=":material/tune:",
-        key=f"evaluate_fit_{loaded.id}",
-    ):
-        with guard("Fitting the recalibration"):
-            recalibrator = fit_model_recalibration(loaded, method)
-            log("recalibrate", **audit_fields(loaded), detail={"method": method})
-            say_and_rerun(
-                f"Recalibration saved: probabilities are now {recalibrator.describe()}. "
-                "Predict shows these calibrated probabilities from now on."
-                if method != "none"
-                else "Recalibration removed: Predict shows the network's own output."
-            )
-
-
-def subgroup_columns(loaded, records: pd.DataFrame) -> list[str]:
-    """Columns worth comparing groups of: not the outcome, no identifiers or free text."""
-    schema = {c["name"]: c for c in loaded.card.get("schema", {}).get("columns", [])}
-    target = loaded.layout.target
-    chosen = []
-    for name in records.columns:
-        info = schema.get(str(name), {})
-        if name == target or info.get("kind") in ("identifier", "text", "empty", "datetime"):
-            continue
-        values = records[name]
-        if not pd.api.types.is_numeric_dtype(values) and values.nunique() > 20:
-            continue  # many distinct texts: names, numbers, notes
-        chosen.append(str(name))
-    return chosen
-
-
-def parse_cut_points(text: str) -> tuple[float, ...]:
-    """'50, 65' → (50.0, 65.0); raises UserError naming what is not a number."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    numbers = []
-    for part in parts:
-        try:
-            numbers.append(float(part))
-        except ValueError:
-            raise UserError(
-                f"Cut point '{part}' is not a number.",
-                expected="numbers separated by commas, such as 50, 65",
-                fix="type the band limits as numbers",
-            ) from None
-    if not numbers:
-        raise UserError(
-            "No cut points.",
-            expected="numbers separated by commas, such as 50, 65",
-            fix="type at least one cut point, or choose equal-count thirds",
-        )
-    return tuple(sorted(set(numbers)))
-
-
-def subgroups_section(loaded, data, key: str, p: np.ndarray, threshold: float):
-    """Per-group performance of one column; returns its settings (for the model card) or None."""
-    records = data.records
-    columns = subgroup_columns(loaded, records)
-    if not columns:
-        st.caption("The evaluation records have no column to form groups by.")
-        return None
-    c1, c2 = st.columns(2)
-    column = c1.selectbox("Compare the groups of", columns, key=f"evaluate_group_{loaded.id}")
-    values = records[column]
-    banded = pd.api.types.is_numeric_dtype(values) and values.nunique() > 5
-    edges = None
-    if banded:
-        how = c2.radio(
-            "Bands",
-            ["Equal-count thirds (tertiles)", "My cut points"],
-            horizontal=True,
-            key="evaluate_bands",
-        )
-        if how == "My cut points":
-            text = c2.text_input(
-                "Cut points",
-                placeholder="50, 65",
-                key=f"evaluate_cuts_{loaded.id}_{column}",
-                help=f"Band limits of {column}, e.g. '50, 65' gives < 50, 50–65 and ≥ 65.",
-            )
-            if not text.strip():
-                st.caption("Type the cut points, such as 50, 65.")
-                return None
-            edges = parse_cut_points(text)
-    else:
-        c2.caption(f"{column}: {values.nunique()} groups, as they are.")
-    tolerance = st.slider(
-        "Flag a group when it falls short of the overall value by more than",
-        0.0,
-        0.3,
-        0.1,
-        0.01,
-        key="evaluate_tolerance",
-        help="Applies to AUC, sensitivity and specificity; calibration-in-the-large is flagged "
-        "beyond twice this (in log-odds).",
-    )
-    report = cache.subgroup_report(
-        key, column, edges, banded, float(threshold), tolerance, data.y, p, values
-    )
-    frame = report.to_frame()
-    st.dataframe(
-        frame,
-        hide_index=True,
-        column_config={
-            name: st.column_config.NumberColumn(format="%.3f")
-            for name in (
-                "prevalence",
-                "sensitivity",
-                "specificity",
-                "mean predicted",
-                "calibration-in-the-large",
-            )
-        },
-    )
-    st.plotly_chart(plot_subgroups(report), key="evaluate_subgroups")
-    flagged = [row for row in report.rows if row.flags]
-    for row in flagged:
-        st.warning(
-            f"**{plain(column)} = {plain(row.group)}** ({row.n} records): "
-            + plain("; ".join(row.flags))
-            + ".",
-            icon=":material/warning:",
-        )
-    if not flagged:
-        st.success(
-            f"No group of {plain(column)} falls short by more than {tolerance:.2f}.",
-            icon=":material/check_circle:",
-        )
-    st.caption(
-        f"Sensitivity and specificity at the threshold {threshold:.3f}. Small groups have wide "
-        "intervals: a gap there may be chance; a flagged gap is a question for the data, not a verdict."
-    )
-    return column, values, banded, edges, tolerance
 
 
 def binary_page(loaded, data, key: str, resamples: int):
@@ -659,215 +391,11 @@ def binary_page(loaded, data, key: str, resamples: int):
         with tabs["Subgroups"], guard("Comparing the subgroups"):
             subgroup_settings = subgroups_section(loaded, data, key, p, threshold)
 
-    saved = loaded.threshold
-
-    def card_parts() -> tuple[object, object, list]:
-        """The report at the saved operating point, the subgroups at it, and the figures."""
-        from dlcore.evaluate.clinical import band_numeric, subgroup_report
-
-        metrics, counts = metrics_at_threshold(data.y, p, saved, resamples=report.resamples)
-        chosen_curve = curve or report.decision
-        at_saved = dataclasses.replace(
-            report, threshold=saved, at_threshold=metrics, confusion=counts, decision=chosen_curve
-        )
-        groups_report = None
-        if subgroup_settings is not None:
-            column, values, banded, edges, tolerance = subgroup_settings
-            groups = band_numeric(values, list(edges) if edges else None) if banded else values
-            groups_report = subgroup_report(
-                data.y, p, groups, threshold=saved, tolerance=tolerance, column=column
-            )
-        figures = [
-            plot_roc_with_band(at_saved),
-            plot_reliability(report.calibration),
-            plot_decision_curve(chosen_curve, saved),
-        ]
-        if groups_report is not None:
-            figures.append(plot_subgroups(groups_report))
-        return at_saved, groups_report, figures
-
-    return card_parts
-
-
-# -- multiclass and regression -------------------------------------------------------------------
-
-
-def multiclass_page(loaded, data, key: str, resamples: int):
-    report = cache.clinical_report(key, resamples, loaded, data)
-    c = st.columns(4)
-    interval_tile(
-        c[0], "Accuracy", report.accuracy, "The share of records whose most likely class is right."
-    )
-    values = [v.value for v in report.auc.values() if finite(v.value)]
-    number_tile(c[1], "Mean one-vs-rest AUC", float(np.mean(values)) if values else float("nan"))
-    st.caption(f"95% intervals from {resamples:,} stratified bootstrap resamples (seed 0).")
-    counts = np.bincount(np.asarray(data.y, dtype=int), minlength=len(report.classes))
-    table = pd.DataFrame(
-        [
-            {
-                "class": name,
-                "records": int(counts[k]),
-                "ROC AUC (95% CI)": str(report.auc[name])
-                if name in report.auc
-                else "— (no records)",
-            }
-            for k, name in enumerate(report.classes)
-        ]
-    )
-    g1, g2 = st.columns([2, 3])
-    g1.dataframe(table, hide_index=True)
-    g2.plotly_chart(plot_multiclass_with_bands(report), key="evaluate_multiclass")
-    st.subheader("Calibration")
-    st.info(f"Probabilities shown: **{loaded.recalibrator.describe()}**.", icon=":material/info:")
-    recalibration_control(loaded, ["none", "temperature"])
-
-    def card_parts() -> tuple[object, object, list]:
-        return report, None, [plot_multiclass_with_bands(report)]
-
-    return card_parts
-
-
-def regression_page(loaded, data, key: str, resamples: int):
-    report = cache.clinical_report(key, resamples, loaded, data)
-    plain = evaluate("regression", data.y, data.output)
-    target = loaded.layout.target or "value"
-    c = st.columns(4)
-    interval_tile(c[0], "MAE", report.mae, f"Mean absolute error, in the units of {target}.")
-    interval_tile(c[1], "RMSE", report.rmse, "Root mean squared error: large errors weigh more.")
-    interval_tile(
-        c[2],
-        "Bias",
-        report.bias,
-        "Mean of predicted − actual: above 0 the model overestimates on average.",
-    )
-    number_tile(c[3], "R²", plain.r2, ".2f", help="The share of the variance the model explains.")
-    st.caption(f"95% intervals from {resamples:,} bootstrap resamples (seed 0).")
-    scatter = plot_regression(plain)
-    scatter.update_layout(title=f"Predicted against actual — {data.source}")
-    g1, g2 = st.columns(2)
-    g1.plotly_chart(scatter, key="evaluate_regression")
-    g2.plotly_chart(plot_residuals(report), key="evaluate_residuals")
-
-    def card_parts() -> tuple[object, object, list]:
-        figure = plot_regression(plain)
-        figure.update_layout(title=f"Predicted against actual — {data.source}")
-        return report, None, [figure, plot_residuals(report)]
-
-    return card_parts
-
-
-def survival_page(loaded, data, key: str, resamples: int):
-    """C-index with its interval, time-dependent AUC and Brier score, and Kaplan–Meier curves
-    of the predicted-risk tertiles beside their mean predicted survival."""
-    report = cache.clinical_report(key, resamples, loaded, data)
-    layout = loaded.layout
-    time_label = layout.time_column or "time"
-    time, event = plain(time_label), plain(event_text(layout))
-    tiles = st.columns(2 + len(report.auc_times))
-    interval_tile(
-        tiles[0],
-        "C-index",
-        report.c_index,
-        "Harrell's concordance: of two patients whose order of events is known, the chance that "
-        "the one with the event first had the higher predicted risk (0.5 is chance).",
-    )
-    for tile, at, auc in zip(tiles[1:], report.auc_times, report.auc, strict=False):
-        number_tile(
-            tile,
-            f"AUC at {fmt_time(at)}",
-            auc,
-            help=f"Time-dependent AUC: how well the risk separates patients with {event} by "
-            f"{time} {fmt_time(at)} from those still free of it then (censoring-weighted).",
-        )
-    number_tile(
-        tiles[-1],
-        "Integrated Brier score",
-        report.integrated_brier if report.integrated_brier is not None else float("nan"),
-        help="The squared error of the predicted survival probabilities averaged over time "
-        "(censoring-weighted; 0 is perfect, 0.25 is no better than 50% for everybody).",
-    )
-    st.caption(
-        f"{report.n:,} records, {report.events:,} events. C-index interval from "
-        f"{report.resamples or resamples} bootstrap resamples (seed 0). The AUCs are at the "
-        "quartiles of the training event times (the times Predict reports survival at), "
-        "where this data's follow-up reaches them."
-        if report.auc_times
-        else f"{report.n:,} records, {report.events:,} events. Too few events or too short a "
-        "follow-up for the time-dependent AUC and the Brier score."
-    )
-    st.plotly_chart(plot_kaplan_meier(report, time_label=time_label), key="evaluate_kaplan_meier")
-    st.caption(
-        "Calibration over time: the records are split into thirds by predicted risk. Solid steps "
-        "are what happened to each third (Kaplan–Meier); dashed lines are the survival the model "
-        "predicted for them on average. Close pairs mean well-calibrated survival probabilities; "
-        "well-separated thirds mean good discrimination."
-    )
-
-    def card_parts() -> tuple[object, object, list]:
-        return report, None, [plot_kaplan_meier(report, time_label=time_label)]
-
-    return card_parts
-
-
-# -- the model card ----------------------------------------------------------------------------
-
-
-def model_card_section(loaded, card_parts) -> None:
-    card = dict(loaded.card)
-    intended = st.text_area(
-        "Intended use",
-        card.get("intended_use", ""),
-        key=f"evaluate_intended_{loaded.id}",
-        height=110,
-        placeholder="Who the model is for, in which setting, for which decision, and who must not rely on it.",
-    )
-    if st.button("Save intended use", icon=":material/save:", key=f"evaluate_save_use_{loaded.id}"):
-        with guard("Saving the intended use"):
-            update_card(loaded.id, {"intended_use": intended.strip()})
-            say_and_rerun("Intended use saved in the model card.")
-
-    def markdown() -> bytes:
-        report, subgroups, _ = card_parts()
-        return model_card_markdown(card, report, subgroups).encode()
-
-    def html() -> bytes:
-        report, subgroups, figures = card_parts()
-        return model_card_html(card, report, subgroups, figures).encode()
-
-    def exported(kind: str) -> None:
-        log("export", **audit_fields(loaded), detail={"format": kind})
-
-    slug = "".join(ch if ch.isalnum() else "-" for ch in loaded.name.lower()).strip("-")[:60]
-    c1, c2 = st.columns(2)
-    c1.download_button(
-        "Model card (Markdown)",
-        markdown,
-        file_name=f"model-card-{slug}.md",
-        mime="text/markdown",
-        icon=":material/description:",
-        key="evaluate_card_markdown",
-        on_click=exported,
-        args=("markdown",),
-    )
-    c2.download_button(
-        "Model card (HTML with figures)",
-        html,
-        file_name=f"model-card-{slug}.html",
-        mime="text/html",
-        icon=":material/download:",
-        key="evaluate_card_html",
-        on_click=exported,
-        args=("html",),
-    )
-    st.caption(
-        "The card reports the evaluation above"
-        + (
-            f" at the saved operating threshold {loaded.threshold:.3f}"
-            if loaded.task == "binary"
-            else ""
-        )
-        + ". The HTML file holds its figures and works offline"
-        + (" (the subgroups are those on the Subgroups tab)." if loaded.task == "binary" else ".")
+    choice = subgroup_settings
+    values = data.records[choice.column] if choice is not None else None
+    # Built only when a card is downloaded: the model card reports the saved operating point.
+    return lambda: binary_card_parts(
+        report, data.y, p, loaded.threshold, decision=curve, subgroup=choice, values=values
     )
 
 

@@ -4,7 +4,7 @@ never trained further), reports and explanations per content."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,9 @@ from dlcore.data.catalog import load_dataset
 from dlcore.data.images import ImageDataset, load_digits_images, read_image_files, read_images
 from dlcore.data.schema import Schema
 from dlcore.registry import LoadedModel, get_card, load_model
+
+if TYPE_CHECKING:
+    from dlcore.evaluate.subgroups import SubgroupChoice
 
 
 def model_version_key(model_id: str) -> str:
@@ -247,21 +250,16 @@ def metrics_at_threshold(
 @st.cache_data(max_entries=32, show_spinner="Comparing the subgroups…")
 def subgroup_report(
     key: str,
-    column: str,
-    edges: tuple[float, ...] | None,
-    banded: bool,
+    choice: SubgroupChoice,
     threshold: float,
-    tolerance: float,
     _y: np.ndarray,
     _p: np.ndarray,
     _values: pd.Series,
 ) -> Any:
-    """Performance per group of one column (numeric columns in bands: ``edges`` or tertiles)."""
-    from dlcore.evaluate.clinical import band_numeric
-    from dlcore.evaluate.clinical import subgroup_report as compute
+    """Performance per group of one column (numeric columns in bands: cut points or tertiles)."""
+    from dlcore.evaluate.subgroups import choice_report
 
-    groups = band_numeric(_values, list(edges) if edges else None) if banded else _values
-    return compute(_y, _p, groups, threshold=threshold, tolerance=tolerance, column=column)
+    return choice_report(choice, _y, _p, _values, threshold)
 
 
 # -- review ------------------------------------------------------------------------------------
