@@ -181,7 +181,7 @@ def explain_image(loaded, model_id: str) -> None:
     numbers, chart = st.columns([1, 2])
     with numbers:
         if layout.task == "binary":
-            st.metric(f"Probability of {layout.positive_class}", percent_text(float(output[0])))
+            st.metric(f"Probability of {layout.positive_label}", percent_text(float(output[0])))
             st.metric(f"Decision at threshold {float(row['threshold']):.3f}", str(row["decision"]))
         else:
             st.metric("Predicted class", str(row["predicted"]))

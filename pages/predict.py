@@ -148,7 +148,7 @@ def show_result(loaded, table: pd.DataFrame, calibration: str) -> None:
         probability = float(row.iloc[0])
         threshold = float(row["threshold"])
         c1, c2 = st.columns(2)
-        c1.metric(f"Probability of {layout.positive_class}", percent_text(probability))
+        c1.metric(f"Probability of {layout.positive_label}", percent_text(probability))
         c2.metric(f"Decision at threshold {threshold:.3f}", str(row["decision"]))
         decision_notes(loaded, calibration, threshold)
     elif layout.task == "multiclass":
@@ -183,7 +183,7 @@ def show_image_result(loaded, image, name: str, row: pd.Series, output) -> None:
     with numbers:
         if layout.task == "binary":
             c1, c2 = st.columns(2)
-            c1.metric(f"Probability of {layout.positive_class}", percent_text(float(output[0])))
+            c1.metric(f"Probability of {layout.positive_label}", percent_text(float(output[0])))
             c2.metric(f"Decision at threshold {float(row['threshold']):.3f}", str(row["decision"]))
         else:
             c1, c2 = st.columns(2)

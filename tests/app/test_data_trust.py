@@ -63,3 +63,17 @@ def test_train_page_names_what_training_will_leave_out(isolated_workspace):
     assert "Left out as possible leakage: discharge_location." in captions
     assert any(c.startswith("Split by patient: each 'subject_id'") for c in captions)
     assert any("flagged as possible leakage: los" in w.value for w in at.warning)
+
+
+def test_predict_names_the_outcome_never_probability_of_1(isolated_workspace, cohort_dataset):
+    from apptools import metrics
+
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.pipeline import train_and_register
+
+    outcome = train_and_register(cohort_dataset, ModelSpec(hidden_units=[8], epochs=1, seed=0))
+    at = open_page("predict")
+    healthy(widget(at.selectbox, "Model").set_value(outcome.record.id).run())
+    healthy(next(b for b in at.button if b.label == "Predict").click().run())
+    shown = [k for k in metrics(at) if k.startswith("Probability of")]
+    assert shown == ["Probability of outcome"], list(metrics(at))
