@@ -121,6 +121,15 @@ def _molecule_lines(molecules: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _positive_text(dataset: dict[str, Any]) -> str:
+    """'malignant', or 'DEATH_EVENT (coded 1)' when the class is only 1/yes: never a bare '1'."""
+    from dlcore.models.layouts import outcome_label
+
+    positive = str(dataset["positive_class"])
+    label = outcome_label(positive, dataset.get("target"))
+    return positive if label == positive else f"{label} (coded {positive})"
+
+
 def model_card_markdown(
     card: dict[str, Any], report: Any = None, subgroups: Any = None, cohort_shift: Any = None
 ) -> str:
@@ -143,9 +152,7 @@ def model_card_markdown(
         f"- Source: {dataset.get('name', '—')} ({dataset.get('source', '—')}), fingerprint `{dataset.get('fingerprint', '—')}`",
         f"- Records: {dataset.get('rows', '—')} ({dataset.get('labelled_rows', '—')} labelled); outcome: "
         f"{dataset.get('target', '—')}"
-        + (
-            f", positive class {dataset['positive_class']}" if dataset.get("positive_class") else ""
-        ),
+        + (f", positive class {_positive_text(dataset)}" if dataset.get("positive_class") else ""),
     ]
     if dataset.get("class_counts"):
         lines.append(

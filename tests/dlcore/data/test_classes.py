@@ -80,3 +80,12 @@ def test_probability_of_a_name_never_of_1():
     assert image.output_names == ["P(malignant)"]
     unnamed = ImageLayout(28, 28, 1, "binary", ["0", "1"], "1")
     assert unnamed.output_names == ["P(class 1)"]
+
+
+def test_card_names_the_positive_class():
+    from dlcore.report.card import model_card_markdown
+
+    coded = model_card_markdown({"dataset": {"positive_class": "1", "target": "DEATH_EVENT"}})
+    assert "positive class DEATH_EVENT (coded 1)" in coded
+    named = model_card_markdown({"dataset": {"positive_class": "malignant", "target": "diagnosis"}})
+    assert "positive class malignant" in named
