@@ -295,7 +295,9 @@ def explain_records(loaded, model_id: str) -> None:
         record = frame.iloc[[int(row)]]
 
     if record is not None:
-        explanation = on_shown_probability(explainer.explain(record), loaded.recalibrator)
+        explanation = on_shown_probability(
+            cache.record_explanation(model_id, record), loaded.recalibrator
+        )
         audited(
             loaded,
             "record",

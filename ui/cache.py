@@ -90,6 +90,26 @@ def sample_explanation(model_id: str, checksum: str, dataset_id: str, n: int, se
     return _explainer(model_id, checksum).explain(sample)
 
 
+def record_digest(record: pd.DataFrame) -> str:
+    """What identifies records' content: a hash of their column names and values."""
+    import hashlib
+
+    text = record.to_json(orient="split", index=False, date_format="iso", default_handler=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@st.cache_data(max_entries=64, show_spinner="Explaining the record…")
+def _record_explanation(model_id: str, checksum: str, digest: str, _record: pd.DataFrame) -> Any:
+    return _explainer(model_id, checksum).explain(_record)
+
+
+def record_explanation(model_id: str, record: pd.DataFrame) -> Any:
+    """SHAP values of one or a few records (an Explanation), cached by the model's version and
+    the records' content like image explanations: a rerun or another session asking about the
+    same record gets the stored answer (a copy) instead of running SHAP again."""
+    return _record_explanation(model_id, model_version_key(model_id), record_digest(record), record)
+
+
 # -- images ------------------------------------------------------------------------------------
 
 
