@@ -207,6 +207,9 @@ def show_case(review: ReviewSession, case: pd.Series, card: dict) -> None:
             hide_index=True,
             height=min(38 + 35 * len(record), 560),
         )
+        from ui.molecules import draw_molecules
+
+        draw_molecules(record, card["layout"])
         return
     layout = card["layout"]
     classes = layout.get("classes", [])

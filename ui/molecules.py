@@ -163,3 +163,14 @@ def explain_molecule(loaded: Any, model_id: str) -> None:
                 caption=f"{row.substructure}: {direction} it by {abs(row.mean_shap_when_present):.2f} "
                 f"on average ({row.molecules} molecules)",
             )
+
+
+def draw_molecules(record: pd.Series, layout: dict) -> None:
+    """Review: the record's molecule(s) drawn beside its values (molecule models only)."""
+    from dlcore.data.molecules import draw_grid
+
+    names = [f["name"] for f in layout.get("features", []) if f.get("kind") == "molecule"]
+    for name in names:
+        if name in record.index and isinstance(record[name], str) and record[name].strip():
+            with guard("Drawing the molecule"):
+                st.image(draw_grid([record[name]], [name], per_row=1, size=300), width=300)

@@ -175,11 +175,14 @@ def _predict_cases(
         features, _ = check_records(layout, records)
         output = run_model(loaded.model, layout.inputs(features))
         background = loaded.background()
-        explainer = TabularExplainer(
-            loaded.model, layout, background if background is not None else records
-        )
-        explanation = on_shown_probability(explainer.explain(records), loaded.recalibrator)
-        summaries = [summarize(explanation, i) for i in range(len(positions))]
+        if getattr(layout, "molecule_features", []):
+            summaries = _molecule_summaries(loaded, records, features, background)
+        else:
+            explainer = TabularExplainer(
+                loaded.model, layout, background if background is not None else records
+            )
+            explanation = on_shown_probability(explainer.explain(records), loaded.recalibrator)
+            summaries = [summarize(explanation, i) for i in range(len(positions))]
     probabilities = np.asarray(loaded.recalibrator.apply(output)).reshape(output.shape)
     if layout.task == "binary":
         negative = next((c for c in layout.classes if c != layout.positive_class), "other")
@@ -188,6 +191,26 @@ def _predict_cases(
         return p, decisions, summaries
     best = probabilities.argmax(axis=1)
     return probabilities.max(axis=1), [layout.classes[k] for k in best], summaries
+
+
+def _molecule_summaries(loaded: Any, records: Any, features: Any, background: Any) -> list[str]:
+    """Per record: the molecule explanation's first sentences (per atom and group), or why the
+    molecule could not be read (its prediction is then not to be trusted)."""
+    from dlcore.explain.molecules import MoleculeExplainer
+
+    layout = loaded.layout
+    column = layout.molecule_features[0].name
+    explainer = MoleculeExplainer(
+        loaded.model, layout, background if background is not None else records
+    )
+    summaries = []
+    for i in range(len(records)):
+        if features[column].iloc[i] == "":
+            summaries.append(f"The molecule in '{column}' could not be read: no explanation.")
+            continue
+        explanation = explainer.explain(records.iloc[[i]])[0]
+        summaries.append(" ".join(explanation.summary()[:3]))
+    return summaries
 
 
 def list_review_sessions(include_closed: bool = False) -> list[ReviewSession]:

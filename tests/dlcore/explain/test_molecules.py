@@ -156,3 +156,32 @@ def test_mixed_table_molecule_and_dose():
     explanation = explainer.explain(frame.head(1))[0]
     assert set(explanation.other["feature"]) == {"dose", "route"}
     assert explanation.additivity_error < 1e-3
+
+
+def test_review_session_of_a_molecule_classifier_explains_per_group():
+    from dlcore.data import infer_schema
+    from dlcore.data.catalog import save_dataset
+    from dlcore.data.dataset import Dataset
+    from dlcore.data.demo import load_demo
+    from dlcore.governance.review import create_review_session, review_cases
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.pipeline import train_and_register
+
+    demo = load_demo("solubility").frame.head(150)
+    frame = pd.DataFrame(
+        {
+            "smiles": demo["SMILES"].to_numpy(),
+            "soluble": np.where(demo.iloc[:, 2].to_numpy() > -2.5, "soluble", "insoluble"),
+        }
+    )
+    frame.loc[7, "smiles"] = "C(C)(C)(C)(C)C"  # fails sanitisation: left out of training
+    dataset = Dataset("soluble-150", frame, infer_schema(frame, target="soluble"), source="test")
+    dataset_id = save_dataset(dataset)
+    spec = ModelSpec(hidden_units=[8], epochs=2, fingerprint_bits=256, seed=2)
+    record = train_and_register(dataset, spec).record
+    session_id = create_review_session(
+        "molecules", record.id, dataset_id, [0, 1, 7], created_by="trainer.tom"
+    )
+    cases = review_cases(session_id)
+    assert "predicted P(soluble)" in cases["summary"].iloc[0]
+    assert "could not be read" in cases["summary"].iloc[2]
