@@ -156,53 +156,6 @@ def _blank_unusable(layout: Any, features: pd.DataFrame, table: pd.DataFrame) ->
     return out
 
 
-def _check_molecules(info: Any, series: pd.Series, notes: list[str]) -> np.ndarray:
-    """Standardised SMILES of a molecule column ('' where unusable, listed row by row in notes)."""
-    from dlcore.data.molecules import MoleculeSettings, parse_smiles
-
-    parsed = parse_smiles(
-        series.tolist(), list(series.index), MoleculeSettings.from_dict(info.molecule)
-    )
-    if parsed.problems:
-        notes.append(parsed.summary(info.name) + " Their predictions are left empty.")
-    return np.array([s or "" for s in parsed.smiles], dtype=object)
-
-
-def molecule_domain(
-    layout: TabularLayout, features: pd.DataFrame, reference: dict[str, np.ndarray] | None
-) -> Any:
-    """The applicability domain of the first molecule input (dlcore.data.molecules.DomainCheck),
-    or None when the model takes no molecules or kept no training molecules."""
-    infos = getattr(layout, "molecule_features", [])
-    if not infos or reference is None:
-        return None
-    from dlcore.data.molecules import MoleculeSettings, domain_check, unpack_training
-
-    train_smiles, train_bits = unpack_training(reference)
-    info = infos[0]
-    return domain_check(
-        [str(s) for s in features[info.name]],
-        train_smiles,
-        train_bits,
-        MoleculeSettings.from_dict(info.molecule),
-    )
-
-
-def _blank_unusable(layout: Any, features: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Empty the prediction of every record whose molecule could not be read."""
-    infos = getattr(layout, "molecule_features", [])
-    if not infos:
-        return table
-    bad = np.zeros(len(features), dtype=bool)
-    for info in infos:
-        bad |= features[info.name].to_numpy() == ""
-    if not bad.any():
-        return table
-    out = table.astype(object)
-    out.loc[out.index[bad], :] = None
-    return out
-
-
 def prediction_table(
     layout: TabularLayout, output: np.ndarray, index: pd.Index, threshold: float = 0.5
 ) -> pd.DataFrame:
