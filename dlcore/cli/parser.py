@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(explain)
     explain.add_argument("--model", required=True)
     explain.add_argument("--data", help="a table file of records (or --smiles for molecules)")
-    explain.add_argument("--smiles", help="molecule models: the SMILES to explain instead of --data")
+    explain.add_argument(
+        "--smiles", help="molecule models: the SMILES to explain instead of --data"
+    )
     explain.add_argument("--row", type=int, default=0, help="row (or image) number, 0 = the first")
     explain.add_argument(
         "--method",
