@@ -1,0 +1,77 @@
+"""The Data page's data-quality tab: the counts, the findings, the outcome's distribution,
+missingness, one column's distribution and each column's association with the target."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dlcore.data import (
+    frame_fingerprint,
+)
+from dlcore.data.schema import Schema
+from dlcore.plots.data import (
+    plot_category_counts,
+    plot_class_balance,
+    plot_histogram,
+    plot_missingness,
+)
+from ui import cache
+
+
+def show_quality_report(frame: pd.DataFrame, schema: Schema, token: str) -> None:
+    """The data-quality report of ``frame`` under ``schema`` (cached by content and schema)."""
+    report = cache.report(frame_fingerprint(frame), schema.to_dict(), frame)
+    m = st.columns(5)
+    m[0].metric("Records", f"{report.n_rows:,}")
+    m[1].metric("Columns", report.n_columns)
+    m[2].metric("Features", len(schema.features))
+    m[3].metric("Duplicate records", report.duplicate_rows)
+    cells = frame.size or 1
+    m[4].metric("Missing cells", f"{frame.isna().to_numpy().sum() / cells:.1%}")
+    for finding in report.findings:
+        if finding.severity == "warning":
+            st.warning(finding.message, icon=":material/warning:")
+    infos = [f for f in report.findings if f.severity != "warning"]
+    if infos:
+        with st.expander(f"{len(infos)} note(s)"):
+            for finding in infos:
+                st.markdown(f"- {finding.message}")
+    if not report.findings:
+        st.success("No problems found.", icon=":material/check_circle:")
+    g1, g2 = st.columns(2)
+    with g1:
+        if report.class_counts:
+            st.plotly_chart(
+                plot_class_balance(report.class_counts, report.positive_class),
+                key="class_balance",
+            )
+        elif report.target and report.target in report.histograms:
+            st.plotly_chart(
+                plot_histogram(report.histograms[report.target], report.target),
+                key="target_hist",
+            )
+        else:
+            st.caption("Choose a target to see the outcome's distribution.")
+    with g2:
+        st.plotly_chart(plot_missingness(report.missing_share), key="missingness")
+    plotted = [*report.histograms, *report.category_counts]
+    if plotted:
+        column = st.selectbox("Distribution of", plotted, key=f"dist_{token}")
+        if column in report.histograms:
+            st.plotly_chart(plot_histogram(report.histograms[column], column), key="distribution")
+        else:
+            st.plotly_chart(
+                plot_category_counts(report.category_counts[column], column), key="distribution"
+            )
+    if report.association:
+        with st.expander(
+            f"How strongly each column alone relates to the target ({report.association_metric})"
+        ):
+            st.dataframe(
+                pd.DataFrame(
+                    sorted(report.association.items(), key=lambda kv: -kv[1]),
+                    columns=["column", report.association_metric],
+                ),
+                hide_index=True,
+            )
