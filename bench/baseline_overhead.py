@@ -51,9 +51,14 @@ def measure(dataset, seed: int = 1) -> tuple[float, float]:
     return job, max(with_baselines - without, 0.0)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from dlcore.data import load_demo
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tables", help="comma-separated titles (default: all)")
+    args = parser.parse_args(argv)
     print(environment())
     sets = []
     for table in TABLES:
@@ -66,6 +71,8 @@ def main() -> int:
         ("Diabetes progression (regression)", lambda: load_demo("diabetes_progression")),
         ("GBSG2 (survival)", lambda: load_demo("gbsg2")),
     ]
+    if args.tables:
+        sets = [(t, m) for t, m in sets if t in set(args.tables.split(","))]
     rows, worst = [], 0.0
     for title, make in sets:
         job, extra = measure(make())

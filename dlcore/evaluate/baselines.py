@@ -166,16 +166,25 @@ def fit_baselines(
         present = set(np.asarray(y)[fit_rows].astype(int))
         if len(present) < int(np.asarray(y).max()) + 1:
             return []  # a class absent from the development records: predict_proba would not align
-    for key, label, model in baseline_models(task, kinds, seed):
+
+    def fit_one(model: Any) -> tuple[np.ndarray | None, float]:
         start = time.perf_counter()
         try:
-            with threadpool_limits(1):
-                model.fit(features.iloc[fit_rows], _target(task, y[fit_rows]))
-                output = _output(task, model, features.iloc[test_rows])
+            model.fit(features.iloc[fit_rows], _target(task, y[fit_rows]))
+            output = _output(task, model, features.iloc[test_rows])
         except Exception as exc:  # a baseline is a reference, never a reason to fail training
-            logger.warning("baseline %s could not be fitted (%s)", key, type(exc).__name__)
+            logger.warning("baseline could not be fitted (%s)", type(exc).__name__)
+            return None, time.perf_counter() - start
+        return output, time.perf_counter() - start
+
+    models = baseline_models(task, kinds, seed)
+    # One after the other, each on one thread: OpenMP's thread limit is per calling thread, so
+    # fitting them in worker threads let gradient boosting spawn a full pool again.
+    with threadpool_limits(1):
+        fitted = [fit_one(model) for _, _, model in models]
+    for (key, label, _), (output, seconds) in zip(models, fitted, strict=True):
+        if output is None:
             continue
-        seconds = time.perf_counter() - start
         intervals = headline_intervals(task, y[test_rows], output, resamples=resamples, seed=seed)
         results.append(
             BaselineResult(
