@@ -407,8 +407,11 @@ def jobs_section() -> None:
     watched = shared_selectbox(
         "Show job", job_labels, JOB_KEY, key="train_job", format_func=job_labels.__getitem__
     )
+    # Active as the labels above saw it: if it has ended since, the panel redraws the whole page
+    # so that the labels and the panel never disagree.
+    snapshot = next((j for j in current if j.id == watched), None)
     with guard("Showing the job"):
-        job_panel(watched, get_job(watched).is_active)
+        job_panel(watched, snapshot.is_active if snapshot else get_job(watched).is_active)
     st.dataframe(
         pd.DataFrame(
             [
