@@ -102,7 +102,9 @@ def test_binary_page_shows_intervals_curves_calibration_and_decision_curve(share
     assert charts["evaluate_decision"]["data"][0]["x"][0] == pytest.approx(0.01)
     for label in ("Brier score", "ECE", "Calibration slope", "Calibration-in-the-large"):
         assert shown[label] != "—", label
-    assert any("not recalibrated" in t for t in texts(at.info))
+    # Training may recalibrate by default: the page names the probabilities the model gives.
+    said = f"Probabilities shown: **{loaded.recalibrator.describe()}**."
+    assert said in texts(at.info)
 
     # The decision curve follows the range the user sets.
     healthy(at.slider(key="evaluate_decision_range").set_value((0.05, 0.4)).run())
