@@ -3,6 +3,8 @@ reason, and the patient grouping is shown and can be changed."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 from apptools import healthy, open_page, widget
@@ -68,10 +70,12 @@ def test_train_page_names_what_training_will_leave_out(isolated_workspace):
 def test_predict_names_the_outcome_never_probability_of_1(isolated_workspace, cohort_dataset):
     from apptools import metrics
 
+    from dlcore.data import Dataset
     from dlcore.models.spec import ModelSpec
     from dlcore.training.pipeline import train_and_register
 
-    outcome = train_and_register(cohort_dataset, ModelSpec(hidden_units=[8], epochs=1, seed=0))
+    fresh = Dataset("cohort", cohort_dataset.frame, copy.deepcopy(cohort_dataset.schema))
+    outcome = train_and_register(fresh, ModelSpec(hidden_units=[8], epochs=1, seed=0))
     at = open_page("predict")
     healthy(widget(at.selectbox, "Model").set_value(outcome.record.id).run())
     healthy(next(b for b in at.button if b.label == "Predict").click().run())

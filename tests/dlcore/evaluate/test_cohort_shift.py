@@ -3,6 +3,8 @@ shares, SMD and PSI per column, and one sentence on whether the metrics transfer
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -85,12 +87,16 @@ def test_evaluate_external_cohort_reports_the_shift(
     import json
 
     from dlcore.cli.main import main
+    from dlcore.data import Dataset
     from dlcore.models.spec import ModelSpec
     from dlcore.registry import load_model
     from dlcore.report.card import model_card_markdown
     from dlcore.training.pipeline import train_and_register
 
-    outcome = train_and_register(cohort_dataset, ModelSpec(hidden_units=[8], epochs=2, seed=1))
+    # A fresh Dataset: training saves it into this test's workspace (the session fixture's may
+    # already carry the id of another workspace).
+    fresh = Dataset("cohort", cohort_dataset.frame, copy.deepcopy(cohort_dataset.schema))
+    outcome = train_and_register(fresh, ModelSpec(hidden_units=[8], epochs=2, seed=1))
     external = cohort_dataset.frame.sample(200, random_state=0).copy()
     external["cholesterol"] = 0.0
     external.loc[external.index[:190], "systolic_bp"] = np.nan
