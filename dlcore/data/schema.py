@@ -85,6 +85,8 @@ class Schema:
     time_column: str | None = None  # survival: the follow-up time; ``target`` is then the event
     group_column: str | None = None  # rows of one patient: the split keeps each group in one part
     group_reason: str = ""  # how the grouping was chosen (detected, or set by a person)
+    # a trial's arm (dlcore.data.treatment): not a feature; the network has one head per arm
+    treatment_column: str | None = None
 
     def column(self, name: str) -> ColumnInfo:
         """Return the column called ``name``; raises SchemaMismatchError when absent."""
@@ -163,6 +165,7 @@ class Schema:
             "time_column": self.time_column,
             "group_column": self.group_column,
             "group_reason": self.group_reason,
+            "treatment_column": self.treatment_column,
         }
 
     @classmethod
@@ -176,6 +179,7 @@ class Schema:
             time_column=data.get("time_column"),
             group_column=data.get("group_column"),
             group_reason=data.get("group_reason", ""),
+            treatment_column=data.get("treatment_column"),
         )
 
 

@@ -133,3 +133,49 @@ def make_quadrant_images(n: int = 400, size: int = 32, seed: int = 0) -> tuple[A
         positive_class="square",
     )
     return dataset, quadrants
+
+
+def make_trial(
+    n: int = 2000, seed: int = 0, *, effect: str = "heterogeneous", randomised: bool = True
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A simulated two-arm trial with a known treatment effect, and each patient's true benefit.
+
+    Columns: 'age', 'crp' (a marker that drives the benefit), 'egfr', 'sex', 'noise', 'arm'
+    ('control' or 'treated', 1:1 at random unless ``randomised`` is False, when older patients are
+    treated more often) and 'event' ('yes'/'no'). ``effect`` is 'heterogeneous' (treatment lowers
+    the risk most in patients with a high crp, harms a little at low crp), 'constant' (one
+    log-odds shift for all) or 'none'. Returns the table and the true benefit per patient:
+    risk without treatment minus risk with it (positive = treatment helps).
+    """
+    rng = np.random.default_rng(seed)
+    age = rng.normal(62, 10, n).round(0)
+    crp = rng.normal(0, 1, n)
+    egfr = rng.normal(75, 15, n).round(0)
+    sex = rng.choice(["female", "male"], n)
+    noise = rng.normal(0, 1, n)
+    base = -1.0 + 0.04 * (age - 62) + 0.6 * crp - 0.02 * (egfr - 75) + 0.3 * (sex == "male")
+    if effect == "heterogeneous":
+        shift = 0.2 - 1.2 * crp
+    elif effect == "constant":
+        shift = np.full(n, -0.7)
+    else:
+        shift = np.zeros(n)
+    if randomised:
+        treated = rng.random(n) < 0.5
+    else:
+        treated = rng.random(n) < 1 / (1 + np.exp(-0.12 * (age - 62)))
+    risk0 = 1 / (1 + np.exp(-base))
+    risk1 = 1 / (1 + np.exp(-(base + shift)))
+    event = rng.random(n) < np.where(treated, risk1, risk0)
+    frame = pd.DataFrame(
+        {
+            "age": age,
+            "crp": crp.round(3),
+            "egfr": egfr,
+            "sex": sex,
+            "noise": noise.round(3),
+            "arm": np.where(treated, "treated", "control"),
+            "event": np.where(event, "yes", "no"),
+        }
+    )
+    return frame, risk0 - risk1

@@ -75,3 +75,40 @@ class TabularEncoder(keras.layers.Layer):
         config = super().get_config()
         config["columns"] = self.columns
         return config
+
+
+@keras.saving.register_keras_serializable(package="dlcore")
+class TreatmentLoss(keras.losses.Loss):
+    """The loss of a treatment-effect network (TARNet / DragonNet).
+
+    ``y_true`` is (batch, 2): the outcome (0/1) and the arm index actually received. ``y_pred`` is
+    (batch, arms) risks, one sigmoid head per arm, followed — when ``propensity_weight`` > 0 — by
+    (batch, arms) propensity probabilities (softmax). Only the observed arm's head is scored
+    (binary cross-entropy); the propensity head adds ``propensity_weight`` times the
+    cross-entropy of the arm.
+    """
+
+    def __init__(self, arms: int = 2, propensity_weight: float = 0.0, **kwargs: Any) -> None:
+        kwargs.setdefault("name", "treatment_loss")
+        super().__init__(**kwargs)
+        self.arms = int(arms)
+        self.propensity_weight = float(propensity_weight)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        outcome = ops.cast(y_true[:, 0], "float32")
+        arm = ops.cast(y_true[:, 1], "int32")
+        chosen = ops.one_hot(arm, self.arms, dtype="float32")
+        risk = ops.sum(y_pred[:, : self.arms] * chosen, axis=-1)
+        risk = ops.clip(risk, 1e-7, 1 - 1e-7)
+        loss = -(outcome * ops.log(risk) + (1 - outcome) * ops.log(1 - risk))
+        if self.propensity_weight > 0:
+            propensity = ops.clip(y_pred[:, self.arms : 2 * self.arms], 1e-7, 1.0)
+            loss = loss - self.propensity_weight * ops.sum(chosen * ops.log(propensity), axis=-1)
+        return loss
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "arms": self.arms,
+            "propensity_weight": self.propensity_weight,
+        }

@@ -64,6 +64,8 @@ class ModelSpec:
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])
     augmentation: list[str] = field(default_factory=list)
     ensemble: int = 1
+    # treatment task: > 0 adds a DragonNet-style propensity head with this weight in the loss
+    propensity_weight: float = 0.0
     # Molecules (a SMILES column): Morgan fingerprint radius and length, and how records are
     # split — 'scaffold' (Bemis–Murcko: no scaffold in two parts) or 'random'.
     fingerprint_radius: int = 2

@@ -129,6 +129,7 @@ class TrainResult:
     timings: dict[str, float]
     main_metric: str
     prior_correction: dict[str, Any] | None = None
+    treatment: dict[str, Any] | None = None  # treatment task: arms, check, each record's arm
 
 
 def prepare_data(dataset: Dataset) -> PreparedData:
@@ -827,6 +828,12 @@ def train(
     the labelled records; cross-validation passes its own, with an empty test part). Raises UserError for data or settings that cannot
     be trained on.
     """
+    if getattr(getattr(dataset, "schema", None), "treatment_column", None):
+        raise UserError(
+            "This table has a treatment column: it trains a treatment-effect network.",
+            expected="dlcore.training.treatment.train_treatment for a treatment task",
+            fix="train through dlcore.training.pipeline.train_and_register (it picks the network)",
+        )
     keras = import_keras()
     task = dataset.task or ""
     check_spec(spec, task)

@@ -97,12 +97,25 @@ def train_and_register(
     check_workspace_writable()
 
     cross_validation = None
-    if cv_folds and dataset.kind != "images":
+    treatment = getattr(getattr(dataset, "schema", None), "treatment_column", None)
+    if cv_folds and dataset.kind != "images" and not treatment:
         from dlcore.training.cv import cross_validate
 
         cross_validation = cross_validate(
             dataset, spec, folds=cv_folds, repeats=cv_repeats, should_stop=should_stop
         )
+    if treatment:
+        # a trial: one outcome head per arm (TARNet), evaluated for benefit (dlcore.training.treatment)
+        from dlcore.training.treatment import register_treatment, train_treatment
+
+        result = train_treatment(dataset, spec, on_event=on_event, should_stop=should_stop)
+        if result.cancelled:
+            return TrainOutcome(None, result, None)
+        ensure_saved(dataset)
+        record, report, section = register_treatment(
+            dataset, result, spec, name=name, intended_use=intended_use, actor=actor
+        )
+        return TrainOutcome(record, result, report, None, {"treatment": section})
     result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
     if result.cancelled:
         return TrainOutcome(None, result, None)
