@@ -291,7 +291,7 @@ def _training_uncertainty(card: dict[str, Any]) -> list[str]:
     if metrics:
         lines += ["", "## Test split at training, with 95% intervals", ""]
         if counts.get("label"):
-            lines += [f"**{counts['label'].capitalize()}**: {counts.get('reason', '')}.", ""]
+            lines += [f"{counts['label'].capitalize()}: {counts.get('reason', '')}.", ""]
         elif counts:
             lines += [f"Counts: {counts.get('reason', '')}.", ""]
         names = [b.get("label", b.get("name", "")) for b in baselines]
