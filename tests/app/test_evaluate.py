@@ -227,7 +227,9 @@ def test_temperature_scaling_is_saved_and_predict_shows_calibrated(shared_models
     record = pd.DataFrame([at.session_state["patient_record"]["record"]])
     expected = predict(loaded.model, loaded.layout, record, recalibrator=loaded.recalibrator)
     positive = loaded.layout.positive_class
-    assert metrics(at)[f"Probability of {positive}"] == f"{expected.table.iloc[0, 0]:.1%}"
+    from dlcore.report.wording import percent_text
+
+    assert metrics(at)[f"Probability of {positive}"] == percent_text(expected.table.iloc[0, 0])
 
 
 def test_subgroups_by_cut_points(shared_models):
