@@ -256,6 +256,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         },
         frame=dataset.frame,
     )
+    if getattr(args, "treatment", None):
+        from dlcore.data.treatment import set_treatment_column
+
+        set_treatment_column(dataset.schema, dataset.frame, args.treatment)
     _table_choices(args, dataset)
     task = dataset.schema.task
     from dlcore.data.schema import molecule_columns
@@ -268,6 +272,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.search:
         return _search_and_report(args, dataset, spec)
     folds = args.cv if args.cv is not None else default_cv_folds(task, len(dataset.frame))
+    if dataset.schema.treatment_column:
+        from dataclasses import replace
+
+        folds = 0  # the treatment task is judged on its held-out trial records (Qini, benefit)
+        if getattr(args, "propensity_weight", None) is not None:
+            spec = replace(spec, propensity_weight=float(args.propensity_weight))
     if folds:
         from dlcore.training.fit import prepare_data
 
@@ -401,6 +411,9 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
         lines.append(comparison["sentence"])
     if summary.get("cross_validation"):
         lines.append(summary["cross_validation"]["sentence"])
+    treatment = summary.get("treatment")
+    if treatment:
+        lines.extend(_treatment_lines(treatment))
     recalibration = outcome.recalibration or {}
     if recalibration.get("reason"):
         lines.append(f"calibration: {recalibration['reason']}")
@@ -440,10 +453,26 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
             "cross_validation": summary.get("cross_validation"),
             "recalibration": outcome.recalibration,
             "search": getattr(args, "search_result", None),
+            "treatment": treatment,
         },
         "\n".join(lines),
     )
     return 0
+
+
+def _treatment_lines(section: dict[str, Any]) -> list[str]:
+    """The treatment task in a few lines: the arms' check, the trial's effect, the Qini area of
+    ours and of the T-learner, with their CIs."""
+    check = section["check"]
+    lines = [check["sentence"], *check.get("warnings", [])]
+    lines.append(section["overall_effect"]["sentence"])
+    lines.append("network: " + section["uplift"]["sentence"])
+    t = section["baselines"]["t_learner"]
+    lines.append(
+        f"baseline T-learner (2 x gradient boosting): Qini area {t['qini_area']:.4f} "
+        f"(95% CI {t['qini_low']:.4f} to {t['qini_high']:.4f})"
+    )
+    return lines
 
 
 def _interval_text(value: dict[str, Any]) -> str:

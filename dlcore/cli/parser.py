@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="table file, dataset id or demo:KEY")
     train.add_argument("--target", help="the outcome column (for survival: the event column)")
     train.add_argument("--time", help="survival: the follow-up time column (with --target EVENT)")
+    train.add_argument(
+        "--treatment",
+        help="a randomised trial's arm column: trains a treatment-effect network (one outcome "
+        "head per arm) that estimates each patient's benefit (with a yes/no --target)",
+    )
+    train.add_argument(
+        "--propensity-weight",
+        type=float,
+        help="with --treatment: add a DragonNet-style propensity head with this loss weight",
+    )
     train.add_argument("--name", help="a name for the model")
     train.add_argument("--include", nargs="*", help="columns to use even if excluded by default")
     train.add_argument("--exclude", nargs="*", help="columns to leave out")

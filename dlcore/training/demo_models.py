@@ -38,7 +38,18 @@ DEMO_SPECS["gbsg2"] = ModelSpec(
 # Molecules (ESOL): Morgan radius 2, 2048 bits + descriptors, scaffold split; bench/molecules.py
 # measured these settings against a random forest on the same fingerprints and splits.
 DEMO_SPECS["solubility"] = default_spec("regression", 1128, molecules=True)
+# A randomised trial (indo_rct): a small TARNet, MC-dropout intervals; bench/treatment.py measures it
+# against a T-learner of two gradient-boosting models on the same split.
+DEMO_SPECS["indo_rct"] = ModelSpec(
+    hidden_units=[32, 16],
+    dropout=0.2,
+    weight_decay=0.01,
+    batch_size=32,
+    epochs=60,
+    early_stopping_patience=10,
+)
 DEMO_MODEL_NAMES = {
+    "indo_rct": "Indomethacin benefit after ERCP (demo)",
     "solubility": "Aqueous solubility of molecules (demo)",
     "gbsg2": "Breast cancer recurrence-free survival (demo)",
     "breast_cancer": "Breast cancer diagnosis (demo)",
