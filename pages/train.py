@@ -269,6 +269,11 @@ def image_settings(dataset, dataset_id: str) -> tuple[dict, str]:
         "dropout": float(dropout),
         "batch_norm": bool(batch_norm),
         "augmentation": list(augmentation),
+        # not knobs on the page: the tuned defaults (residual blocks, schedule, smoothing)
+        "residual": defaults.residual,
+        "lr_schedule": defaults.lr_schedule,
+        "label_smoothing": defaults.label_smoothing,
+        "weight_decay": defaults.weight_decay,
         **learning,
         **schedule,
     }
@@ -304,6 +309,25 @@ def start_button(
         help="Every record is a test record once per repeat: an honest estimate with its "
         "interval for small tables (on by default under 500 records), then the final model.",
     )
+    search = container.checkbox(
+        "Search the settings first",
+        key=f"train_search_{dataset_id}",
+        help="Ray Tune tries other layers, units, dropout, learning rates and batch sizes "
+        "(for images: convolution blocks and augmentation), stops poor trials early and keeps "
+        "the settings with the lowest validation loss; the test split is used once, by the "
+        "chosen model. Your settings are always the first trial.",
+    )
+    budget = None
+    if search:
+        trials_col, minutes_col = container.columns(2)
+        budget = {
+            "trials": int(
+                trials_col.number_input("Trials", 1, 200, 16, key=f"trials_{dataset_id}")
+            ),
+            "minutes": float(
+                minutes_col.number_input("Minutes", 1, 600, 30, key=f"minutes_{dataset_id}")
+            ),
+        }
     if container.button("Start training", type="primary", icon=":material/play_arrow:"):
         with guard("Starting the training"):
             job_id = submit_training(
@@ -311,7 +335,8 @@ def start_button(
                 spec,
                 name=name.strip() or None,
                 actor=current_account(),
-                cv_folds=5 if cross_validate else 0,
+                cv_folds=5 if cross_validate and not search else 0,
+                search=budget,
             )
             log(
                 "train",

@@ -13,6 +13,7 @@ from dlcore.training.jobs import (
     job_history,
     list_jobs,
     reap_jobs,
+    search_leaderboard,
 )
 from ui.auth import allowed, current_account
 from ui.common import MODEL_KEY, fmt_duration, show_metrics
@@ -80,6 +81,41 @@ def time_left_text(job: JobInfo) -> str:
     return f"at most about {fmt_duration(float(eta))} left"
 
 
+def search_board(job: JobInfo) -> None:
+    """A search job's trials so far, best first: the live leaderboard."""
+    import pandas as pd
+
+    board = search_leaderboard(job.id)
+    budget = job.params["search"]
+    st.markdown(
+        f"**Search:** {len(board)} of at most {budget['trials']} trials "
+        f"(at most {budget['minutes']:g} min); judged on validation loss, lower is better."
+    )
+    if board:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "trial": t["trial"],
+                        "validation loss": None
+                        if t["val_loss"] is None
+                        else round(t["val_loss"], 4),
+                        "epochs": t["epoch"],
+                        "state": t["status"],
+                        **{
+                            k.replace("_", " "): ", ".join(map(str, v))
+                            if isinstance(v, list)
+                            else v
+                            for k, v in t["settings"].items()
+                        },
+                    }
+                    for t in board
+                ]
+            ),
+            hide_index=True,
+        )
+
+
 def may_open_models() -> bool:
     """Whether the signed-in account may open the Models page (a clinician on Learn may not)."""
     account = current_account()
@@ -130,6 +166,8 @@ def job_panel(job_id: str, was_active: bool) -> None:
             st.rerun(scope="fragment")
         if job.cancel_requested:
             st.caption("Stopping within a second or two…")
+    if job.params.get("search"):
+        search_board(job)
     history = job_history(job_id)
     if history:
         best = job.result.get("best_epoch")
