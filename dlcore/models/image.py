@@ -16,15 +16,19 @@ BN_MOMENTUM = 0.9
 INPUT_NAME = "image"
 
 
-def build_image_model(spec: ModelSpec, layout: ImageLayout) -> Any:
+def build_image_model(
+    spec: ModelSpec, layout: ImageLayout, steps_per_epoch: int | None = None
+) -> Any:
     """Build and compile an image classifier for ``layout`` as ``spec`` says.
 
     Input: raw pixels (n, H, W, C) 0–255. Layers: rescaling to 0–1, the training-only
     augmentations, then either flatten + dense layers ('mlp') or convolution blocks (convolution,
     optional batch normalisation, activation, 2×2 max pooling) and global average pooling ('cnn'),
     then the dense head, a 'logits' layer and the output activation (sigmoid or softmax).
+    ``spec.residual`` makes each block two convolutions plus a shortcut (keras Add; a 1×1
+    convolution when the width changes). ``steps_per_epoch`` (batches per epoch) lets
+    ``spec.lr_schedule`` 'cosine' decay the learning rate over all the epochs.
     """
-    from dlcore.models.common import compile_model
 
     keras = import_keras()
     layers = keras.layers
@@ -43,12 +47,7 @@ def build_image_model(spec: ModelSpec, layout: ImageLayout) -> Any:
     if spec.architecture == "cnn":
         size = min(layout.height, layout.width)
         for i, filters in enumerate(spec.conv_filters, start=1):
-            x = layers.Conv2D(
-                filters, 3, padding="same", use_bias=not spec.batch_norm, name=f"conv_{i}"
-            )(x)
-            if spec.batch_norm:
-                x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"conv_norm_{i}")(x)
-            x = layers.Activation(spec.activation, name=f"conv_{spec.activation}_{i}")(x)
+            x = (_residual_block if spec.residual else _plain_block)(layers, spec, x, filters, i)
             # Pool while the map stays at least 8×8: a finer last map localises Grad-CAM better.
             if size // 2 >= 8:
                 x = layers.MaxPooling2D(2, name=f"pool_{i}")(x)
@@ -67,8 +66,65 @@ def build_image_model(spec: ModelSpec, layout: ImageLayout) -> Any:
         "sigmoid" if layout.task == "binary" else "softmax", name="probability"
     )(logits)
     model = keras.Model(inputs, output, name=f"dlcore_image_{spec.architecture}")
-    compile_model(model, spec, layout.task)
+    _compile(model, spec, layout.task, steps_per_epoch)
     return model
+
+
+def _norm_act(layers: Any, spec: ModelSpec, x: Any, name: str, activate: bool = True) -> Any:
+    if spec.batch_norm:
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"conv_norm_{name}")(x)
+    if activate:
+        x = layers.Activation(spec.activation, name=f"conv_{spec.activation}_{name}")(x)
+    return x
+
+
+def _plain_block(layers: Any, spec: ModelSpec, x: Any, filters: int, i: int) -> Any:
+    """Convolution, optional batch normalisation, activation."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=not spec.batch_norm, name=f"conv_{i}")(x)
+    return _norm_act(layers, spec, x, str(i))
+
+
+def _residual_block(layers: Any, spec: ModelSpec, x: Any, filters: int, i: int) -> Any:
+    """Two 3×3 convolutions added to a shortcut (a 1×1 convolution when the width changes), then
+    the activation: the last block's activation after its Add is what Grad-CAM reads."""
+    shortcut = x
+    if x.shape[-1] != filters:
+        shortcut = layers.Conv2D(
+            filters, 1, use_bias=not spec.batch_norm, name=f"conv_{i}_shortcut"
+        )(x)
+        shortcut = _norm_act(layers, spec, shortcut, f"{i}_shortcut", activate=False)
+    bias = not spec.batch_norm
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=bias, name=f"conv_{i}a")(x)
+    y = _norm_act(layers, spec, y, f"{i}a")
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=bias, name=f"conv_{i}")(y)
+    y = _norm_act(layers, spec, y, str(i), activate=False)
+    x = layers.Add(name=f"residual_{i}")([y, shortcut])
+    return layers.Activation(spec.activation, name=f"conv_{spec.activation}_{i}")(x)
+
+
+def _compile(model: Any, spec: ModelSpec, task: str, steps_per_epoch: int | None) -> None:
+    """compile_model, with the image options: label smoothing and a cosine learning rate."""
+    import dataclasses
+
+    from dlcore.models.common import compile_model, make_optimizer
+
+    if not spec.label_smoothing and (spec.lr_schedule == "constant" or not steps_per_epoch):
+        compile_model(model, spec, task)
+        return
+    keras = import_keras()
+    rate: Any = spec.learning_rate
+    if spec.lr_schedule == "cosine" and steps_per_epoch:
+        rate = keras.optimizers.schedules.CosineDecay(
+            spec.learning_rate, decay_steps=max(1, spec.epochs * steps_per_epoch), alpha=0.01
+        )
+    optimizer = make_optimizer(dataclasses.replace(spec, learning_rate=rate))
+    if task == "binary":
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=spec.label_smoothing)
+        metrics = [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=spec.label_smoothing)
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
 
 
 def last_conv_layer(model: Any) -> Any | None:
@@ -78,8 +134,13 @@ def last_conv_layer(model: Any) -> Any | None:
     conv_positions = [i for i, layer in enumerate(layers) if type(layer).__name__ == "Conv2D"]
     if not conv_positions:
         return None
-    chosen = layers[conv_positions[-1]]
-    for layer in layers[conv_positions[-1] + 1 :]:
+    # a residual block ends with the Add of its convolutions and shortcut, then the activation
+    last = max(
+        [conv_positions[-1]]
+        + [i for i, layer in enumerate(layers) if type(layer).__name__ == "Add"]
+    )
+    chosen = layers[last]
+    for layer in layers[last + 1 :]:
         kind = type(layer).__name__
         if kind not in ("BatchNormalization", "Activation", "ReLU"):
             break

@@ -25,6 +25,7 @@ DEFAULT_LOSS = {
 CLASS_WEIGHTING = ("balanced", "none")
 ARCHITECTURES = ("mlp", "cnn")
 AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
+LR_SCHEDULES = ("constant", "cosine")
 MOLECULE_SPLITS = ("scaffold", "random")
 SPEC_VERSION = 1
 
@@ -63,6 +64,12 @@ class ModelSpec:
     architecture: str = "mlp"
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])
     augmentation: list[str] = field(default_factory=list)
+    # Images (cnn): each block two convolutions with a shortcut (a residual block, He et al. 2016)
+    # instead of one; label smoothing of the binary/categorical cross-entropy; the learning rate
+    # follows a cosine from its start to near zero over the epochs ('cosine') or stays ('constant').
+    residual: bool = False
+    label_smoothing: float = 0.0
+    lr_schedule: str = "constant"
     ensemble: int = 1
     # treatment task: > 0 adds a DragonNet-style propensity head with this weight in the loss
     propensity_weight: float = 0.0
@@ -223,6 +230,12 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
     unknown = sorted(set(spec.augmentation) - set(AUGMENTATIONS))
     if unknown:
         raise _bad("augmentation", spec.augmentation, "a list among " + ", ".join(AUGMENTATIONS))
+    if not isinstance(spec.residual, bool):
+        raise _bad("residual", spec.residual, "true or false")
+    if isinstance(spec.label_smoothing, bool) or not 0 <= spec.label_smoothing < 0.5:
+        raise _bad("label_smoothing", spec.label_smoothing, "a number from 0 to below 0.5")
+    if spec.lr_schedule not in LR_SCHEDULES:
+        raise _bad("lr_schedule", spec.lr_schedule, "one of " + ", ".join(LR_SCHEDULES))
     if spec.loss is not None:
         all_losses = sorted({loss for group in LOSSES.values() for loss in group})
         if spec.loss not in all_losses:
@@ -282,7 +295,8 @@ def default_spec(task: str, n_rows: int = 1000, *, molecules: bool = False) -> M
 
 
 def default_image_spec(n_images: int, architecture: str = "cnn") -> ModelSpec:
-    """Defaults for images: a small CNN (or the survey's MLP, 512 → 256 relu, SGD) for the set size."""
+    """Defaults for images: a small residual CNN with a cosine learning rate (or the survey's MLP,
+    512 → 256 relu, SGD) for the set size."""
     if architecture == "mlp":
         return ModelSpec(
             architecture="mlp",
@@ -296,6 +310,8 @@ def default_image_spec(n_images: int, architecture: str = "cnn") -> ModelSpec:
             early_stopping_patience=0,
             class_weighting="none",
         )
+    # Residual blocks with a cosine learning rate (issue 16): BreastMNIST test AUC 0.84–0.86 →
+    # 0.90–0.92 (bench/medmnist.py). Larger sets get fewer epochs to stay within minutes on CPU.
     return ModelSpec(
         architecture="cnn",
         conv_filters=[32, 64, 128],
@@ -303,9 +319,11 @@ def default_image_spec(n_images: int, architecture: str = "cnn") -> ModelSpec:
         activation="relu",
         dropout=0.25,
         batch_norm=True,
+        residual=True,
+        lr_schedule="cosine",
         optimizer="adam",
         learning_rate=1e-3,
         batch_size=32 if n_images < 2000 else 64,
-        epochs=30,
-        early_stopping_patience=6,
+        epochs=30 if n_images < 2000 else 20,
+        early_stopping_patience=10,
     )

@@ -806,7 +806,7 @@ def _prepare_images(
     layout = ImageLayout(
         height, width, channels, dataset.task, list(dataset.classes), dataset.positive_class
     )
-    model = build_image_model(spec, layout)
+    model = build_image_model(spec, layout, math.ceil(len(split.train) / spec.batch_size))
     return data, split, layout, model
 
 

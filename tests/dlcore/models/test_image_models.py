@@ -43,7 +43,48 @@ def square_cnn(squares):
         10,
         0,
     )
+    spec.residual, spec.lr_schedule, spec.label_smoothing = False, "constant", 0.0  # plain, fast
     return train_and_register(dataset, spec, name="square finder")
+
+
+def test_residual_cnn_learns_saves_and_grad_cam_reads_the_last_block(squares):
+    """Residual blocks (Add, no Lambda), cosine learning rate and label smoothing: the model
+    learns, reloads in safe mode with identical outputs, and Grad-CAM reads the activation after
+    the last block's Add and still finds the square."""
+    from dlcore.models.image import last_conv_layer
+
+    dataset, quadrants = squares
+    spec = default_image_spec(len(dataset.images), "cnn")
+    spec.conv_filters, spec.hidden_units, spec.epochs, spec.early_stopping_patience = (
+        [8, 16],
+        [16],
+        6,
+        0,
+    )
+    spec.dropout, spec.augmentation = 0.0, []
+    spec.residual, spec.lr_schedule, spec.label_smoothing = True, "cosine", 0.05
+    outcome = train_and_register(dataset, spec, name="residual square finder")
+    assert outcome.report.roc_auc > 0.95
+    loaded = load_model(outcome.record.id)
+    kinds = [type(layer).__name__ for layer in loaded.model.layers]
+    assert kinds.count("Add") == 2 and "Lambda" not in kinds
+    assert last_conv_layer(loaded.model).name == "conv_relu_2"
+    images = loaded.layout.inputs(dataset.images[:40])
+    np.testing.assert_array_equal(
+        run_model(loaded.model, images), run_model(outcome.result.model, images)
+    )
+    explainer = ImageExplainer(loaded.model, loaded.layout, loaded.background())
+    shares = [
+        explainer.grad_cam(dataset.images[i]).quadrant_shares()[QUADRANTS[quadrants[i]]]
+        for i in _positive_test_images(outcome.result, quadrants, 5)
+    ]
+    assert np.mean(shares) >= 0.5, shares
+
+
+def test_default_image_spec_uses_the_tuned_cnn():
+    spec = default_image_spec(546, "cnn")
+    assert spec.residual and spec.lr_schedule == "cosine"
+    assert default_image_spec(546, "mlp").residual is False
 
 
 @pytest.fixture(scope="module")
