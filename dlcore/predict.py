@@ -160,12 +160,13 @@ def prediction_table(
     layout: TabularLayout, output: np.ndarray, index: pd.Index, threshold: float = 0.5
 ) -> pd.DataFrame:
     """Readable prediction columns for the model's raw output."""
+    target = getattr(layout, "target", None)  # image layouts have no target column
     if layout.task == "binary":
         probability = output[:, 0]
         negative = next((c for c in layout.classes if c != layout.positive_class), "other")
         return pd.DataFrame(
             {
-                f"probability_{outcome_label(layout.positive_class, layout.target)}": probability,
+                f"probability_{outcome_label(layout.positive_class, target)}": probability,
                 "decision": np.where(probability >= threshold, layout.positive_class, negative),
                 "threshold": threshold,
             },
@@ -179,7 +180,7 @@ def prediction_table(
         return table
     if layout.task == "survival":
         return survival_table(layout, output[:, 0], index)
-    return pd.DataFrame({f"predicted_{layout.target or 'value'}": output[:, 0]}, index=index)
+    return pd.DataFrame({f"predicted_{target or 'value'}": output[:, 0]}, index=index)
 
 
 def survival_horizons(layout: Any) -> list[float]:
