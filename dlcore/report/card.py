@@ -187,6 +187,10 @@ def model_card_markdown(
             lines += ["| column | what differs |", "|---|---|"] + [
                 f"| {_esc(c.column)} | {_esc('; '.join(c.flags))} |" for c in cohort_shift.flagged
             ]
+    if card.get("treatment"):
+        from dlcore.report.treatment import treatment_markdown
+
+        lines += treatment_markdown(card["treatment"])
     lines += ["", "## Model", ""]
     if spec:
         lines.append(

@@ -198,3 +198,42 @@ def test_shap_on_benefit_is_additive_and_points_at_the_modifier(trained):
     assert explanation.additivity_error < 1e-3
     importance = explanation.importance()
     assert importance.iloc[0, 0] == "crp" or importance.index[0] == "crp"
+
+
+def test_card_and_figures_show_the_benefit_evaluation(trained):
+    from dlcore.evaluate.uplift import UpliftReport
+    from dlcore.plots.uplift import plot_benefit_calibration, plot_policy, plot_qini
+    from dlcore.report.card import model_card_markdown
+
+    _, loaded, _, _, _ = trained
+    text = model_card_markdown(loaded.card)
+    assert "## Treatment effect (who benefits)" in text
+    assert "Qini area" in text and "T-learner" in text
+    assert text.count("| quintile") == 1 and "| 5 |" in text
+    section = loaded.card["treatment"]
+    report = UpliftReport.from_dict(section["uplift"])
+    baseline = UpliftReport.from_dict(section["baselines"]["t_learner"])
+    qini = plot_qini(report, baseline)
+    assert len(qini.data) == 3 and len(qini.data[0].x) == len(report.fractions)
+    assert len(plot_benefit_calibration(report).data[0].x) == 5
+    policy = plot_policy(report)
+    assert min(policy.data[0].y) <= 100 * min(report.treat_all_rate, report.treat_none_rate)
+
+
+def test_demo_trial_loads_offline_as_a_treatment_task():
+    from dlcore.data.demo import DEMOS, load_demo
+
+    assert "indo_rct" in DEMOS
+    dataset = load_demo("indo_rct")
+    assert len(dataset.frame) == 602
+    check = check_treatment(dataset.frame, dataset.schema)
+    assert check.arms == ["placebo", "indomethacin"]
+    assert check.counts == {"placebo": 307, "indomethacin": 295}
+    assert check.events == {"placebo": 52, "indomethacin": 27}
+    y = (dataset.frame["pancreatitis"] == "yes").to_numpy(float)
+    effect = overall_effect(y, (dataset.frame["treatment"] == "indomethacin").to_numpy(int))
+    assert (
+        round(100 * effect.rate_treated, 1) == 9.2 and round(100 * effect.rate_control, 1) == 16.9
+    )
+    assert effect.low > 0
+    assert "treatment" not in dataset.schema.feature_names
