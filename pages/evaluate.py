@@ -405,6 +405,11 @@ loaded = None
 with guard("Loading the model"):
     loaded = cache.loaded_model(model_id)
 require(loaded is not None, "The model could not be loaded.")
+if loaded.task == "treatment":  # a trial's benefit model: Qini, calibration for benefit, policy
+    from ui.treatment import treatment_evaluate
+
+    treatment_evaluate(loaded)
+    st.stop()
 require(
     loaded.task in TASKS,
     f"Evaluate covers binary, multiclass, regression and survival models; this is a {loaded.task} model. "

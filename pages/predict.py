@@ -256,6 +256,11 @@ def predict_for_images(loaded, model_id: str) -> None:
 
 def predict_for_records(loaded, model_id: str) -> None:
     layout = loaded.layout
+    if layout.task == "treatment":  # a trial's benefit model: risk with and without treatment
+        from ui.treatment import treatment_predict
+
+        treatment_predict(loaded, model_id)
+        return
     if layout.task == "survival":
         st.caption(
             f"Survival model with {len(layout.features)} inputs: it predicts the risk of "

@@ -84,25 +84,36 @@ def qini_curve(
 ) -> np.ndarray:
     """Events prevented per patient of the population when the top fraction is treated: at each
     fraction φ, (control event rate − treated event rate among the top φ) × φ (0 when an arm is
-    empty there)."""
+    empty there). Records with equal predicted benefit are taken in random order (in
+    expectation: counts interpolated within a tie), so a constant benefit gives the random line."""
     order = np.argsort(-benefit, kind="stable")
-    y, treated = y[order].astype(np.float64), treated[order].astype(bool)
-    cum_t = np.cumsum(treated)
-    cum_c = np.cumsum(~treated)
-    ev_t = np.cumsum(y * treated)
-    ev_c = np.cumsum(y * ~treated)
+    b, y, treated = benefit[order], y[order].astype(np.float64), treated[order].astype(bool)
+    zero = np.zeros(1)
+    sums = {
+        "nt": np.concatenate([zero, np.cumsum(treated)]),
+        "nc": np.concatenate([zero, np.cumsum(~treated)]),
+        "et": np.concatenate([zero, np.cumsum(y * treated)]),
+        "ec": np.concatenate([zero, np.cumsum(y * ~treated)]),
+    }
     n = len(y)
+    # tie blocks: [starts[j], ends[j]) share one predicted benefit
+    change = np.flatnonzero(np.diff(b) != 0) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [n]])
     out = []
     for phi in fractions:
-        k = round(phi * n)
-        if k == 0:
+        k = phi * n
+        if k <= 0 or n == 0:
             out.append(0.0)
             continue
-        nt, nc = cum_t[k - 1], cum_c[k - 1]
-        if nt == 0 or nc == 0:
+        j = min(int(np.searchsorted(ends, k, side="left")), len(ends) - 1)
+        s0, e0 = starts[j], ends[j]
+        w = (k - s0) / (e0 - s0)
+        c = {key: v[s0] + w * (v[e0] - v[s0]) for key, v in sums.items()}
+        if c["nt"] <= 1e-12 or c["nc"] <= 1e-12:
             out.append(0.0)
             continue
-        out.append((ev_c[k - 1] / nc - ev_t[k - 1] / nt) * k / n)
+        out.append((c["ec"] / c["nc"] - c["et"] / c["nt"]) * k / n)
     return np.asarray(out)
 
 

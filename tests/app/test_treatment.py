@@ -1,0 +1,55 @@
+"""The treatment task in the app with Streamlit's AppTest: a small benefit network trained on the
+indo_rct demo trial; Predict gives the risk with and without indomethacin, the difference with
+its interval, the number needed to treat, the sentence and SHAP on the benefit; Evaluate shows
+the Qini curve beside the T-learner's, calibration for benefit and the policy curve."""
+
+from __future__ import annotations
+
+import pytest
+from apptools import button, figures, healthy, metrics, open_page, switched_workspace, texts, widget
+
+
+@pytest.fixture(scope="module")
+def trial_model():
+    from dlcore.data import load_demo
+    from dlcore.data.catalog import ensure_saved
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.pipeline import train_and_register
+
+    with switched_workspace("dlcore-treatment-"):
+        dataset = load_demo("indo_rct")
+        ensure_saved(dataset)
+        spec = ModelSpec(hidden_units=[16], dropout=0.2, epochs=4, batch_size=64)
+        outcome = train_and_register(dataset, spec, name="indo_rct app test")
+        yield outcome
+
+
+def with_model(page: str, model_id: str):
+    at = open_page(page)
+    healthy(widget(at.selectbox, "Model").set_value(model_id).run())
+    return at
+
+
+def test_predict_shows_the_benefit_and_explains_it(trial_model):
+    at = with_model("predict", trial_model.record.id)
+    healthy(button(at, "Estimate benefit").click().run())
+    shown = metrics(at)
+    assert shown["Risk with indomethacin"].endswith("%")
+    assert shown["Risk with placebo"].endswith("%")
+    assert shown["Benefit (risk reduction)"].endswith(" pp")
+    treated = float(shown["Risk with indomethacin"].rstrip("%"))
+    control = float(shown["Risk with placebo"].rstrip("%"))
+    benefit = float(shown["Benefit (risk reduction)"].removesuffix(" pp"))
+    assert benefit == pytest.approx(control - treated, abs=0.15)
+    assert any("model's estimate" in t for t in texts(at.info))
+    healthy(button(at, "Explain the benefit (SHAP)").click().run())
+    assert "benefit_shap" in figures(at)
+
+
+def test_evaluate_shows_qini_calibration_and_policy(trial_model):
+    at = with_model("evaluate", trial_model.record.id)
+    charts = figures(at)
+    assert {"treatment_qini", "treatment_benefit_calibration", "treatment_policy"} <= set(charts)
+    assert len(charts["treatment_qini"]["data"]) == 3  # network, T-learner, random
+    assert any("Qini area" in t for t in texts(at.info))
+    assert any("9.2%" in t and "16.9%" in t for t in texts(at.markdown))
