@@ -225,6 +225,9 @@ def show_table(draft: dict) -> None:
             schema = draft["schema"] = edit_schema(schema, frame, SchemaChanges(group_column=group))
         if schema.group_column:
             st.caption(schema.group_reason[:1].upper() + schema.group_reason[1:] + ".")
+        from ui.treatment import treatment_choice
+
+        schema = draft["schema"] = treatment_choice(schema, frame, token)
 
     with tab_report, guard("Checking the data"):
         show_quality_report(frame, schema, token)

@@ -101,3 +101,27 @@ def treatment_evaluate(loaded: Any) -> None:
     st.plotly_chart(plot_policy(report), key="treatment_policy")
     for note in report.notes:
         st.caption(note)
+
+
+def treatment_choice(schema: Any, frame: Any, token: str) -> Any:
+    """Data page: the treatment (arm) column of a randomised trial, and the check of its arms
+    (sizes, outcomes per arm, balance and propensity overlap). Returns the schema."""
+    from dlcore.data.treatment import check_treatment, with_treatment
+
+    choices = [None, *(c.name for c in schema.columns if c.role != "target")]
+    column = st.selectbox(
+        "Treatment column (a trial's arm: the model then estimates each patient's benefit)",
+        choices,
+        index=choices.index(schema.treatment_column) if schema.treatment_column in choices else 0,
+        format_func=lambda c: "none: predict the outcome only" if c is None else c,
+        key=f"treatment_{token}",
+    )
+    with guard("Setting the treatment column"):
+        schema = with_treatment(schema, frame, column)
+    if schema.treatment_column and schema.target:
+        with guard("Checking the arms"):
+            check = check_treatment(frame, schema)
+            st.caption(check.sentence())
+            for warning in check.warnings:
+                st.warning(warning)
+    return schema

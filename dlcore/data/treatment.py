@@ -343,3 +343,25 @@ def overall_effect(
     return OverallEffect(
         control, treated, p0, p1, len(y0), len(y1), diff, diff - 1.96 * se, diff + 1.96 * se
     )
+
+
+def with_treatment(schema: Schema, frame: pd.DataFrame, column: str | None) -> Schema:
+    """A copy of ``schema`` with ``column`` as the treatment (None: no treatment; a former
+    treatment column becomes a feature again when its kind allows). Raises UserError as
+    ``set_treatment_column``."""
+    import copy
+
+    from dlcore.data.schema import FEATURE_KINDS
+
+    if column == schema.treatment_column:
+        return schema
+    edited = copy.deepcopy(schema)
+    previous = edited.treatment_column
+    if previous and previous in frame.columns:
+        info = edited.column(previous)
+        if info.kind in FEATURE_KINDS:
+            info.role, info.reason = "feature", ""
+    edited.treatment_column = None
+    if column:
+        set_treatment_column(edited, frame, column)
+    return edited

@@ -53,3 +53,37 @@ def test_evaluate_shows_qini_calibration_and_policy(trial_model):
     assert len(charts["treatment_qini"]["data"]) == 3  # network, T-learner, random
     assert any("Qini area" in t for t in texts(at.info))
     assert any("9.2%" in t and "16.9%" in t for t in texts(at.markdown))
+
+
+@pytest.mark.parametrize("page", ["explain", "models", "train", "home"])
+def test_other_pages_render_with_a_treatment_model(trial_model, page):
+    if page in ("explain", "models"):
+        with_model(page, trial_model.record.id)
+    else:
+        open_page(page)
+
+
+def test_data_page_sets_the_treatment_and_checks_the_arms(trial_model):
+    from dlcore.data.synthetic import make_trial
+
+    frame, _ = make_trial(400, seed=2, randomised=False)
+    at = open_page("data")
+    healthy(
+        at.file_uploader(key="data_upload")
+        .set_value(("trial.csv", frame.to_csv(index=False).encode(), "text/csv"))
+        .run()
+    )
+    healthy(widget(at.selectbox, "Target").set_value("event").run())
+    healthy(widget(at.selectbox, "Treatment column").set_value("arm").run())
+    assert any("Arms — control:" in t for t in texts(at.caption))
+    assert any("confounded" in w for w in texts(at.warning))
+    frame.loc[frame["arm"] == "treated", "arm"] = "control"
+    at = open_page("data")
+    healthy(
+        at.file_uploader(key="data_upload")
+        .set_value(("one_arm.csv", frame.to_csv(index=False).encode(), "text/csv"))
+        .run()
+    )
+    healthy(widget(at.selectbox, "Target").set_value("event").run())
+    healthy(widget(at.selectbox, "Treatment column").set_value("arm").run())
+    assert any("only one arm, 'control'" in e for e in texts(at.error))
