@@ -441,6 +441,10 @@ with guard("Preparing the explanation"):
     loaded = cache.loaded_model(model_id)
     if loaded.kind == "image":
         explain_image(loaded, model_id)
+    elif loaded.task == "treatment":  # SHAP on the predicted benefit (difference of the heads)
+        from ui.treatment import treatment_explain
+
+        treatment_explain(loaded, model_id)
     elif getattr(loaded.layout, "molecule_features", []):
         from ui.molecules import explain_molecule
 

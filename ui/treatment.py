@@ -125,3 +125,21 @@ def treatment_choice(schema: Any, frame: Any, token: str) -> Any:
             for warning in check.warnings:
                 st.warning(warning)
     return schema
+
+
+def treatment_explain(loaded: Any, model_id: str) -> None:
+    """Explain page for a treatment model: SHAP on one patient's predicted benefit (what makes
+    it larger or smaller than the average patient's)."""
+    st.caption(
+        "Treatment-effect model: the explanation is of the predicted benefit (risk without "
+        "treatment minus risk with it), in percentage points."
+    )
+    form = patient_form(loaded.layout, key=f"benefit_explain_form_{model_id}", button="Explain")
+    if form.submitted and not form.problems:
+        with guard("Explaining the benefit"):
+            explanation = explain_benefit(
+                loaded.model, loaded.layout, loaded.background(), form.record
+            )
+            st.plotly_chart(
+                _contribution_bars(explanation.contributions(0)), key="benefit_shap_explain"
+            )

@@ -87,3 +87,11 @@ def test_data_page_sets_the_treatment_and_checks_the_arms(trial_model):
     healthy(widget(at.selectbox, "Target").set_value("event").run())
     healthy(widget(at.selectbox, "Treatment column").set_value("arm").run())
     assert any("only one arm, 'control'" in e for e in texts(at.error))
+
+
+def test_explain_page_explains_the_benefit(trial_model):
+    at = with_model("explain", trial_model.record.id)
+    healthy(button(at, "Explain").click().run())
+    chart = figures(at)["benefit_shap_explain"]
+    assert "benefit" in chart["layout"]["title"]["text"]
+    assert len(chart["data"][0]["y"]) == 10
