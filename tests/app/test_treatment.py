@@ -95,3 +95,20 @@ def test_explain_page_explains_the_benefit(trial_model):
     chart = figures(at)["benefit_shap_explain"]
     assert "benefit" in chart["layout"]["title"]["text"]
     assert len(chart["data"][0]["y"]) == 10
+
+
+def test_a_training_job_on_the_demo_trial_registers_a_treatment_model(trial_model):
+    """The Train page's path: a job in a worker process, on the saved demo trial."""
+    from dlcore.data.catalog import find_dataset_by_source
+    from dlcore.models.spec import ModelSpec
+    from dlcore.registry import get_card
+    from dlcore.training.jobs import submit_training, wait_for_job
+
+    entry = find_dataset_by_source("demo:indo_rct")
+    job_id = submit_training(entry.id, ModelSpec(hidden_units=[8], epochs=2), name="job trial")
+    job = wait_for_job(job_id, timeout_s=300)
+    assert job.status == "succeeded", job.error
+    card = get_card(job.model_id)
+    assert card["task"] == "treatment"
+    assert card["treatment"]["arms"] == ["placebo", "indomethacin"]
+    assert len(card["history"]["loss"]) == 2  # the live curves' epochs
