@@ -66,6 +66,13 @@ def train_treatment(
     """
     keras = import_keras()
     check_spec(spec, "binary")
+    weight = spec.propensity_weight
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
+        raise UserError(
+            f"propensity_weight is {weight!r}.",
+            expected="a number from 0 (no propensity head) to 10 (1 is DragonNet's)",
+            fix="set propensity_weight between 0 and 10",
+        )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     check = check_treatment(dataset.frame, dataset.schema, seed=spec.seed)

@@ -237,3 +237,25 @@ def test_demo_trial_loads_offline_as_a_treatment_task():
     )
     assert effect.low > 0
     assert "treatment" not in dataset.schema.feature_names
+
+
+def test_dragonnet_head_trains_saves_and_reloads(tmp_path):
+    from dlcore.models.keras_runtime import import_keras
+    from dlcore.models.layers import TreatmentLoss  # noqa: F401  (registered for loading)
+    from dlcore.models.treatment import arm_risks
+    from dlcore.training.treatment import train_treatment
+
+    frame, _ = make_trial(800, seed=9)
+    spec = ModelSpec(hidden_units=[8], epochs=2, batch_size=64, propensity_weight=1.0)
+    result = train_treatment(trial_dataset(frame), spec)
+    inputs = result.layout.inputs(result.data.features.iloc[:16])
+    out = np.asarray(result.model({k: v for k, v in inputs.items()}, training=False))
+    assert out.shape == (16, 4)  # two risk heads, then two propensities
+    np.testing.assert_allclose(out[:, 2:].sum(axis=1), 1.0, atol=1e-5)
+    path = tmp_path / "dragonnet.keras"
+    result.model.save(path)
+    keras = import_keras()
+    again = keras.saving.load_model(path, safe_mode=True, compile=False)
+    np.testing.assert_allclose(arm_risks(again, inputs, 2), out[:, :2], atol=1e-6)
+    with pytest.raises(UserError, match="propensity_weight"):
+        train_treatment(trial_dataset(frame), ModelSpec(propensity_weight=-1.0))
