@@ -57,6 +57,7 @@ THRESHOLD_RESAMPLES = 1000  # the threshold metrics follow the slider: kept quic
 TASKS = ("binary", "multiclass", "regression", "survival")
 SURVIVAL_RESAMPLES = 500  # each C-index resample compares every pair of records: kept moderate
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet")
+SECTION_KEY = "evaluate_section"  # the open tab, kept in st.session_state across reruns
 
 require_page("evaluate")
 st.title("Evaluate")
@@ -220,7 +221,12 @@ def binary_page(loaded, data, key: str, resamples: int):
     names = ["Discrimination", "Calibration", "Operating threshold", "Decision curve"]
     if data.records is not None:
         names.append("Subgroups")
-    tabs = dict(zip(names, st.tabs(names), strict=True))
+    # Keyed and tracked: the chosen tab survives every rerun (fitting a recalibration, choosing a
+    # preset, changing the subgroup variable). Every tab still runs, so the widgets in the hidden
+    # ones keep their values (the threshold drives the tiles; the card needs every section).
+    if st.session_state.get(SECTION_KEY) not in names:
+        st.session_state.pop(SECTION_KEY, None)
+    tabs = dict(zip(names, st.tabs(names, key=SECTION_KEY, on_change="rerun"), strict=True))
 
     with tabs["Operating threshold"]:
         left, right = st.columns([1, 1])
