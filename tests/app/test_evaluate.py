@@ -351,7 +351,8 @@ def test_models_page_links_to_evaluate_and_pages_keep_an_audit_trail(shared_mode
     at = open_page("models")
     healthy(widget(at.selectbox, "Model").set_value(model_id).run())
     exports = rows("export")
-    healthy(at.download_button[0].click().run())
+    # The Card tab has its own JSON download first; the audited export is the model bundle.
+    healthy(widget(at.download_button, "Download model and card (.zip)").click().run())
     assert rows("export") == exports + 1
     assert audit_frame(action="export").iloc[0]["detail"] == "format=zip"
     healthy(button(at, "Evaluate this model").click().run())
