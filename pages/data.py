@@ -40,6 +40,7 @@ from ui.images import (
 DRAFT = "data_draft"
 CHOICE = "data_saved_choice"
 LAST_UPLOAD = "data_last_upload"
+REFUSED_UPLOAD = "data_refused_upload"
 LOGGED_UPLOAD = "data_logged_upload"
 MODE = "data_mode"
 MODE_TOKEN = "data_mode_token"
@@ -66,6 +67,11 @@ def draft_from_dataset(dataset: Dataset | ImageDataset) -> dict:
         "warnings": [],
         "token": dataset.id,
     }
+
+
+def mode_of(draft: dict) -> str:
+    """The toggle's value that matches ``draft``."""
+    return IMAGES if draft["kind"] == "images" else RECORDS
 
 
 def load_saved() -> None:
@@ -349,7 +355,7 @@ if st.session_state.get(CHOICE) != current:
     st.session_state[CHOICE] = current
 if draft is not None and st.session_state.get(MODE_TOKEN) != draft["token"]:
     # A new dataset on the page: show the controls for its kind.
-    st.session_state[MODE] = IMAGES if draft["kind"] == "images" else RECORDS
+    st.session_state[MODE] = mode_of(draft)
     st.session_state[MODE_TOKEN] = draft["token"]
 
 if st.session_state.get(MODE) not in (RECORDS, IMAGES):
@@ -408,8 +414,27 @@ if upload is not None:
     data = upload.getvalue()
     as_images = is_image_file(upload.name, data)
     digest = hashlib.sha256(data).hexdigest()
-    seen = f"{digest}-{size}-{channels}" if as_images else digest
-    if st.session_state.get(LAST_UPLOAD) != seen:
+    file_id = getattr(upload, "file_id", None) or digest
+    # The newest upload wins: a file put in the uploader (even one read before) replaces whatever
+    # the page shows. The same file is read again only at a new image size, and only while it is
+    # still the page's dataset (a demo or a saved dataset chosen since is left alone).
+    new_file = st.session_state.get(LAST_UPLOAD) != file_id
+    resized = (
+        not new_file
+        and as_images
+        and draft is not None
+        and draft.get("upload") == file_id
+        and draft.get("read_as") != (size, channels)
+    )
+    # A refused file shows its error again while nothing else has been chosen.
+    refused_again = st.session_state.get(REFUSED_UPLOAD) == file_id and draft is None
+    if new_file or resized or refused_again:
+        st.session_state[LAST_UPLOAD] = file_id
+        # Nothing of the previous dataset stays under a refused file (nor can it be saved).
+        st.session_state.pop(DRAFT, None)
+        st.session_state[DATASET_KEY] = None
+        st.session_state[REFUSED_UPLOAD] = file_id
+        draft = None
         with guard("Reading the file"):
             if as_images:
                 dataset = cache.read_image_upload(data, upload.name, size, channels)
@@ -436,8 +461,8 @@ if upload is not None:
                         "token": digest[:12],
                     }
                 )
-            # Only a file that was read is remembered: a refused one shows its error on every run.
-            st.session_state[LAST_UPLOAD] = seen
+            draft["upload"], draft["read_as"] = file_id, (size, channels)
+            st.session_state.pop(REFUSED_UPLOAD, None)
             if st.session_state.get(LOGGED_UPLOAD) != digest:  # not again for a new image size
                 # The file is named by its hash only: file names can name patients.
                 log(
@@ -451,12 +476,26 @@ if upload is not None:
                     },
                 )
                 st.session_state[LOGGED_UPLOAD] = digest
+        if draft is not None and st.session_state.get(MODE) != mode_of(draft):
+            st.session_state.pop(MODE_TOKEN, None)  # the toggle above follows the new upload
+            st.rerun()
+        elif draft is not None:  # the toggle already matches: leave it to the person from now
+            st.session_state[MODE_TOKEN] = draft["token"]
 
 if draft is None:
     st.info(
         "Choose a saved dataset, upload patient records or medical images, or try the demo images "
         "(under 'Medical images') to begin. The demo tables (breast cancer diagnosis, diabetes "
         "progression, and breast cancer recurrence-free survival from GBSG2) are already saved.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+if mode != mode_of(draft):  # the toggle and the data shown never disagree
+    st.info(
+        f"The dataset on the page is {'an image set' if draft['kind'] == 'images' else 'a patient table'} "
+        f"('{plain(draft['name'])}'): choose '{mode_of(draft)}' above to see it, or upload or "
+        "choose other data.",
         icon=":material/info:",
     )
     st.stop()
