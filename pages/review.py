@@ -26,6 +26,7 @@ from dlcore.governance.review import (
 )
 from dlcore.plots.explain import overlay_heatmap
 from dlcore.registry import get_card, list_models
+from dlcore.report.wording import number_text, percent_text
 from ui import cache
 from ui.auth import log, require_page
 from ui.common import guard
@@ -199,8 +200,13 @@ def show_case(review: ReviewSession, case: pd.Series, card: dict) -> None:
         st.dataframe(
             pd.DataFrame(
                 {
-                    "variable": [str(c) for c in record.index],
-                    "value": ["—" if pd.isna(v) else str(v) for v in record],
+                    "variable": [str(c) for c in view.columns],
+                    # Each value from its own column (a row of mixed columns upcasts ints to
+                    # floats), written as the data has it: '1', '50', not '1.0', '50.0'.
+                    "value": [
+                        "—" if pd.isna(v) else number_text(v) if not isinstance(v, str) else v
+                        for v in (view[c].iloc[0] for c in view.columns)
+                    ],
                 }
             ),
             hide_index=True,
@@ -236,11 +242,11 @@ def show_model_output(review: ReviewSession, case: pd.Series, card: dict) -> Non
     layout = card["layout"]
     c1, c2 = st.columns(2)
     if layout.get("task") == "binary":
-        c1.metric(f"Probability of {layout.get('positive_class')}", f"{case.probability:.1%}")
+        c1.metric(f"Probability of {layout.get('positive_class')}", percent_text(case.probability))
         c2.metric(f"Decision at threshold {review.threshold:.2f}", str(case.prediction))
     else:
         c1.metric("Predicted class", str(case.prediction))
-        c2.metric("Its probability", f"{case.probability:.1%}")
+        c2.metric("Its probability", percent_text(case.probability))
     calibration = Recalibrator.from_dict(card.get("calibration")).describe()
     st.caption(
         f"{review.model_name} v{review.model_version}; probabilities {calibration}. Computed when "
@@ -382,7 +388,10 @@ def review_section(account: Account) -> None:
             object_id=session_id,
             model_id=review.model_id,
             model_version=review.model_version,
-            detail={"case": position, "agree": bool(choices["agree"])},
+            detail={
+                "case": position + 1,
+                "agree": bool(choices["agree"]),
+            },  # as the page numbers it
         )
         st.session_state[position_key] = queue.after_decision(position)
         st.session_state[FLASH] = f"Saved your decision on case {position + 1}."

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dlcore.fsutil import write_csv
 from dlcore.governance.review import list_review_sessions, review_summary
+from dlcore.report.wording import percent_text
 from ui.auth import log
 
 
@@ -37,6 +38,8 @@ def summary_section() -> None:
         help="Cohen's kappa: agreement beyond chance (1 perfect, 0 chance, below 0 worse than chance).",
     )
     st.markdown("**The model against each reviewer**")
+    for note in summary.notes:
+        st.warning(note[:1].upper() + note[1:] + ".", icon=":material/warning:")
     st.dataframe(
         summary.per_reviewer,
         hide_index=True,
@@ -59,25 +62,10 @@ def summary_section() -> None:
     if summary.disagreements.empty:
         st.caption("None: every reviewer agreed with the model.")
     else:
-        shown = summary.disagreements.assign(case=summary.disagreements["position"] + 1)
-        st.dataframe(
-            shown.drop(columns=["position"]),
-            hide_index=True,
-            column_order=[
-                "case",
-                "record_index",
-                "model said",
-                "probability",
-                "reviewer",
-                "reviewer said",
-                "confidence",
-                "note",
-            ],
-            column_config={
-                "record_index": st.column_config.NumberColumn("row"),
-                "probability": st.column_config.NumberColumn(format="percent"),
-            },
+        shown = summary.disagreements.assign(
+            probability=summary.disagreements["probability"].map(percent_text)
         )
+        st.dataframe(shown, hide_index=True)
     st.download_button(
         "Download all decisions (CSV)",
         write_csv(decisions),  # spreadsheet formulas in notes and labels neutralised

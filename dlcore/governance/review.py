@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -485,6 +485,12 @@ class ReviewSummary:
     between_reviewers: pd.DataFrame
     disagreements: pd.DataFrame
     decisions: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+# Said instead of a kappa that cannot mean anything (Cohen's kappa is 0 whenever one side gives
+# every case the same class, however often the other agrees).
+SAME_CLASS_NOTE = "kappa is not informative: the model gave every case the same class"
 
 
 def _kappa(a: list[str], b: list[str]) -> float:
@@ -505,16 +511,25 @@ def review_summary(session_id: str) -> ReviewSummary:
     decisions = reviewer_decisions(session_id)
     merged = decisions.merge(cases, on="case_id", how="left")
     per_reviewer = []
+    notes: list[str] = []
     for reviewer, group in merged.groupby("reviewer", sort=True):
+        constant = group["prediction"].nunique() == 1 and len(group) >= 2
+        if constant and group["label"].nunique() > 1:
+            note = (
+                f"{SAME_CLASS_NOTE} ('{group['prediction'].iloc[0]}') among the cases "
+                f"{reviewer} decided"
+            )
+            if note not in notes:
+                notes.append(note)
         per_reviewer.append(
             {
                 "reviewer": reviewer,
                 "cases decided": len(group),
                 "of": len(cases),
                 "agreement with model": float(group["agree"].mean()),
-                "kappa (model vs reviewer)": _kappa(
-                    list(group["prediction"]), list(group["label"])
-                ),
+                "kappa (model vs reviewer)": float("nan")
+                if constant and group["label"].nunique() > 1
+                else _kappa(list(group["prediction"]), list(group["label"])),
                 "mean confidence": float(group["confidence"].mean()),
             }
         )
@@ -535,10 +550,15 @@ def review_summary(session_id: str) -> ReviewSummary:
                     "kappa": _kappa(list(a[shared]), list(b[shared])),
                 }
             )
+    # Case numbers as the reviewers see them (1-based, in the UI, the CSV and the audit trail);
+    # the dataset row as the session was created with it (rows counted from 0).
+    merged = merged.assign(case=merged["position"] + 1).rename(
+        columns={"record_index": "dataset row (from 0)"}
+    )
     disagreements = merged[~merged["agree"].astype(bool)][
         [
-            "position",
-            "record_index",
+            "case",
+            "dataset row (from 0)",
             "prediction",
             "probability",
             "reviewer",
@@ -549,8 +569,8 @@ def review_summary(session_id: str) -> ReviewSummary:
     ].rename(columns={"prediction": "model said", "label": "reviewer said"})
     export = merged[
         [
-            "position",
-            "record_index",
+            "case",
+            "dataset row (from 0)",
             "prediction",
             "probability",
             "reviewer",
@@ -574,8 +594,9 @@ def review_summary(session_id: str) -> ReviewSummary:
             ],
         ),
         pd.DataFrame(pairs, columns=["reviewers", "shared cases", "agreement", "kappa"]),
-        disagreements.sort_values("position").reset_index(drop=True),
-        export.sort_values(["position", "reviewer"]).reset_index(drop=True),
+        disagreements.sort_values("case").reset_index(drop=True),
+        export.sort_values(["case", "reviewer"]).reset_index(drop=True),
+        notes,
     )
 
 

@@ -446,10 +446,14 @@ def test_a_review_session_is_created_decided_resumed_after_a_restart_and_summari
     cases = review_cases(session_id)
     shown = {m.label: m.value for m in at.metric}
     assert shown["Decision at threshold 0.50"] == cases.iloc[0]["prediction"]
-    assert shown["Probability of malignant"] == f"{cases.iloc[0]['probability']:.1%}"
+    from dlcore.report.wording import percent_text
+
+    assert shown["Probability of malignant"] == percent_text(cases.iloc[0]["probability"])
     assert any(("Raises it" in i or "Lowers it" in i) for i in texts(at.info))
     record = frame_with(at, "variable")
     assert "mean radius" in set(record["variable"]) and "diagnosis" not in set(record["variable"])
+    # Values as the data has them (issue 14 #14): 'mean area' 1001 is not '1001.0'.
+    assert not [v for v in record["value"] if v.endswith(".0")], list(record["value"])
 
     decide(at, agree=True, note=HOSTILE)
     assert progress_text(at) == "Case 2 of 20 · 1 decided"
@@ -463,7 +467,8 @@ def test_a_review_session_is_created_decided_resumed_after_a_restart_and_summari
     decisions = audit_rows("dr.rev", "review_decision")
     assert set(decisions["object id"]) == {session_id}
     assert set(decisions["model version"]) == {review.model_version}
-    assert list(decisions["detail"])[::-1] == ["case=0, agree=True", "case=1, agree=False"]
+    # Case numbers as the page shows them (1-based), in the audit trail too.
+    assert list(decisions["detail"])[::-1] == ["case=1, agree=True", "case=2, agree=False"]
 
     # The app restarts: a new session of the app, the store opened anew; the queue resumes.
     reset_stores()
@@ -486,6 +491,8 @@ def test_a_review_session_is_created_decided_resumed_after_a_restart_and_summari
     assert per_reviewer.iloc[0]["agreement with model"] == 0.5
     disagreements = frame_with(at, "reviewer said")
     assert list(disagreements["note"]) == ["Looks benign to me; biopsy anyway."]
+    assert list(disagreements["case"]) == [2]  # the page's "Case 2 of 20"
+    assert disagreements.iloc[0]["probability"].endswith("%")
     assert button(at.download_button, "Download all decisions (CSV)").proto.url
     healthy(button(at.download_button, "Download all decisions (CSV)").click().run())
     exported = audit_rows("t.lead", "export")
