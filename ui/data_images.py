@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.data.classes import apply_class_names
-from dlcore.data.dicom import auto_window, to_display
+from dlcore.data.dicom import WINDOW_PRESETS, auto_window, to_display, value_unit
 from dlcore.data.images import ImageDataset, class_samples
 from dlcore.plots.data import (
     plot_class_balance,
@@ -164,6 +164,13 @@ def show_images(draft: dict) -> None:
             dicom_viewer(draft)
 
 
+def use_preset(preset_key: str, center_key: str, width_key: str) -> None:
+    """Move the window sliders to the chosen CT preset (centre, width in HU)."""
+    preset = st.session_state.get(preset_key)
+    if preset in WINDOW_PRESETS:
+        st.session_state[center_key], st.session_state[width_key] = WINDOW_PRESETS[preset]
+
+
 def dicom_viewer(draft: dict) -> None:
     """Open a DICOM file of the draft with window and frame controls, or list the stored facts."""
     files = draft["dicom_files"]
@@ -208,33 +215,54 @@ def dicom_viewer(draft: dict) -> None:
         count = int(image.frames.shape[0])
         if count > 1:
             frame = st.slider("Frame", 1, count, 1, key=f"dicom_frame_{key}") - 1
-        window = None
+        window, suffix = None, ""
         if image.is_color:
             st.caption("A colour image: shown as stored, without a window.")
         else:
             low, high = float(image.frames.min()), float(image.frames.max())
             if high <= low:  # a blank (constant) image: a window around its one value
                 low, high = low - 0.5, high + 0.5
+            unit = value_unit(image.meta)
+            suffix = f" ({unit})" if unit else ""
+            if unit == "HU":  # room for every CT preset on the sliders
+                low = min(low, *(c - w / 2 for c, w in WINDOW_PRESETS.values()))
+                high = max(high, *(c + w / 2 for c, w in WINDOW_PRESETS.values()))
             span = max(high - low, 1e-6)
             step = float(f"{span / 200:.2g}")
             center0, width0 = image.window or auto_window(image.frames)
+            center_key, width_key = f"dicom_center_{key}", f"dicom_width_{key}"
+            if unit == "HU":
+                st.selectbox(
+                    "Window preset",
+                    [None, *WINDOW_PRESETS],
+                    format_func=lambda p: (
+                        "— choose —"
+                        if p is None
+                        else f"{p} (W{WINDOW_PRESETS[p][1]:.0f} / L{WINDOW_PRESETS[p][0]:.0f})"
+                    ),
+                    key=f"dicom_preset_{key}",
+                    on_change=use_preset,
+                    args=(f"dicom_preset_{key}", center_key, width_key),
+                    help="Standard CT windows: the sliders move to the preset's level (centre) "
+                    "and width, in Hounsfield units.",
+                )
             center = st.slider(
-                "Window centre",
+                "Window centre" + suffix,
                 low,
                 high,
                 min(max(float(center0), low), high),
                 step,
                 format="%.4g",
-                key=f"dicom_center_{key}",
+                key=center_key,
             )
             width = st.slider(
-                "Window width",
+                "Window width" + suffix,
                 step,
                 2 * span,
                 min(max(float(width0), step), 2 * span),
                 step,
                 format="%.4g",
-                key=f"dicom_width_{key}",
+                key=width_key,
             )
             st.caption(
                 "Initial window: "
@@ -261,7 +289,7 @@ def dicom_viewer(draft: dict) -> None:
             displayable(to_display(image, frame, window)),
             caption=f"{image.name}"
             + (f" · frame {frame + 1} of {count}" if count > 1 else "")
-            + (f" · window {window[0]:.4g} / {window[1]:.4g}" if window else ""),
+            + (f" · window {window[0]:.4g} / {window[1]:.4g}{suffix}" if window else ""),
             width=VIEWER_WIDTH,
         )
     report = image.report

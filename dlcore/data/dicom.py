@@ -107,6 +107,7 @@ _KEPT_KEYWORDS = (
     "NumberOfFrames",
     "PhotometricInterpretation",
     "BitsStored",
+    "RescaleType",
 )
 _DEMO_FILES = ("CT_small.dcm", "MR_small.dcm", "rtdose.dcm")
 # pydicom's value validation warns (and logs) with the offending value: a patient name could reach
@@ -260,6 +261,24 @@ def deidentify(ds: Any) -> DeidReport:
         report.private_tags_removed,
     )
     return report
+
+
+# Standard CT display windows as (centre, width) in Hounsfield units.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "soft tissue": (40.0, 400.0),
+    "lung": (-600.0, 1500.0),
+    "bone": (400.0, 1800.0),
+    "brain": (40.0, 80.0),
+}
+
+
+def value_unit(meta: dict[str, Any]) -> str | None:
+    """The unit of a grayscale DICOM image's values: 'HU' for CT (or RescaleType HU), else the
+    file's RescaleType when it names one, else None (arbitrary units)."""
+    rescale = str(meta.get("RescaleType", "") or "").strip()
+    if rescale.upper() == "HU" or (not rescale and str(meta.get("Modality", "")).upper() == "CT"):
+        return "HU"
+    return rescale if rescale and rescale.upper() != "US" else None  # US: unspecified
 
 
 def auto_window(frames: np.ndarray) -> tuple[float, float]:

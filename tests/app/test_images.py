@@ -333,7 +333,7 @@ def test_dicom_viewer_shows_the_deidentification_of_ct_small():
     removed = next(t for t in texts(at.markdown) if "`PatientName`" in t)
     assert all(f"`{name}`" in removed for name in expected.report.removed)
     center, width = auto_window(expected.frames)  # CT_small has no window of its own
-    sliders = {s.label: s.value for s in at.slider}
+    sliders = {s.label.removesuffix(" (HU)"): s.value for s in at.slider}  # CT: in HU
     assert sliders["Window centre"] == pytest.approx(center, abs=abs(width) / 100)
     assert sliders["Window width"] == pytest.approx(width, rel=0.02)
     facts = next(d.value for d in at.dataframe if "attribute" in d.value.columns)
@@ -343,10 +343,10 @@ def test_dicom_viewer_shows_the_deidentification_of_ct_small():
     assert facts["Pixel spacing (mm)"] == f"{spacing[0]:.4g} × {spacing[1]:.4g}"
     assert not [w for w in texts(at.warning) if "burned into" in w]
     viewer = [c for c in captions(at) if c.startswith("CT_small.dcm · window")]
-    assert viewer == [f"CT_small.dcm · window {sliders['Window centre']:.4g} / {width:.4g}"]
+    assert viewer == [f"CT_small.dcm · window {sliders['Window centre']:.4g} / {width:.4g} (HU)"]
     first = at.image[-1].value
     healthy(widget(at.slider, "Window width").set_value(400.0).run())
-    assert captions(at)[-1] == f"CT_small.dcm · window {sliders['Window centre']:.4g} / 400"
+    assert captions(at)[-1] == f"CT_small.dcm · window {sliders['Window centre']:.4g} / 400 (HU)"
     assert at.image[-1].value != first
 
 
