@@ -168,9 +168,16 @@ def recalibration_control(loaded, methods: list[str]) -> None:
         with guard("Fitting the recalibration"):
             recalibrator = fit_model_recalibration(loaded, method)
             log("recalibrate", **audit_fields(loaded), detail={"method": method})
+            worse = (recalibrator.held_out_brier_after or 0) > (
+                recalibrator.held_out_brier_before or 0
+            )
             say_and_rerun(
                 f"Recalibration saved: probabilities are now {recalibrator.describe()}. "
-                "Predict shows these calibrated probabilities from now on."
+                + (
+                    "It makes them worse on the held-out split: they are not better calibrated."
+                    if worse
+                    else "Predict shows these recalibrated probabilities from now on."
+                )
                 if method != "none"
                 else "Recalibration removed: Predict shows the network's own output."
             )

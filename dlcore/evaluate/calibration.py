@@ -177,6 +177,8 @@ class Recalibrator:
                 f"; held-out Brier score {self.held_out_brier_before:.3f} before, "
                 f"{self.held_out_brier_after:.3f} after"
             )
+            if self.held_out_brier_after > self.held_out_brier_before:
+                checked += ": worse than the network's own output"
         if self.method == "temperature":
             return f"recalibrated by temperature scaling (T = {self.temperature:.2f}, fitted on the {self.fitted_on}, {self.n} records{checked})"
         if self.method == "isotonic":

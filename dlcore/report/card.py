@@ -59,6 +59,16 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
     recalibration = card.get("recalibration") or {}
     if recalibration.get("refused"):
         notes.append(f"Recalibration was tried and not saved: {recalibration.get('reason', '')}.")
+    saved = card.get("calibration") or {}
+    saved_method = str(saved.get("method") or "")
+    before, after = saved.get("held_out_brier_before"), saved.get("held_out_brier_after")
+    worse = saved_method not in ("", "none") and None not in (before, after) and after > before
+    if worse:  # saved although worse: never called calibrated
+        notes.append(
+            f"The saved {saved_method} recalibration makes the held-out probabilities worse "
+            f"(Brier score {before:.3f} without it, {after:.3f} with it): they are not better "
+            "calibrated than the network's own output."
+        )
     comparison = card.get("baseline_comparison") or {}
     if comparison.get("verdict") in ("similar", "worse"):
         notes.append(
@@ -77,10 +87,28 @@ def limitations(card: dict[str, Any], report: Any = None, subgroups: Any = None)
         if getattr(report, "task", "") == "binary":
             c = report.calibration
             if abs(c.calibration_in_the_large) > 0.2 or abs(c.slope - 1) > 0.2:
-                notes.append(
-                    f"Probabilities are imperfectly calibrated (slope {c.slope:.2f}, calibration-in-the-large "
-                    f"{c.calibration_in_the_large:+.2f}); recalibrate before reading them as risks."
+                measured = (
+                    f"slope {c.slope:.2f}, calibration-in-the-large "
+                    f"{c.calibration_in_the_large:+.2f}"
                 )
+                if saved_method not in ("", "none"):
+                    # Never "recalibrate" when a recalibration is already saved.
+                    notes.append(
+                        f"Probabilities are still imperfectly calibrated after the saved "
+                        f"{saved_method} recalibration ({measured}): read them as a ranking of "
+                        "patients more than as exact risks."
+                    )
+                elif recalibration.get("refused"):
+                    notes.append(
+                        f"Probabilities are imperfectly calibrated ({measured}), and the "
+                        "recalibration tried made them worse, so they are the network's own "
+                        "output: read them as a ranking of patients more than as exact risks."
+                    )
+                else:
+                    notes.append(
+                        f"Probabilities are imperfectly calibrated ({measured}); recalibrate "
+                        "before reading them as risks."
+                    )
     if subgroups is not None:
         for row in subgroups.rows:
             if row.flags:

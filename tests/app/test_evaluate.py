@@ -203,7 +203,7 @@ def test_temperature_scaling_is_saved_and_predict_shows_calibrated(shared_models
     healthy(button(at, "Fit on the validation split").click().run())
     calibration = get_card(model_id)["calibration"]
     assert calibration["method"] == "temperature" and calibration["temperature"] > 0
-    assert any("Predict shows these calibrated probabilities" in t for t in texts(at.success))
+    assert any("Predict shows these recalibrated probabilities" in t for t in texts(at.success))
     assert any("calibrated by temperature scaling" in t for t in texts(at.info))
     assert any("The network's own output on these records" in t for t in texts(at.caption))
     rows = audit_frame(action="recalibrate")
