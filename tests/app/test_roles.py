@@ -569,7 +569,9 @@ def test_an_image_case_shows_the_image_beside_its_heatmap(fresh, monkeypatch):
     assert captions[1] == f"Grad-CAM: the evidence for {first['prediction']}"
     shown = {m.label: m.value for m in at.metric}
     assert shown["Predicted class"] == first["prediction"]
-    assert shown["Its probability"] == f"{first['probability']:.1%}"
+    from dlcore.report.wording import percent_text
+
+    assert shown["Its probability"] == percent_text(first["probability"])
     own = next(str(k) for k in range(10) if str(k) != first["prediction"])
     widget(at.selectbox, "Your label").set_value(own)
     decide(at, agree=False, note="")
