@@ -18,18 +18,17 @@ from dlcore.data import (
     set_target,
     suggest_target,
 )
-from dlcore.data.catalog import delete_dataset, list_datasets, save_dataset, update_dataset_schema
+from dlcore.data.catalog import list_datasets, save_dataset, update_dataset_schema
 from dlcore.data.images import ImageDataset
 from dlcore.data.schema import KINDS, suggest_time_column
 from dlcore.data.schema_edit import SchemaChanges, edit_schema
 from dlcore.errors import UserError
 from dlcore.fsutil import file_source, neutral_name
-from dlcore.registry import list_models
 from ui import cache
 from ui.auth import log, require_page
 from ui.common import DATASET_KEY, guard, plain
 from ui.data_images import image_draft, show_images
-from ui.data_report import show_quality_report
+from ui.data_report import delete_panel, show_quality_report
 from ui.images import (
     COLOURS,
     DEFAULT_SIZE,
@@ -312,29 +311,10 @@ def save_section(draft: dict) -> None:
             st.page_link(
                 "pages/train.py", label="Train a model on it", icon=":material/model_training:"
             )
-        with st.expander("Delete this dataset"):
-            what = "images" if draft["kind"] == "images" else "records"
-            trained_on = [m for m in list_models() if m.dataset_id == draft["dataset_id"]]
-            if trained_on:
-                st.warning(
-                    f"{len(trained_on)} model(s) were trained on it: "
-                    + ", ".join(f"'{plain(m.name)}'" for m in trained_on[:5])
-                    + ("…" if len(trained_on) > 5 else "")
-                    + f". Each keeps a sample of its training {what} (for explanations) and its "
-                    "test split; deleting the dataset does not remove those. Delete the models "
-                    "on the Models page to remove every copy.",
-                    icon=":material/warning:",
-                )
-            confirm = st.checkbox(
-                f"Yes, delete its {what} from the workspace", key=f"confirm_delete_{token}"
-            )
-            if st.button("Delete dataset", disabled=not confirm, icon=":material/delete:"):
-                with guard("Deleting the dataset"):
-                    delete_dataset(draft["dataset_id"])
-                    log("dataset_delete", object_type="dataset", object_id=draft["dataset_id"])
-                    st.session_state.pop(DRAFT, None)
-                    st.session_state[DATASET_KEY] = None
-                    st.rerun()
+        if delete_panel(draft["dataset_id"], draft["kind"], token):
+            st.session_state.pop(DRAFT, None)
+            st.session_state[DATASET_KEY] = None
+            st.rerun()
 
 
 # -- the page ----------------------------------------------------------------------------------

@@ -75,3 +75,34 @@ def show_quality_report(frame: pd.DataFrame, schema: Schema, token: str) -> None
                 ),
                 hide_index=True,
             )
+
+
+def delete_panel(dataset_id: str, kind: str, token: str) -> bool:
+    """The 'Delete this dataset' expander, naming the models trained on it; True once deleted."""
+    from dlcore.data.catalog import delete_dataset
+    from dlcore.registry import list_models
+    from ui.auth import log
+    from ui.common import guard, plain
+
+    with st.expander("Delete this dataset"):
+        what = "images" if kind == "images" else "records"
+        trained_on = [m for m in list_models() if m.dataset_id == dataset_id]
+        if trained_on:
+            st.warning(
+                f"{len(trained_on)} model(s) were trained on it: "
+                + ", ".join(f"'{plain(m.name)}'" for m in trained_on[:5])
+                + ("…" if len(trained_on) > 5 else "")
+                + f". Each keeps a sample of its training {what} (for explanations) and its "
+                "test split; deleting the dataset does not remove those. Delete the models "
+                "on the Models page to remove every copy.",
+                icon=":material/warning:",
+            )
+        confirm = st.checkbox(
+            f"Yes, delete its {what} from the workspace", key=f"confirm_delete_{token}"
+        )
+        if st.button("Delete dataset", disabled=not confirm, icon=":material/delete:"):
+            with guard("Deleting the dataset"):
+                delete_dataset(dataset_id)
+                log("dataset_delete", object_type="dataset", object_id=dataset_id)
+                return True
+    return False

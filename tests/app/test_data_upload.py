@@ -70,3 +70,21 @@ def test_an_upload_replaces_a_demo_image_set_and_the_toggle_follows():
     healthy(at.button_group(key=MODE).set_value("Medical images").run())
     assert not save_buttons(at) and not at.dataframe
     assert any("The dataset on the page is a patient table" in t for t in texts(at.info))
+
+
+def test_a_saved_dataset_is_deleted_only_after_the_confirmation(isolated_workspace):
+    from dlcore.data.catalog import list_datasets
+
+    at = open_page("data")
+    upload(at, "first.csv", FIRST)
+    healthy(next(b for b in at.button if b.label == "Save dataset").click().run())
+    saved = [d.id for d in list_datasets()]
+    assert len(saved) >= 1
+    new_id = at.session_state["current_dataset_id"]
+    delete = next(b for b in at.button if b.label == "Delete dataset")
+    assert delete.disabled  # nothing happens before the box is ticked
+    confirm = next(c for c in at.checkbox if c.label.startswith("Yes, delete its records"))
+    healthy(confirm.check().run())
+    healthy(next(b for b in at.button if b.label == "Delete dataset").click().run())
+    assert new_id not in [d.id for d in list_datasets()]
+    assert at.session_state["current_dataset_id"] is None
