@@ -31,6 +31,7 @@ from ui.common import (
     event_text,
     guard,
     model_picker,
+    numbers_help,
     operating_point_text,
     plain,
     preset_text,
@@ -61,6 +62,7 @@ SECTION_KEY = "evaluate_section"  # the open tab, kept in st.session_state acros
 
 require_page("evaluate")
 st.title("Evaluate")
+numbers_help()
 model_id = model_picker(key="evaluate_model")
 flash = st.session_state.pop(FLASH, None)
 if flash:

@@ -22,15 +22,13 @@ from dlcore.plots.explain import (
 )
 from dlcore.predict import predict_with_model
 from dlcore.report.wording import (
-    NUMBERS_HELP,
-    NUMBERS_HELP_TITLE,
     number_text,
     percent_text,
     points_text,
 )
 from ui import cache
 from ui.auth import log_once, require_page
-from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, require
+from ui.common import DATASET_KEY, RECORD_KEY, guard, model_picker, numbers_help, require
 from ui.forms import patient_form
 from ui.images import (
     IMAGE_KEY,
@@ -62,12 +60,6 @@ FROM_PREDICT, FROM_UPLOAD, FROM_DATASET = (
 require_page("explain")
 st.title("Explain")
 model_id = model_picker(key="explain_model")
-
-
-def numbers_help() -> None:
-    """The plain-words help on probabilities, thresholds, CIs, calibration and SHAP points."""
-    with st.expander(NUMBERS_HELP_TITLE, icon=":material/help:"):
-        st.markdown(NUMBERS_HELP)
 
 
 def audited(loaded, slot: str, signature: object, rows: int) -> None:

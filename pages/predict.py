@@ -22,7 +22,7 @@ from dlcore.predict import (
     survival_curve,
     with_predictions,
 )
-from dlcore.report.wording import NUMBERS_HELP, NUMBERS_HELP_TITLE, percent_text
+from dlcore.report.wording import percent_text
 from ui import cache
 from ui.auth import log, log_once, require_page
 from ui.common import (
@@ -31,6 +31,7 @@ from ui.common import (
     fmt_time,
     guard,
     model_picker,
+    numbers_help,
     operating_point_text,
     plain,
 )
@@ -47,12 +48,6 @@ from ui.images import (
 require_page("predict")
 st.title("Predict")
 model_id = model_picker(key="predict_model")
-
-
-def numbers_help() -> None:
-    """The plain-words help on probabilities, thresholds, CIs, calibration and SHAP points."""
-    with st.expander(NUMBERS_HELP_TITLE, icon=":material/help:"):
-        st.markdown(NUMBERS_HELP)
 
 
 def audit(loaded, rows: int) -> dict:

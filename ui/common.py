@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from dlcore.errors import UserError
+from dlcore.report.wording import NUMBERS_HELP, NUMBERS_HELP_TITLE
 
 logger = logging.getLogger("dashboard")
 
@@ -223,3 +224,9 @@ def operating_point_text(card: dict[str, Any], hint: bool = True) -> str:
     if point.get("set_at"):
         text += f" ({str(point['set_at']).replace('T', ' ').rstrip('Z')} UTC)"
     return text + "."
+
+
+def numbers_help() -> None:
+    """The plain-words help on probabilities, thresholds, CIs, calibration and SHAP points."""
+    with st.expander(NUMBERS_HELP_TITLE, icon=":material/help:"):
+        st.markdown(NUMBERS_HELP)

@@ -34,7 +34,11 @@ def tab_containers(at) -> list:
 
 
 def test_the_open_tab_survives_a_preset_a_subgroup_change_and_a_recalibration(binary_model):
+    from dlcore.report.wording import NUMBERS_HELP_TITLE
+
     at = open_page("evaluate")
+    # the plain-words help is on Evaluate as on Predict and Explain (issue 14)
+    assert NUMBERS_HELP_TITLE in [e.label for e in at.expander]
     healthy(widget(at.selectbox, "Model").set_value(binary_model).run())
     # The tab container is a stateful widget (the browser reports the open tab back).
     containers = tab_containers(at)
