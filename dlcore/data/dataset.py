@@ -115,8 +115,10 @@ def feature_frame(
             out[col.name] = to_number(frame[col.name], col.name).to_numpy(dtype=np.float32)
         elif kind == MOLECULE:  # SMILES text ('' = no usable molecule); featurised by the layout
             out[col.name] = np.array(
-                ["" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
-                 for v in frame[col.name]],
+                [
+                    "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+                    for v in frame[col.name]
+                ],
                 dtype=object,
             )
         else:
