@@ -20,6 +20,9 @@ from dlcore.errors import BadUploadError, UnsupportedFileError
 
 logger = logging.getLogger(__name__)
 
+# Longest cell accepted (characters): the csv module's own default, set explicitly.
+MAX_CELL_CHARS = 131_072
+
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".data", ".dat", ".xlsx", ".parquet", ".pq")
 TABLE_SUFFIXES += (".sdf", ".sd")  # molecules: one record per molecule, properties as columns
 MISSING_MARKERS = ["", "?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A"]
@@ -341,6 +344,8 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
         )
     delimiter = _sniff_delimiter(text, file_format)
     first_line = text[: text.find("\n")] if "\n" in text else text
+    # The csv module's cell limit is process-wide state that any library may raise: set ours.
+    previous_limit = csv.field_size_limit(MAX_CELL_CHARS)
     try:
         columns = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
         if len(columns) > max_columns():  # before parsing: thousands of columns refused at once
@@ -351,12 +356,14 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
         head = _head_lines(text, get_settings().max_rows + 2)
         _check_row_lengths(head, delimiter, name)
         decimal = _decimal_mark(head, delimiter)
-    except csv.Error as exc:  # e.g. a cell longer than the csv module's 128 kB field limit
+    except csv.Error as exc:  # e.g. a cell longer than MAX_CELL_CHARS
         raise BadUploadError(
             f"'{name}' could not be read as a table ({re.sub(r'[^a-z ]', '', str(exc))[:80]}).",
             expected="a table whose cells are at most 128 kB of text each",
             fix="shorten or remove the very long cells (free-text notes), then export again",
         ) from None
+    finally:
+        csv.field_size_limit(previous_limit)
     try:
         frame = pd.read_csv(
             io.StringIO(text),

@@ -268,3 +268,18 @@ def test_true_false_text_reads_as_one_and_zero():
     values = to_number(pd.Series(["True", "", "false", "2.5"]), "smoker", strict=True)
     assert values.tolist()[:1] == [1.0] and np.isnan(values.iloc[1])
     assert values.tolist()[2:] == [0.0, 2.5]
+
+
+def test_a_cell_over_128_kb_is_refused_whatever_another_library_set_the_csv_limit_to():
+    import csv
+
+    from dlcore.data.tables import read_table
+    from dlcore.errors import UserError
+
+    before = csv.field_size_limit(10**9)  # as a library might leave it
+    try:
+        with pytest.raises(UserError, match="128 kB"):
+            read_table(b"a,b\n" + b"x" * (1 << 20) + b",1\n", "a.csv")
+        assert csv.field_size_limit() == 10**9  # the process's setting is given back
+    finally:
+        csv.field_size_limit(before)
