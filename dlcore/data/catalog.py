@@ -6,6 +6,7 @@ import logging
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,20 +56,25 @@ def save_dataset(dataset: Dataset | ImageDataset) -> str:
     settings = get_settings()
     dataset_id = dataset.id or new_id("d")
     final = settings.datasets_dir / dataset_id
-    with atomic_folder(final) as folder:
-        _parquet_safe(dataset.frame).to_parquet(folder / "data.parquet", index=False)
-        write_json(
-            folder / "dataset.json",
-            {
-                "id": dataset_id,
-                "name": dataset.name,
-                "source": dataset.source,
-                "description": dataset.description,
-                "schema": dataset.schema.to_dict(),
-                "fingerprint": dataset.fingerprint(),
-                "notes": dataset.notes,
-            },
-        )
+    same = {"fingerprint": dataset.fingerprint(), "schema": dataset.schema.to_dict()}
+    if final.exists() and _saved_identity(final) != same:
+        dataset_id = new_id("d")  # another dataset (or schema) under this id: save it anew
+        final = settings.datasets_dir / dataset_id
+    if not final.exists():  # the same records already saved under this id: index them only
+        with atomic_folder(final) as folder:
+            _parquet_safe(dataset.frame).to_parquet(folder / "data.parquet", index=False)
+            write_json(
+                folder / "dataset.json",
+                {
+                    "id": dataset_id,
+                    "name": dataset.name,
+                    "source": dataset.source,
+                    "description": dataset.description,
+                    "schema": dataset.schema.to_dict(),
+                    "fingerprint": dataset.fingerprint(),
+                    "notes": dataset.notes,
+                },
+            )
     with get_store().session() as session:
         session.merge(
             DatasetRow(
@@ -87,6 +93,15 @@ def save_dataset(dataset: Dataset | ImageDataset) -> str:
     dataset.id = dataset_id
     logger.info("saved dataset %s (%d rows)", dataset_id, len(dataset.frame))
     return dataset_id
+
+
+def _saved_identity(folder: Path) -> dict[str, Any] | None:
+    """The records' fingerprint and the schema saved in a dataset's folder (None if unreadable)."""
+    try:
+        saved = read_json(folder / "dataset.json")
+        return {"fingerprint": saved.get("fingerprint"), "schema": saved.get("schema")}
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _save_images(dataset: ImageDataset) -> str:

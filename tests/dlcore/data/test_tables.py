@@ -283,3 +283,22 @@ def test_a_cell_over_128_kb_is_refused_whatever_another_library_set_the_csv_limi
         assert csv.field_size_limit() == 10**9  # the process's setting is given back
     finally:
         csv.field_size_limit(before)
+
+
+def test_saving_a_dataset_twice_keeps_one_copy_and_a_changed_one_gets_a_new_id(
+    isolated_workspace, cohort_dataset
+):
+    import copy
+
+    from dlcore.data.catalog import load_dataset, save_dataset
+
+    dataset = copy.deepcopy(cohort_dataset)
+    dataset.id = None
+    first = save_dataset(dataset)
+    assert save_dataset(dataset) == first  # the same records and schema: indexed, not refused
+    changed = copy.deepcopy(dataset)
+    changed.frame = changed.frame.head(50)
+    second = save_dataset(changed)
+    assert second != first
+    assert len(load_dataset(first).frame) == len(cohort_dataset.frame)
+    assert len(load_dataset(second).frame) == 50
