@@ -256,7 +256,7 @@ def test_train_status_text_matches_each_job_and_cancel_is_fast(server, browser):
             timeout=30_000
         )
         took = time.monotonic() - asked
-        expect(selector).to_have_value(re.compile(r" · cancelled at epoch \d+ · "), timeout=15_000)
+        expect(selector).to_have_value(re.compile(r" · cancelled at epoch \d+ · "), timeout=30_000)
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "cancel-latency-browser.txt").write_text(f"{took:.1f} s\n")
         assert took < 10.0, f"the page showed the cancel after {took:.1f} s"
