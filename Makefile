@@ -44,7 +44,13 @@ bench: install
 	$(PY) bench/bootstrap_speed.py
 	$(PY) bench/survival.py
 	$(PY) bench/seed_example.py
-	@if [ -f bench/app_start.py ]; then $(PY) bench/app_start.py; fi
+	$(PY) bench/calibration.py
+	$(PY) bench/baseline_overhead.py
+	$(PY) bench/molecules.py
+	$(PY) bench/treatment.py
+	$(PY) bench/scale.py
+	$(PY) bench/memory.py
+	$(PY) bench/app_start.py
 
 lint: install
 	$(PY) -m ruff format --check .
