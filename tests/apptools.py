@@ -121,3 +121,34 @@ def shared_file(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is absent (the shared benchmark data is optional)")
     return path
+
+
+def cli_environment(home: Path) -> dict[str, str]:
+    """The environment of a ``python -m dlcore`` subprocess working in ``home``."""
+    env = dict(os.environ)
+    env["DLCORE_HOME"] = str(home)
+    env.pop("DLCORE_DATABASE_URL", None)
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 600):
+    """Run ``python -m dlcore ARGS`` from the project root; returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "dlcore", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def json_line(result) -> dict:
+    """The one JSON object a ``--json`` command printed."""
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    return json.loads(lines[0])

@@ -7,13 +7,12 @@ each command runs once; the tests check their results.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from apptools import cli_environment, json_line, run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 600
@@ -26,28 +25,14 @@ def cli_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cli_env(cli_home) -> dict[str, str]:
-    env = dict(os.environ)
-    env["DLCORE_HOME"] = str(cli_home)
-    env.pop("DLCORE_DATABASE_URL", None)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return env
+    return cli_environment(cli_home)
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dlcore", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
+    return run_cli(env, *args, timeout=TIMEOUT)
 
 
-def _json_line(result: subprocess.CompletedProcess) -> dict:
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stdout
-    return json.loads(lines[0])
+_json_line = json_line
 
 
 @pytest.fixture(scope="module")
