@@ -307,7 +307,8 @@ class RecalibrationDecision:
     """Whether a recalibration was adopted, and the numbers that decided it.
 
     ``validation_log_loss_*`` are cross-fitted (each validation record recalibrated by a map
-    fitted without it); ``test_brier_*`` are on the held-out test split, when it was judged.
+    fitted without it) and alone decide; ``test_brier_*`` are reported on the held-out test
+    split afterwards (``worse_on_test`` when the adopted map is worse there).
     """
 
     method: str
@@ -318,7 +319,8 @@ class RecalibrationDecision:
     folds: int = 0
     test_brier_before: float | None = None
     test_brier_after: float | None = None
-    refused: bool = False
+    refused: bool = False  # older cards: refused on the test split (no longer done)
+    worse_on_test: bool = False  # adopted on validation, and worse on the test split
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -382,14 +384,19 @@ def choose_recalibration(
     return recalibrator, decision
 
 
-def judge_on_held_out(
+def report_on_held_out(
     recalibrator: Recalibrator,
     decision: RecalibrationDecision,
     y: np.ndarray,
     probabilities: np.ndarray,
 ) -> tuple[Recalibrator, RecalibrationDecision]:
-    """Check an adopted recalibration on held-out records: when it worsens their Brier score it is
-    refused (the identity is returned, and the decision says so)."""
+    """Report an adopted recalibration's Brier score on held-out (test) records, before and after.
+
+    The decision was taken on the validation split only (``choose_recalibration``); the test
+    split never changes it. When the saved recalibration turns out worse on the test records,
+    the decision and the recalibrator say so (``worse_on_test``, the reason, ``describe()``) —
+    it is reported, never hidden and never undone on the strength of the test split.
+    """
     if not decision.adopted or len(np.asarray(y)) == 0:
         return recalibrator, decision
     p = np.asarray(probabilities, dtype=np.float64)
@@ -398,9 +405,11 @@ def judge_on_held_out(
     decision.test_brier_before, decision.test_brier_after = before, after
     recalibrator.held_out_brier_before, recalibrator.held_out_brier_after = before, after
     if after > before:
-        decision.adopted, decision.refused = False, True
+        decision.worse_on_test = True
         decision.reason += (
-            f"; refused: it worsened the held-out Brier score ({before:.4f} → {after:.4f})"
+            f"; on the test split it is worse than the network's own output (Brier score "
+            f"{before:.4f} without it, {after:.4f} with it)"
         )
-        return Recalibrator(), decision
+    else:
+        decision.reason += f"; test split Brier score {before:.4f} without it, {after:.4f} with it"
     return recalibrator, decision

@@ -22,7 +22,9 @@ def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
 
 def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
     """Temperature scaling fitted on the validation split when it lowers the cross-fitted
-    validation log-loss, then refused when it worsens the test split's Brier score.
+    validation log-loss — decided on the validation split alone. The test split's Brier score
+    before and after is then reported (and a recalibration worse there is said to be worse),
+    never used to change the decision.
 
     Returns (Recalibrator, RecalibrationDecision); the identity for regression and survival.
     """
@@ -30,7 +32,7 @@ def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
         RecalibrationDecision,
         Recalibrator,
         choose_recalibration,
-        judge_on_held_out,
+        report_on_held_out,
     )
 
     task, split, y = result.layout.task, result.split, result.data.y
@@ -40,7 +42,7 @@ def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
         y[split.validation], split_output(result, split.validation), "temperature"
     )
     if len(split.test):
-        recalibrator, decision = judge_on_held_out(
+        recalibrator, decision = report_on_held_out(
             recalibrator, decision, y[split.test], split_output(result, split.test)
         )
     return recalibrator, decision

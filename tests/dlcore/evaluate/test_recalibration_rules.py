@@ -11,8 +11,8 @@ from dlcore.evaluate.calibration import (
     brier_score,
     choose_recalibration,
     fit_recalibration,
-    judge_on_held_out,
     log_loss,
+    report_on_held_out,
 )
 
 
@@ -41,17 +41,46 @@ def test_calibrated_probabilities_are_left_alone():
     assert "did not lower" in decision.reason
 
 
-def test_a_worsening_recalibration_is_refused_on_held_out_records():
+def test_a_recalibration_that_worsens_cross_fitted_validation_is_refused(monkeypatch):
+    from dlcore.evaluate import calibration
+
+    y, p = _calibrated(400, 2)
+    # every fold's map (and the final one) is a harmful temperature: the cross-fitted log-loss
+    # of the validation records rises, so the network's own probabilities are kept
+    monkeypatch.setattr(
+        calibration,
+        "fit_recalibration",
+        lambda *a, **k: Recalibrator("temperature", temperature=3.0, fitted_on="validation split"),
+    )
+    recalibrator, decision = choose_recalibration(y, p)
+    assert not decision.adopted and recalibrator.method == "none"
+    assert decision.validation_log_loss_after > decision.validation_log_loss_before + 0.01
+    assert "did not lower" in decision.reason
+
+
+def test_the_test_split_reports_but_never_decides():
+    y_val, p_val = _calibrated(600, 0)
+    overconfident = 1 / (1 + np.exp(-3 * np.log(p_val / (1 - p_val))))
+    _, decision = choose_recalibration(y_val, overconfident)
+    assert decision.adopted
+    # a test split on which the adopted map happens to be worse: it is reported, not undone
     y, p = _calibrated(500, 2)
-    harmful = Recalibrator("temperature", temperature=3.0, fitted_on="validation split", n=100)
-    decision = choose_recalibration(*_calibrated(300, 3))[1]
-    decision.adopted = True  # as if the validation split had said it helps
-    kept, judged = judge_on_held_out(harmful, decision, y, p)
-    assert judged.refused and not judged.adopted
-    assert kept.method == "none"
-    assert judged.test_brier_after > judged.test_brier_before
+    sharpened = 1 / (1 + np.exp(-3 * np.log(p / (1 - p))))
+    worse = Recalibrator("temperature", temperature=4.0, fitted_on="validation split", n=600)
+    kept, judged = report_on_held_out(worse, decision, y, p)
+    assert judged.adopted and not judged.refused and judged.worse_on_test
+    assert kept.method == "temperature"
     assert judged.test_brier_before == pytest.approx(brier_score(y, p))
-    assert "refused" in judged.reason
+    assert judged.test_brier_after == pytest.approx(brier_score(y, worse.apply(p)))
+    assert judged.test_brier_after > judged.test_brier_before
+    assert "worse than the network's own output" in judged.reason
+    assert "worse than the network's own output" in kept.describe()
+    # and when it helps on the test split, the numbers are reported without the warning
+    recalibrator2, decision2 = choose_recalibration(y_val, overconfident)
+    kept2, judged2 = report_on_held_out(recalibrator2, decision2, y, sharpened)
+    assert judged2.adopted and not judged2.worse_on_test
+    assert judged2.test_brier_after < judged2.test_brier_before
+    assert "worse" not in kept2.describe()
 
 
 def test_a_validation_split_without_both_classes_is_refused():
