@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -237,9 +238,15 @@ def write_table(frame: Any, path: Path) -> str:
 
 
 def write_csv(frame: Any, path: Path | None = None, **kwargs: Any) -> bytes | None:
-    """Write a DataFrame as CSV with formulas neutralised (to ``path``, or return the bytes)."""
+    """Write a DataFrame as CSV with formulas neutralised (to ``path``, or return the bytes).
+
+    Text cells and column names are quoted, numbers are not (csv.QUOTE_NONNUMERIC): pandas'
+    default quotes a cell only for a comma, a quote or a newline, so a cell holding a bare
+    carriage return would otherwise split its row in a reader; -2 stays the number -2.
+    """
     safe = neutralise_csv_cells(frame)
     kwargs.setdefault("index", False)
+    kwargs.setdefault("quoting", csv.QUOTE_NONNUMERIC)
     if path is None:
         return safe.to_csv(**kwargs).encode()
     safe.to_csv(path, **kwargs)

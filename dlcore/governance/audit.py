@@ -287,6 +287,6 @@ def audit_frame(
 
 def audit_csv(**filters: Any) -> bytes:
     """The filtered audit trail as CSV bytes (spreadsheet formulas neutralised), for an admin."""
-    from dlcore.fsutil import neutralise_csv_cells
+    from dlcore.fsutil import write_csv
 
-    return neutralise_csv_cells(audit_frame(**filters)).to_csv(index=False).encode()
+    return write_csv(audit_frame(**filters)) or b""

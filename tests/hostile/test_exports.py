@@ -34,9 +34,8 @@ def test_numbers_and_plain_text_stay(cell):
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
 def test_write_table_by_extension(tmp_path, suffix):
-    # (a bare carriage return inside a cell is left out here: pandas' CSV writer does not quote it)
-    cells = HOSTILE[:-1]
-    frame = pd.DataFrame({"note": cells, "value": [-2.0, 1.0, -3.5, 4.0, 0.0]})
+    cells = HOSTILE
+    frame = pd.DataFrame({"note": cells, "value": [-2.0, 1.0, -3.5, 4.0, 0.0, 7.0]})
     path = tmp_path / f"out{suffix}"
     assert (
         write_table(frame, path) == {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}[suffix]
@@ -46,12 +45,45 @@ def test_write_table_by_extension(tmp_path, suffix):
         ".xlsx": lambda: pd.read_excel(path),
         ".parquet": lambda: pd.read_parquet(path),
     }[suffix]()
-    assert back["value"].tolist() == [-2.0, 1.0, -3.5, 4.0, 0.0]
+    assert back["value"].tolist() == [-2.0, 1.0, -3.5, 4.0, 0.0, 7.0]
     if suffix == ".parquet":  # not a spreadsheet format: cells kept as they are
         assert back["note"].tolist() == cells
     else:
         assert all(str(v).startswith("'") for v in back["note"]), back["note"].tolist()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_bare_carriage_return_stays_inside_its_cell():
+    """pandas' default CSV quoting leaves a cell holding a bare CR (no LF) unquoted, and readers
+    split the row there; the product's writer quotes every text cell."""
+    import csv
+    import io
+
+    from dlcore.fsutil import write_csv
+
+    frame = pd.DataFrame(
+        {
+            "note": ["before\rafter", "two\nlines", "plain", "-2"],
+            "value": [-2, 3, -4, 5],
+            "score": [-2.5, 0.25, float("nan"), 1e3],
+        }
+    )
+    data = write_csv(frame)
+    rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+    assert rows == [
+        ["note", "value", "score"],
+        ["before\rafter", "-2", "-2.5"],
+        ["two\nlines", "3", "0.25"],
+        ["plain", "-4", ""],
+        ["-2", "5", "1000.0"],
+    ]
+    back = pd.read_csv(io.BytesIO(data))
+    assert back.shape == (4, 3)
+    assert back["note"].tolist() == ["before\rafter", "two\nlines", "plain", "-2"]
+    assert back["value"].tolist() == [-2, 3, -4, 5] and back["value"].dtype == "int64"
+    assert back["score"].iloc[0] == -2.5 and pd.isna(back["score"].iloc[2])
+    # Numbers are written bare (a spreadsheet reads them as numbers), text quoted.
+    assert data.decode().split("\n")[1] == '"before\rafter",-2,-2.5'
 
 
 @pytest.mark.parametrize("name", ["out.txt", "out", "out.xls", "out.json"])

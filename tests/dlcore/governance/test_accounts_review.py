@@ -144,7 +144,9 @@ def test_audit_is_append_only_and_keeps_no_free_text():
             connection.execute(text(statement))
     with pytest.raises(ValueError):
         audit.record("x", "made_up_action")
-    assert audit.audit_csv(action="predict").decode().startswith("when (UTC),who,role,action")
+    assert (
+        audit.audit_csv(action="predict").decode().startswith('"when (UTC)","who","role","action"')
+    )
 
 
 @pytest.fixture(scope="module")
