@@ -207,19 +207,26 @@ def evaluate_binary_clinical(
 ) -> ClinicalReport:
     """Discrimination with stratified bootstrap CIs, metrics at ``threshold`` with CIs, ROC and PR
     bands, calibration and the decision curve, for 0/1 outcomes ``y`` and probabilities ``p``."""
+    import warnings
+
     from sklearn.metrics import precision_recall_curve, roc_curve
 
     y = np.asarray(y).astype(int).ravel()
     p = np.asarray(p, dtype=np.float64).ravel()
-    if len(y) < 10 or y.min() == y.max():
+    if len(y) == 0:
         raise UserError(
-            f"{len(y)} record(s), {int(y.sum())} with the outcome.",
-            expected="at least 10 records, with and without the outcome",
-            fix="evaluate on more records",
+            "There are no labelled records to evaluate on.",
+            expected="records with a known outcome",
+            fix="evaluate on records whose outcome is filled in",
         )
+    # Few records (or one outcome class) are reported, as training reports them: labelled 'too
+    # few cases to judge' by dlcore.evaluate.metrics.reportability (the one rule), with the
+    # metrics that cannot be computed (an AUC without both outcomes) left undefined (NaN).
     boot = BinaryBootstrap.draw(y, p, resamples=resamples, seed=seed)
-    fpr, tpr, roc_t = roc_curve(y, p)
-    precision, recall, pr_t = precision_recall_curve(y, p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn: no positive (or negative) record
+        fpr, tpr, roc_t = roc_curve(y, p)
+        precision, recall, pr_t = precision_recall_curve(y, p)
     return ClinicalReport(
         source=source,
         n=len(y),

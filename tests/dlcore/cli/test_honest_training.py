@@ -118,3 +118,43 @@ def test_thresholds_outside_0_1_exit_2(capsys, threshold):
     assert code == 2
     assert f"--threshold {float(threshold)}" in out["error"]
     assert "between 0 and 1" in out["error"] and "Fix:" in out["error"]
+
+
+def test_evaluate_reports_a_split_under_10_records_with_the_training_label(
+    capsys, tmp_path_factory
+):
+    """`evaluate` used to refuse splits under 10 records ('expected at least 10 records') that
+    `train` reported; both now report them, labelled by the one rule (reportability)."""
+    rng = np.random.default_rng(1)
+    n = 45
+    frame = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n)})
+    frame["outcome"] = 0
+    frame.loc[:4, "outcome"] = 1  # 5 positives: the 9-record test split holds 1
+    folder = tmp_path_factory.mktemp("tiny")
+    frame.to_csv(folder / "tiny.csv", index=False)
+    code, trained = _run(
+        capsys, "train", "--data", str(folder / "tiny.csv"), "--target", "outcome",
+        "--epochs", "1", "--cv", "0", "--json",
+    )  # fmt: skip
+    assert code == 0, trained
+    assert trained["test_counts"]["records"] == 9
+    assert trained["judgement"] == "too few cases to judge"
+
+    code, out = _run(capsys, "evaluate", "--model", trained["model_id"], "--json")
+    assert code == 0, out
+    assert out["n"] == 9 and out["judgement"] == "too few cases to judge"
+    assert out["test_counts"] == trained["test_counts"]
+    auc = out["metrics"]["roc_auc"]
+    assert 0 <= auc["low"] <= auc["value"] <= auc["high"] <= 1
+
+    # an external cohort of 6 records without the outcome: reported too, the AUC undefined
+    frame.iloc[10:16].to_csv(folder / "six.csv", index=False)
+    code, out = _run(
+        capsys, "evaluate", "--model", trained["model_id"], "--data", str(folder / "six.csv"),
+        "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    assert out["n"] == 6 and out["judgement"] == "too few cases to judge"
+    assert (out["test_counts"]["events"], out["test_counts"]["non_events"]) == (0, 6)
+    assert out["metrics"]["roc_auc"]["value"] is None  # NaN: undefined without the outcome
+    assert 0 <= out["calibration"]["brier"] <= 1
