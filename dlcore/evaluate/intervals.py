@@ -11,7 +11,7 @@ from dlcore.evaluate.bootstrap import (
     BinaryBootstrap,
     Interval,
     _auc,
-    _counts,
+    count_blocks,
 )
 from dlcore.evaluate.survival import affordable_resamples, concordance_index
 
@@ -31,17 +31,7 @@ def _binary_samples(
 ) -> tuple[BinaryBootstrap, dict[str, np.ndarray], dict[str, float]]:
     boot = BinaryBootstrap.draw(y, p, resamples=resamples, seed=seed)
     n = boot.scores_pos.size + boot.scores_neg.size
-    samples = {
-        "roc_auc": boot.auc_samples(),
-        "pr_auc": boot.pr_auc_samples(),
-        **boot.threshold_samples(threshold),
-    }
-    hits_pos = (boot.scores_pos >= threshold).astype(np.float64)
-    hits_neg = (boot.scores_neg < threshold).astype(np.float64)
-    samples["accuracy"] = (boot.w_pos @ hits_pos + boot.w_neg @ hits_neg) / max(n, 1)
-    samples["brier"] = (
-        boot.w_pos @ (1 - boot.scores_pos) ** 2 + boot.w_neg @ boot.scores_neg**2
-    ) / max(n, 1)
+    samples = boot.samples(threshold)  # one pass over blocks of resamples: bounded memory
     yb = np.asarray(y).astype(bool).ravel()
     pr = np.asarray(p, dtype=np.float64).ravel()
     estimates = {
@@ -91,12 +81,16 @@ def headline_intervals(
         y = np.asarray(y, dtype=np.float64).ravel()
         error = output.ravel() - y
         n = len(y)
-        counts = _counts(n, resamples, rng).astype(np.float64)
-        mae = counts @ np.abs(error) / max(n, 1)
-        mse = counts @ error**2 / max(n, 1)
-        total = counts @ y**2 - (counts @ y) ** 2 / max(n, 1)
+        # weighted sums per resample, block by block of resamples (bounded memory)
+        terms = np.column_stack([np.abs(error), error**2, y**2, y])
+        sums = np.concatenate(
+            [counts @ terms for counts in count_blocks(n, resamples, seed)]
+        ).reshape(-1, 4)
+        mae = sums[:, 0] / max(n, 1)
+        mse = sums[:, 1] / max(n, 1)
+        total = sums[:, 2] - sums[:, 3] ** 2 / max(n, 1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = 1 - (counts @ error**2) / total
+            r2 = 1 - sums[:, 1] / total
         ss_total = float(np.sum((y - y.mean()) ** 2)) if n else float("nan")
         return {
             "mae": _percentile(float(np.mean(np.abs(error))) if n else float("nan"), mae),
@@ -167,10 +161,8 @@ def paired_difference(
     if task == "regression":
         y = np.asarray(y, dtype=np.float64).ravel()
         delta = np.abs(ours.ravel() - y) - np.abs(other.ravel() - y)
-        counts = _counts(len(y), resamples, rng).astype(np.float64)
-        return _percentile(
-            float(delta.mean()) if len(y) else float("nan"), counts @ delta / max(len(y), 1)
-        )
+        sums = np.concatenate([c @ delta for c in count_blocks(len(y), resamples, seed)])
+        return _percentile(float(delta.mean()) if len(y) else float("nan"), sums / max(len(y), 1))
     if task == "survival":
         y = np.asarray(y, dtype=np.float64)
         time, event = y[:, 0], y[:, 1]
