@@ -31,3 +31,15 @@ def test_evaluate_page_shows_the_baseline_sentence_on_the_test_split(tiny_binary
     healthy(widget(at.selectbox, "Model").set_value(tiny_binary.record.id).run())
     sentence = tiny_binary.summary["baseline_comparison"]["sentence"]
     assert sentence in texts(at.info)
+
+
+def test_compare_shows_the_baseline_sentence_of_each_model(tiny_binary, tiny_regression):
+    at = open_page("models")
+    chosen = [tiny_binary.record.id, tiny_regression.record.id]
+    healthy(widget(at.multiselect, "Models to compare").set_value(chosen).run())
+    shown = texts(at.info)
+    for outcome in (tiny_binary, tiny_regression):
+        sentence = outcome.summary["baseline_comparison"]["sentence"]
+        assert sentence.startswith("On these records the network"), sentence
+        said = [t for t in shown if sentence in t and t.startswith("**")]  # Registry's has no name
+        assert said == [f"**{outcome.record.name} (v{outcome.record.version})**: {sentence}"], shown
