@@ -365,7 +365,8 @@ with tab_registry:
                     "Rename", card["name"], key=f"rename_{model_id}", max_chars=120
                 )
                 if st.button("Save name", icon=":material/edit:"):
-                    rename_model(model_id, new_name, actor=current_account())  # audits itself
+                    rename_model(model_id, new_name)
+                    audited("model_rename", model_id, card.get("version"))
                     st.rerun()
                 st.download_button(
                     "Download model and card (.zip)",
@@ -383,7 +384,8 @@ with tab_registry:
                     f"Yes, delete '{card['name']}' permanently", key=f"confirm_{model_id}"
                 )
                 if st.button("Delete model", disabled=not confirm, icon=":material/delete:"):
-                    delete_model(model_id, actor=current_account())  # audits itself
+                    delete_model(model_id, actor=current_account())
+                    audited("model_delete", model_id, card.get("version"))
                     st.session_state.pop(MODEL_KEY, None)
                     st.rerun()
 
