@@ -339,6 +339,16 @@ def _training_uncertainty(card: dict[str, Any]) -> list[str]:
     sentence = (card.get("baseline_comparison") or {}).get("sentence")
     if sentence:
         lines += ["", "## Baseline", "", sentence]
+        subset = next(
+            (b for b in baselines if 0 < b.get("fit_records", 0) < b.get("development_records", 0)),
+            None,
+        )
+        if subset is not None:
+            lines += [
+                "",
+                f"The baselines were fitted on a random {subset['fit_records']:,} of the "
+                f"{subset['development_records']:,} development records.",
+            ]
     elif metrics and not baselines:
         lines += ["", "## Baseline", "", "No baseline was fitted for this model."]
     cv = card.get("cross_validation") or {}

@@ -75,3 +75,30 @@ def test_baselines_fit_on_the_same_split_and_the_sentence_names_the_better():
     assert sentence.startswith("On these records the network does worse than")
     assert "AUC" in sentence and " vs " in sentence
     assert baseline_sentence({}) == ""
+
+
+def test_a_large_development_part_fits_the_baselines_on_a_seeded_subset(monkeypatch):
+    from dlcore.evaluate import baselines
+    from dlcore.report.card import _training_uncertainty
+
+    monkeypatch.setattr(baselines, "MAX_FIT_RECORDS", 150)
+    rng = np.random.default_rng(3)
+    n = 500
+    x = rng.normal(0, 1, (n, 2))
+    y = (x[:, 0] + rng.normal(0, 0.5, n) > 0).astype(int)
+    features = pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1]})
+    kinds = {"x0": "numeric", "x1": "numeric"}
+    fitted = fit_baselines("binary", features, y, kinds, np.arange(400), np.arange(400, n))
+    assert [(b.fit_records, b.development_records) for b in fitted] == [(150, 400)] * 2
+    assert fitted[0].metrics["roc_auc"]["value"] > 0.8  # 150 records suffice for a reference
+    assert fitted[0].to_dict()["fit_records"] == 150
+    again = fit_baselines("binary", features, y, kinds, np.arange(400), np.arange(400, n))
+    assert again[1].metrics == fitted[1].metrics  # the subset is seeded
+    ours = {"roc_auc": fitted[0].metrics["roc_auc"]}
+    comparison = compare("binary", y[400:], fitted[0].output, ours, fitted, resamples=100)
+    card = {"metrics_ci": ours, "baselines": [b.to_dict() for b in fitted]}
+    card["baseline_comparison"] = comparison
+    text = "\n".join(_training_uncertainty(card))
+    assert "fitted on a random 150 of the 400 development records" in text
+    small = fit_baselines("binary", features, y, kinds, np.arange(100), np.arange(400, n))
+    assert small[0].fit_records == small[0].development_records == 100
