@@ -101,6 +101,55 @@ print(json.dumps({"loaded": sorted({m.split(".")[0] for m in sys.modules}), "by_
     assert sorted(loaded & set(FIRST_PAGE_FORBIDDEN)) == []
     # and streamlit itself does not bring them either (else this test would say nothing)
     assert sorted(set(found["by_streamlit"]) & set(FIRST_PAGE_FORBIDDEN)) == []
+    # numpy (0.1-0.3 s) is left to the warm-up while the browser loads (ui.serve); a module of
+    # ours that imported it at the top would put it back on the first page's path
+    assert "numpy" not in found["by_streamlit"] and "numpy" not in loaded
+
+
+def test_the_warm_up_imports_what_the_first_page_run_imports(tmp_path):
+    """ui.serve imports the first page's modules while the browser loads the app: every module of
+    ours (and numpy, Pillow) that the first page's run loads is among those it warms."""
+    preamble = f"""
+import json, os, sys
+os.environ["DLCORE_HOME"] = {str(tmp_path / "workspace")!r}
+os.environ["DLCORE_DEMO_AUTOTRAIN"] = "0"
+os.environ.pop("DLCORE_DATABASE_URL", None)
+os.environ.pop("DLCORE_AUTH", None)
+import streamlit
+import ui.serve
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("ui", "dlcore", "numpy", "PIL"))
+before = loaded()
+"""
+    warm = _python(
+        preamble
+        + """
+from streamlit.runtime import Runtime
+from streamlit.runtime.runtime import RuntimeState
+class Started:
+    state = RuntimeState.NO_SESSIONS_CONNECTED
+Runtime.exists = classmethod(lambda cls: True)  # a server that has started
+Runtime.instance = classmethod(lambda cls: Started())
+ui.serve.warm_first_page()
+print(json.dumps({"before": before, "after": loaded()}))
+"""
+    )
+    first_run = _python(
+        preamble
+        + """
+from streamlit.testing.v1 import AppTest
+from ui import startup
+startup.defer_boot()
+startup.Boot.start_in_background = lambda self, after=None: None
+at = AppTest.from_file("app.py", default_timeout=60).run()
+assert not at.exception, [e.value for e in at.exception]
+print(json.dumps({"before": before, "after": loaded()}))
+"""
+    )
+    warmed = set(warm["after"])
+    assert {"numpy", "PIL.Image", "ui.auth", "ui.sidebar"} <= warmed - set(warm["before"])
+    missing = sorted(set(first_run["after"]) - warmed)
+    assert missing == [], f"the first page imports {missing}: add them to ui.serve's warm-up"
 
 
 def test_the_first_page_run_loads_nothing_heavy(tmp_path):
@@ -120,7 +169,7 @@ subprocess.run([sys.executable, "-c", "from dlcore.training.demo_models import e
 from streamlit.testing.v1 import AppTest
 from ui import startup
 startup.defer_boot()
-startup.Boot.start_in_background = lambda self: None  # only the first page, not the work after it
+startup.Boot.start_in_background = lambda self, after=None: None  # only the first page, not the work after it
 at = AppTest.from_file("app.py", default_timeout=60).run()
 assert not at.exception, [e.value for e in at.exception]
 print(json.dumps({{

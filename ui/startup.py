@@ -21,6 +21,8 @@ from dlcore.glance import Glance, take
 logger = logging.getLogger("dashboard")
 GLANCE_KEY = "workspace_glance_this_run"
 _deferred = False
+# The longest the deferred work waits for the first page's script run to end.
+AFTER_FIRST_PAGE_WAIT_S = 10.0
 
 
 def defer_boot() -> None:
@@ -38,7 +40,11 @@ class Boot:
         self.failed = False
         self._thread: threading.Thread | None = None
 
-    def run(self) -> None:
+    def run(self, after: threading.Thread | None = None) -> None:
+        if after is not None:
+            # The first page's script run sends its last elements while it ends; work that holds
+            # the interpreter (imports, parquet writes) would slow that page down if it began now.
+            after.join(timeout=AFTER_FIRST_PAGE_WAIT_S)
         try:
             self.result = prepare()
         except Exception:  # the pages meet the same problem and report it to the person
@@ -47,9 +53,12 @@ class Boot:
         finally:
             self.done.set()
 
-    def start_in_background(self) -> None:
+    def start_in_background(self, after: threading.Thread | None = None) -> None:
+        """Run the work in a thread, once ``after`` (the first page's script run) has ended."""
         if self._thread is None and not self.done.is_set():
-            self._thread = threading.Thread(target=self.run, name="dashboard-boot", daemon=True)
+            self._thread = threading.Thread(
+                target=self.run, args=(after,), name="dashboard-boot", daemon=True
+            )
             self._thread.start()
 
 
@@ -64,8 +73,9 @@ def boot() -> Boot:
 
 
 def after_first_page() -> None:
-    """Start the deferred start-up work (a no-op once started or when it ran already)."""
-    boot().start_in_background()
+    """Start the deferred start-up work once this script run has ended (a no-op once started or
+    when it ran already)."""
+    boot().start_in_background(after=threading.current_thread())
 
 
 def ready() -> bool:

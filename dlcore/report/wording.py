@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
-
-import numpy as np
 
 NUMBERS_HELP_TITLE = "What the numbers mean"
 
@@ -71,11 +70,14 @@ def number_text(value: Any) -> str:
     numbers without '.0'; text unchanged; 'missing' for a missing value."""
     if value is None:
         return "missing"
-    if isinstance(value, bool | np.bool_):
+    # numpy is not imported for this (the first page loads this module and no numpy): a numpy
+    # value can only exist once numpy has been imported by someone else.
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
         return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
+    if isinstance(value, int) or (numpy is not None and isinstance(value, numpy.integer)):
         return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
+    if isinstance(value, float) or (numpy is not None and isinstance(value, numpy.floating)):
         v = float(value)
         if not math.isfinite(v):
             return "missing"
