@@ -383,8 +383,31 @@ def update_card(model_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     return card
 
 
-def rename_model(model_id: str, name: str) -> dict[str, Any]:
-    """Give a model a new display name (its id and files stay). Raises UserError for an empty name."""
+def _audit_model(actor: Account, action: str, model_id: str, card: dict[str, Any]) -> None:
+    """The audit row of a change to a registered model (its id and version; never its name,
+    which a person typed and could name a patient)."""
+    from dlcore.governance import audit
+
+    version = card.get("version")
+    audit.record(
+        actor.username,
+        action,
+        role=actor.role,
+        object_type="model",
+        object_id=model_id,
+        model_id=model_id,
+        model_version=int(version) if isinstance(version, int | float) else None,
+    )
+
+
+def rename_model(model_id: str, name: str, *, actor: Account | None = None) -> dict[str, Any]:
+    """Give a model a new display name (its id and files stay), as ``actor``, and write the
+    audit row; returns the new card.
+
+    Raises PermissionDeniedError unless ``actor`` may rename models (admin, trainer);
+    UserError for an empty or overlong name; NotFoundError for an unknown id.
+    """
+    actor = acting(actor, "rename_model")
     name = name.strip()
     if not name or len(name) > 120:
         raise UserError(
@@ -392,17 +415,23 @@ def rename_model(model_id: str, name: str) -> dict[str, Any]:
             expected="a name of 1 to 120 characters",
             fix="type a short descriptive name",
         )
-    return update_card(model_id, {"name": name})
+    card = update_card(model_id, {"name": name})
+    _audit_model(actor, "model_rename", model_id, card)
+    return card
 
 
 def delete_model(model_id: str, *, actor: Account | None = None) -> None:
-    """Delete a registered model (its folder and its index row), as ``actor``.
+    """Delete a registered model (its folder and its index row), as ``actor``, and write the
+    audit row.
 
-    Raises PermissionDeniedError unless ``actor`` may delete models (admin, trainer); the caller
-    writes the audit row.
+    Raises PermissionDeniedError unless ``actor`` may delete models (admin, trainer).
     """
-    acting(actor, "delete_model")
+    actor = acting(actor, "delete_model")
     folder = _folder(model_id)
+    try:
+        card = read_json(folder / CARD_FILE)
+    except (OSError, ValueError):  # a damaged card does not keep a model from being deleted
+        card = {}
     shutil.rmtree(folder)
     with get_store().session() as session:
         row = session.get(ModelRow, model_id)
@@ -410,6 +439,7 @@ def delete_model(model_id: str, *, actor: Account | None = None) -> None:
             session.delete(row)
             session.commit()
     logger.info("deleted model %s", model_id)
+    _audit_model(actor, "model_delete", model_id, card)
 
 
 def load_model(model_id: str) -> LoadedModel:

@@ -51,8 +51,7 @@ def oidc_configured() -> bool:
 
 
 def changed(account, who: str, what: str, **detail) -> None:
-    """The audit row of a change to an account, and a message for the next run."""
-    log("user_change", object_type="user", object_id=who, detail=detail)
+    """A message for the next run about a change to an account (the engine wrote its audit row)."""
     st.session_state[FLASH] = f"{what} for {plain(who)}."
     if who.lower() == account.username.lower() and account.via != "demo":
         # The change applies to this very session: a disabled self signs out, a new role shows.
@@ -121,13 +120,12 @@ def users_section(account) -> None:
                         fix="type the person's e-mail",
                     )
                 new = create_user(
-                    username, role, password or None, display_name=display, email=email or None
-                )
-                log(
-                    "user_create",
-                    object_type="user",
-                    object_id=new.username,
-                    detail={"role": new.role},
+                    username,
+                    role,
+                    password or None,
+                    display_name=display,
+                    email=email or None,
+                    actor=account,
                 )
                 st.session_state[FLASH] = f"Created the {new.role} account {plain(new.username)}."
                 st.rerun()
@@ -152,7 +150,7 @@ def users_section(account) -> None:
             icon=":material/person_off:" if row["active"] else ":material/person_check:",
         ):
             with guard("Changing the account"):
-                set_active(who, not row["active"])
+                set_active(who, not row["active"], actor=account)
                 changed(
                     account,
                     who,
@@ -168,7 +166,7 @@ def users_section(account) -> None:
             with guard("Resetting the password"):
                 if first != again:
                     raise UserError("The two passwords differ.", fix="type the same password twice")
-                set_password(who, first)
+                set_password(who, first, actor=account)
                 changed(account, who, "Password reset", role=row["role"], password_reset=True)
 
 

@@ -365,8 +365,7 @@ with tab_registry:
                     "Rename", card["name"], key=f"rename_{model_id}", max_chars=120
                 )
                 if st.button("Save name", icon=":material/edit:"):
-                    rename_model(model_id, new_name)
-                    audited("model_rename", model_id, card.get("version"))
+                    rename_model(model_id, new_name, actor=current_account())  # audits itself
                     st.rerun()
                 st.download_button(
                     "Download model and card (.zip)",
@@ -384,8 +383,7 @@ with tab_registry:
                     f"Yes, delete '{card['name']}' permanently", key=f"confirm_{model_id}"
                 )
                 if st.button("Delete model", disabled=not confirm, icon=":material/delete:"):
-                    delete_model(model_id, actor=current_account())
-                    audited("model_delete", model_id, card.get("version"))
+                    delete_model(model_id, actor=current_account())  # audits itself
                     st.session_state.pop(MODEL_KEY, None)
                     st.rerun()
 

@@ -127,14 +127,8 @@ def sign_in_page() -> None:
                     if password != again:
                         st.error("The two passwords differ. Type the same password twice.")
                     else:
-                        account = create_user(username, "admin", password, display_name=display)
-                        log(
-                            "user_create",
-                            account=account,
-                            object_type="user",
-                            object_id=account.username,
-                            detail={"role": "admin"},
-                        )
+                        # The first account needs no signed-in admin; it audits itself.
+                        create_user(username, "admin", password, display_name=display)
                         st.success("Created. Sign in below.")
         return
     ended_for = st.session_state.pop(ENDED_KEY, None)

@@ -10,14 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import func, select
 
-from dlcore.errors import NotFoundError, PermissionDeniedError, UserError
+from dlcore.errors import NotFoundError, UserError
 from dlcore.governance.roles import (  # noqa: F401  (re-exported: the public names)
     AUTH_MODES,
     DEMO_ACCOUNT,
@@ -25,6 +22,9 @@ from dlcore.governance.roles import (  # noqa: F401  (re-exported: the public na
     ROLES,
     SYSTEM_ACCOUNT,
     Account,
+    _current,
+    acting,
+    acting_as,
     auth_mode,
     may,
 )
@@ -36,44 +36,12 @@ _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 MIN_PASSWORD = 10
 
 
-_current: ContextVar[Account | None] = ContextVar("dlcore_acting_account", default=None)
+def _audit(actor: Account, action: str, **fields: Any) -> None:
+    """The audit row of an account change, written by the engine itself (the pages, the CLI
+    and scripts all leave the same trace)."""
+    from dlcore.governance import audit  # audit imports this module
 
-
-@contextmanager
-def acting_as(account: Account) -> Iterator[Account]:
-    """Within this block, protected engine functions called without an account act as
-    ``account`` (the command line signs in once and acts as that account throughout)."""
-    token = _current.set(account)
-    try:
-        yield account
-    finally:
-        _current.reset(token)
-
-
-def acting(account: Account | None, what: str) -> Account:
-    """The account acting on a protected engine function, after checking it may do ``what``.
-
-    ``None`` stands for the open demo account only when DLCORE_AUTH is 'none' (everyone is an
-    admin there); with accounts on, a protected function called without an account is refused.
-    Raises PermissionDeniedError.
-    """
-    account = account or _current.get()
-    if account is None:
-        if auth_mode() == "none":
-            return DEMO_ACCOUNT
-        raise PermissionDeniedError(
-            f"'{what}' was asked for without a signed-in account.",
-            expected="the acting account (DLCORE_AUTH is on)",
-            fix="sign in (the app), or pass --user / DLCORE_USER with its password (the CLI)",
-        )
-    if not may(account, what):
-        raise PermissionDeniedError(
-            f"The {account.role} account {account.username} may not do {what}.",
-            expected="an account whose role allows it: "
-            + ", ".join(r for r in ROLES if r == "admin" or r in PERMISSIONS.get(what, ())),
-            fix="ask an admin to do it, or to change your role",
-        )
-    return account
+    audit.record(actor.username, action, role=actor.role, **fields)
 
 
 def _hasher() -> Any:
@@ -108,16 +76,25 @@ def create_user(
     *,
     display_name: str = "",
     email: str | None = None,
+    actor: Account | None = None,
 ) -> Account:
-    """Create a local account (a password is required unless it signs in through OIDC).
+    """Create a local account (a password is required unless it signs in through OIDC), as
+    ``actor`` (an admin), and write its audit row.
 
-    Only the Argon2 hash of the password is stored. Raises UserError for a taken or invalid
-    username, an unknown role or a short password.
+    The very first account of a workspace needs no actor (the first administrator is created
+    from a form or the environment before anyone can sign in); its row names the new account.
+    Only the Argon2 hash of the password is stored. Raises PermissionDeniedError when accounts
+    exist and ``actor`` is not an admin; UserError for a taken or invalid username, an unknown
+    role or a short password.
     """
+    first = actor is None and _current.get() is None and not has_accounts()
+    creator = None if first else acting(actor, "admin")
     username = (username or "").strip()
     _check_new(username, role, password)
     email = (email or "").strip().lower() or None
     with get_store().session() as session:
+        if first and session.scalar(select(func.count()).select_from(UserRow)):
+            creator = acting(None, "admin")  # another first account was created meanwhile
         if session.scalar(select(UserRow).where(func.lower(UserRow.username) == username.lower())):
             raise UserError(
                 f"The username '{username}' is taken.",
@@ -135,7 +112,15 @@ def create_user(
         )
         session.commit()
     logger.info("created a %s account", role)
-    return Account(username, role, display_name.strip()[:120], email)
+    account = Account(username, role, display_name.strip()[:120], email)
+    _audit(
+        creator or account,
+        "user_create",
+        object_type="user",
+        object_id=username,
+        detail={"role": role},
+    )
+    return account
 
 
 def authenticate(username: str, password: str) -> Account | None:
@@ -204,7 +189,7 @@ def list_users() -> list[dict[str, Any]]:
 
 
 def set_role(username: str, role: str, *, actor: Account | None = None) -> None:
-    """Change an account's role, as ``actor`` (an admin; the caller writes the audit row).
+    """Change an account's role, as ``actor`` (an admin), and write its audit row.
 
     Raises PermissionDeniedError when ``actor`` is not an admin, NotFoundError / UserError.
     """
@@ -212,6 +197,7 @@ def set_role(username: str, role: str, *, actor: Account | None = None) -> None:
     _check_new(username, role, None)
     with get_store().session() as session:
         row = _user(session, username)
+        previous, name = row.role, row.username
         if row.role == "admin" and role != "admin" and _admins(session) <= 1:
             raise UserError(
                 "This is the last admin account.",
@@ -220,10 +206,22 @@ def set_role(username: str, role: str, *, actor: Account | None = None) -> None:
             )
         row.role = role
         session.commit()
+    _audit(
+        actor,
+        "user_change",
+        object_type="user",
+        object_id=name,
+        detail={"role": role, "previous_role": previous},
+    )
 
 
-def set_active(username: str, active: bool) -> None:
-    """Enable or disable an account (disabled accounts cannot sign in)."""
+def set_active(username: str, active: bool, *, actor: Account | None = None) -> None:
+    """Enable or disable an account (disabled accounts cannot sign in), as ``actor`` (an admin),
+    and write its audit row.
+
+    Raises PermissionDeniedError when ``actor`` is not an admin, NotFoundError / UserError.
+    """
+    actor = acting(actor, "admin")
     with get_store().session() as session:
         row = _user(session, username)
         if not active and row.role == "admin" and _admins(session) <= 1:
@@ -233,15 +231,37 @@ def set_active(username: str, active: bool) -> None:
                 fix="make someone else admin first",
             )
         row.active = active
+        role, name = row.role, row.username
         session.commit()
+    _audit(
+        actor,
+        "user_change",
+        object_type="user",
+        object_id=name,
+        detail={"role": role, "active": bool(active)},
+    )
 
 
-def set_password(username: str, password: str) -> None:
-    """Replace an account's password (hashed)."""
+def set_password(username: str, password: str, *, actor: Account | None = None) -> None:
+    """Replace an account's password (hashed), as ``actor`` (an admin: the app has no
+    self-service change), and write its audit row (without the password).
+
+    Raises PermissionDeniedError when ``actor`` is not an admin, NotFoundError / UserError.
+    """
+    actor = acting(actor, "admin")
     _check_new(username, "clinician", password)
     with get_store().session() as session:
-        _user(session, username).password_hash = _hasher().hash(password)
+        row = _user(session, username)
+        row.password_hash = _hasher().hash(password)
+        role, name = row.role, row.username
         session.commit()
+    _audit(
+        actor,
+        "user_change",
+        object_type="user",
+        object_id=name,
+        detail={"role": role, "password_reset": True},
+    )
 
 
 def _user(session: Any, username: str) -> UserRow:

@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from dlcore.governance.accounts import ROLES, Account, acting
+from dlcore.governance.roles import ROLES, Account, acting
 from dlcore.store import AuditRow, get_store, utcnow
 
 logger = logging.getLogger(__name__)

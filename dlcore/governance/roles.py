@@ -1,12 +1,17 @@
-"""Roles, what each may do, and the account type: no database, so the app's frame can check a
-role before anything heavy is imported (dlcore.governance.accounts re-exports all of it)."""
+"""Roles, what each may do, the account type and the acting account's check: no database, so
+the app's frame can check a role before anything heavy is imported, and the audit trail can
+check its reader without importing the accounts (dlcore.governance.accounts re-exports all of
+it)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
-from dlcore.errors import UserError
+from dlcore.errors import PermissionDeniedError, UserError
 
 ROLES = ("admin", "trainer", "clinician")
 # Which role may use what (pages and actions); admins may use everything.
@@ -23,6 +28,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "learn": ("admin", "trainer", "clinician"),
     "admin": ("admin",),
     "delete_model": ("admin", "trainer"),
+    "rename_model": ("admin", "trainer"),
 }
 AUTH_MODES = ("none", "local", "oidc")
 
@@ -67,3 +73,43 @@ def may(account: Account | None, what: str) -> bool:
     if account is None:
         return False
     return account.role == "admin" or account.role in PERMISSIONS.get(what, ())
+
+
+_current: ContextVar[Account | None] = ContextVar("dlcore_acting_account", default=None)
+
+
+@contextmanager
+def acting_as(account: Account) -> Iterator[Account]:
+    """Within this block, protected engine functions called without an account act as
+    ``account`` (the command line signs in once and acts as that account throughout)."""
+    token = _current.set(account)
+    try:
+        yield account
+    finally:
+        _current.reset(token)
+
+
+def acting(account: Account | None, what: str) -> Account:
+    """The account acting on a protected engine function, after checking it may do ``what``.
+
+    ``None`` stands for the open demo account only when DLCORE_AUTH is 'none' (everyone is an
+    admin there); with accounts on, a protected function called without an account is refused.
+    Raises PermissionDeniedError.
+    """
+    account = account or _current.get()
+    if account is None:
+        if auth_mode() == "none":
+            return DEMO_ACCOUNT
+        raise PermissionDeniedError(
+            f"'{what}' was asked for without a signed-in account.",
+            expected="the acting account (DLCORE_AUTH is on)",
+            fix="sign in (the app), or pass --user / DLCORE_USER with its password (the CLI)",
+        )
+    if not may(account, what):
+        raise PermissionDeniedError(
+            f"The {account.role} account {account.username} may not do {what}.",
+            expected="an account whose role allows it: "
+            + ", ".join(r for r in ROLES if r == "admin" or r in PERMISSIONS.get(what, ())),
+            fix="ask an admin to do it, or to change your role",
+        )
+    return account

@@ -56,7 +56,10 @@ def accounts(tmp_path, monkeypatch):
     reset()
     made = {}
     for role in ROLES:
-        create_user(f"the.{role}", role, PASSWORD, display_name=f"The {role}")
+        # The first (the admin) needs no actor; the admin creates the others.
+        create_user(
+            f"the.{role}", role, PASSWORD, display_name=f"The {role}", actor=made.get("admin")
+        )
         made[role] = Account(f"the.{role}", role, f"The {role}")
     yield made
     monkeypatch.undo()

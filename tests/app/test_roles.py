@@ -41,10 +41,11 @@ def new_app(account=None) -> AppTest:
 def signed_in(at: AppTest, account) -> AppTest:
     """Sign ``account`` in, creating it in the store first when it is not there (the app
     re-reads the signed-in account at every run, so it must be a real one)."""
-    from dlcore.governance.accounts import create_user, list_users
+    from dlcore.governance.accounts import SYSTEM_ACCOUNT, acting_as, create_user, list_users
 
     if account.username not in {u["username"] for u in list_users()}:
-        create_user(account.username, account.role, PASSWORD, display_name=account.display_name)
+        with acting_as(SYSTEM_ACCOUNT):  # set up by the test, as an admin would
+            create_user(account.username, account.role, PASSWORD, display_name=account.display_name)
     at.session_state[ACCOUNT_KEY] = account
     return at
 
@@ -266,7 +267,7 @@ def test_disabling_an_account_ends_its_open_session_and_a_new_role_applies_at_on
     account = at.session_state[ACCOUNT_KEY]
 
     # Disabled while signed in: the session's next run (here on the Train page) refuses it...
-    set_active("dr.moves", False)
+    set_active("dr.moves", False, actor=Account("chief", "admin", "Chief"))
     healthy(at.run())
     assert ACCOUNT_KEY not in at.session_state and not at.button
     # ...and the app's start page says why (AppTest runs a switched-to page without app.py, so
@@ -339,10 +340,9 @@ def test_admin_creates_and_changes_accounts_with_audit_rows(fresh, monkeypatch):
     assert authenticate("dr.new", "the new doctor's passphrase").role == "clinician"
     users = frame_with(at, "e-mail (for OIDC)")
     assert HOSTILE in set(users["name"]) and "password_hash" not in users.columns
-    created = audit_rows("chief", "user_create")
-    assert (
-        list(created["object id"]) == ["dr.new"] and created.iloc[0]["detail"] == "role=clinician"
-    )
+    created = audit_rows("chief", "user_create")  # newest first; the first account audits itself
+    assert list(created["object id"]) == ["dr.new", "chief"]
+    assert created.iloc[0]["detail"] == "role=clinician"
 
     # A username that is SQL is refused with the rule, and nothing else happens.
     widget(at.text_input, "Username").input("x'); DROP TABLE users;--")
@@ -365,7 +365,7 @@ def test_admin_creates_and_changes_accounts_with_audit_rows(fresh, monkeypatch):
     changes = audit_rows("chief", "user_change")
     assert list(changes["object id"]) == ["dr.new"] * 4
     assert list(changes["detail"])[::-1] == [
-        "role=trainer",
+        "role=trainer, previous_role=clinician",
         "role=trainer, active=False",
         "role=trainer, active=True",
         "role=trainer, password_reset=True",

@@ -174,7 +174,7 @@ def test_accounts_roles_and_audit_rows_from_the_cli(files, capsys, isolated_work
     from dlcore.governance.accounts import Account, create_user
 
     create_user("boss", "admin", "correct horse battery")
-    create_user("ada", "clinician", "correct horse battery")
+    create_user("ada", "clinician", "correct horse battery", actor=Account("boss", "admin"))
     monkeypatch.setenv("DLCORE_AUTH", "local")
     monkeypatch.delenv("DLCORE_USER", raising=False)
     monkeypatch.delenv("DLCORE_PASSWORD", raising=False)
@@ -197,6 +197,8 @@ def test_accounts_roles_and_audit_rows_from_the_cli(files, capsys, isolated_work
     rows = audit.audit_frame(actor=Account("boss", "admin"))
     seen = list(zip(rows["who"], rows["action"], strict=True))[::-1]
     assert seen == [
+        ("boss", "user_create"),  # the engine audits account changes itself
+        ("boss", "user_create"),
         ("ada", "login_failed"),
         ("ada", "login"),
         ("ada", "login"),
@@ -208,7 +210,7 @@ def test_accounts_roles_and_audit_rows_from_the_cli(files, capsys, isolated_work
     ], seen
     assert audit.verify_chain().ok
     exported = pd.read_csv(files / "trail.csv")
-    assert len(exported) == 7  # the export's own row is written after it
+    assert len(exported) == 9  # the export's own row is written after it
 
 
 def test_doctor_reports_and_repairs(files, capsys, isolated_workspace):

@@ -119,8 +119,8 @@ def test_roles_are_checked_by_the_engine(isolated_workspace, monkeypatch):
     from dlcore.registry import delete_model
 
     monkeypatch.setenv("DLCORE_AUTH", "local")
-    create_user("boss", "admin", "correct horse battery")
-    create_user("nurse.ada", "clinician", "correct horse battery")
+    create_user("boss", "admin", "correct horse battery")  # the first account needs no actor
+    create_user("nurse.ada", "clinician", "correct horse battery", actor=ADMIN)
     with pytest.raises(PermissionDeniedError, match=r"clinician account nurse\.ada may not"):
         set_role("nurse.ada", "admin", actor=CLINICIAN)
     with pytest.raises(PermissionDeniedError):
@@ -140,7 +140,10 @@ def test_roles_are_checked_by_the_engine(isolated_workspace, monkeypatch):
         for r in get_store().engine.connect().execute(text("SELECT username, role FROM users"))
     }
     assert roles == {"boss": "admin", "nurse.ada": "trainer"}
-    assert len(audit.audit_frame(actor=ADMIN)) == 0  # the caller writes the audit row
+    # The engine wrote the rows itself: the two creations and the one role change.
+    trail = audit.audit_frame(actor=ADMIN)
+    assert list(trail["action"])[::-1] == ["user_create", "user_create", "user_change"]
+    assert set(trail["who"]) == {"boss"}
 
 
 def test_demo_mode_acts_as_the_demo_admin(isolated_workspace, monkeypatch):
