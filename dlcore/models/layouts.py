@@ -182,7 +182,8 @@ def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, 
             settings = MoleculeSettings.from_dict(info.molecule)
             out[info.input] = featurise([str(v) if v else "" for v in values], settings)
         elif info.kind == NUMERIC:
-            out[info.input] = values.astype(np.float32).reshape(-1, 1)
+            # no copy when the typed features are float32 already (issue 15)
+            out[info.input] = np.asarray(values, dtype=np.float32).reshape(-1, 1)
         else:
             out[info.input] = values.astype(str).reshape(-1, 1)
     return out

@@ -499,17 +499,19 @@ def train_ensemble(
         set_seed(member_spec.seed)
         model = build_tabular_model(member_spec, layout, train_features, data.y[split.train])
         train_ds = make_tf_dataset(
-            rows(inputs, split.train),
-            targets[split.train],
-            None if weights is None else weights[split.train],
+            inputs,
+            targets,
+            weights,
             batch_size=spec.batch_size,
             shuffle_seed=member_spec.seed,
+            positions=split.train,
         )
         val_ds = make_tf_dataset(
-            rows(inputs, split.validation),
-            targets[split.validation],
-            None if not validation_weighted else weights[split.validation],
+            inputs,
+            targets,
+            weights if validation_weighted else None,
             batch_size=4096,
+            positions=split.validation,
         )
         progress = progress_callback(
             member_events(on_event, member, members),
@@ -595,21 +597,51 @@ def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:
 
 
 def make_tf_dataset(
-    inputs: dict[str, np.ndarray],
+    inputs: dict[str, np.ndarray] | np.ndarray,
     targets: np.ndarray,
     weights: np.ndarray | None = None,
     *,
     batch_size: int,
     shuffle_seed: int | None = None,
+    positions: np.ndarray | None = None,
 ) -> Any:
-    """A batched ``tf.data.Dataset`` of (inputs, targets[, weights]); shuffled when seeded."""
+    """A batched ``tf.data.Dataset`` of (inputs, targets[, weights]) at rows ``positions`` (all
+    rows when None), in a new seeded order each epoch when ``shuffle_seed`` is given.
+
+    Each batch is gathered from the arrays when it is needed (a generator over index batches):
+    no copy of the records is made and no per-record tensors are buffered — a shuffle buffer of
+    one tensor per value cost ~20x the data (issue 15). Epoch k's order is the permutation seeded
+    with (shuffle_seed, k): the same run gives the same batches.
+    """
+    import itertools
+
     import tensorflow as tf
 
+    positions = np.arange(len(targets)) if positions is None else np.asarray(positions)
+    n = len(positions)
     parts: tuple[Any, ...] = (inputs, targets) if weights is None else (inputs, targets, weights)
-    data = tf.data.Dataset.from_tensor_slices(parts)
-    if shuffle_seed is not None:
-        data = data.shuffle(len(targets), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    epochs = itertools.count()
+
+    def spec_of(array: np.ndarray) -> Any:
+        kind = tf.string if array.dtype.kind in "OUS" else tf.as_dtype(array.dtype)
+        return tf.TensorSpec((None, *array.shape[1:]), kind)
+
+    def batches() -> Any:
+        order = positions
+        if shuffle_seed is not None:
+            rng = np.random.default_rng([abs(int(shuffle_seed)), next(epochs)])
+            order = positions[rng.permutation(n)]
+        for start in range(0, n, batch_size):
+            part = order[start : start + batch_size]
+            yield tuple(rows(values, part) for values in parts)
+
+    signature = tuple(
+        {k: spec_of(v) for k, v in values.items()} if isinstance(values, dict) else spec_of(values)
+        for values in parts
+    )
+    data = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    data = data.apply(tf.data.experimental.assert_cardinality(math.ceil(n / batch_size)))
+    return data.prefetch(tf.data.AUTOTUNE)
 
 
 # No time-left estimate before this many epochs are timed, then a smoothed one (issue 14 #8).
@@ -849,24 +881,17 @@ def train(
     targets = training_targets(data.y, layout)
     weights = sample_weights(data.y, task, spec)
 
-    def take(part: np.ndarray) -> Any:
-        return rows(inputs, part)
-
     train_ds = make_tf_dataset(
-        take(split.train),
-        targets[split.train],
-        None if weights is None else weights[split.train],
+        inputs,
+        targets,
+        weights,
         batch_size=spec.batch_size,
         shuffle_seed=spec.seed,
+        positions=split.train,
     )
     # Validation records carry the same class weights as training ones, so that early stopping
     # watches the loss being minimised (unweighted, it can rise while discrimination improves).
-    val_ds = make_tf_dataset(
-        take(split.validation),
-        targets[split.validation],
-        None if weights is None else weights[split.validation],
-        batch_size=4096,
-    )
+    val_ds = make_tf_dataset(inputs, targets, weights, batch_size=4096, positions=split.validation)
     batches = math.ceil(len(split.train) / spec.batch_size)
     members = spec.ensemble if dataset.kind != "images" else 1
     progress = progress_callback(
