@@ -269,8 +269,11 @@ def image_settings(dataset, dataset_id: str) -> tuple[dict, str]:
         "dropout": float(dropout),
         "batch_norm": bool(batch_norm),
         "augmentation": list(augmentation),
-        # not knobs on the page: the tuned defaults (residual blocks, schedule, smoothing)
+        # not knobs on the page: the tuned defaults (residual blocks, schedule, smoothing, and
+        # for small sets an ensemble averaged over each image and its mirror)
         "residual": defaults.residual,
+        "ensemble": defaults.ensemble,
+        "test_time_flip": defaults.test_time_flip,
         "lr_schedule": defaults.lr_schedule,
         "label_smoothing": defaults.label_smoothing,
         "weight_decay": defaults.weight_decay,

@@ -127,10 +127,78 @@ def _compile(model: Any, spec: ModelSpec, task: str, steps_per_epoch: int | None
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
 
 
+ENSEMBLE_FEATURES = "ensemble_features"
+
+
+def merge_image_members(members: list[Any], spec: ModelSpec, layout: ImageLayout) -> Any:
+    """One network whose output is its members' averaged logits, over the image and, with
+    ``spec.test_time_flip``, its mirror image too (test-time augmentation).
+
+    Each trained member's convolution part (rescaling to its last feature map) is kept whole as
+    a sub-network ('member_1', ...); a mirrored image's feature map is mirrored back, so every
+    map lines up with the image. The maps are stacked along channels in one layer,
+    'ensemble_features' (what Grad-CAM reads: its map is then the members' and mirrors' average),
+    then global average pooling and the members' dense heads side by side (block-diagonal
+    weights; the 'logits' layer's weights divided by the number of averaged outputs), as
+    ``dlcore.training.fit.merge_members`` does for tables. The result takes raw pixels, predicts
+    only (it is not trained further) and saves and loads in safe mode like any image model. One
+    member without the mirror is returned as it is.
+    """
+    import numpy as np
+    from scipy.linalg import block_diag
+
+    from dlcore.models.layers import HorizontalFlip
+
+    keras = import_keras()
+    layers = keras.layers
+    inputs = keras.Input(shape=layout.shape, name=INPUT_NAME, dtype="float32")
+    mirrored = HorizontalFlip(name="tta_mirror") if spec.test_time_flip else None
+    maps, heads = [], []
+    for number, member in enumerate(members, start=1):
+        tower = keras.Model(
+            member.inputs, member.get_layer("global_pool").input, name=f"member_{number}"
+        )
+        maps.append(tower(inputs))
+        head = [
+            member.get_layer(f"dense_{i}").get_weights()
+            for i in range(1, len(spec.hidden_units) + 1)
+        ]
+        heads.append((head, member.get_layer(LOGITS_LAYER).get_weights()))
+        if mirrored is not None:
+            back = HorizontalFlip(name=f"member_{number}_mirrored_back")
+            maps.append(back(tower(mirrored(inputs))))
+            heads.append(heads[-1])
+    count = len(maps)
+    if count == 1:
+        return members[0]
+    x = layers.Concatenate(axis=-1, name=ENSEMBLE_FEATURES)(maps)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    for i, units in enumerate(spec.hidden_units, start=1):
+        dense = layers.Dense(units * count, name=f"dense_{i}")
+        x = dense(x)
+        kernels, biases = zip(*(head[i - 1] for head, _ in heads), strict=True)
+        dense.set_weights([block_diag(*kernels), np.concatenate(biases)])
+        x = layers.Activation(spec.activation, name=f"{spec.activation}_{i}")(x)
+    kernels, biases = zip(*(out for _, out in heads), strict=True)
+    logits_layer = layers.Dense(len(biases[0]), name=LOGITS_LAYER)
+    logits = logits_layer(x)
+    logits_layer.set_weights(
+        [np.concatenate(kernels, axis=0) / count, np.mean(np.stack(biases), axis=0)]
+    )
+    output = layers.Activation(
+        "sigmoid" if layout.task == "binary" else "softmax", name="probability"
+    )(logits)
+    return keras.Model(inputs, output, name=f"dlcore_image_{spec.architecture}_ensemble")
+
+
 def last_conv_layer(model: Any) -> Any | None:
     """Where Grad-CAM looks: the output of the last convolution block (after its normalisation
-    and activation, before pooling), or None for a model without convolutions (an MLP)."""
+    and activation, before pooling), or None for a model without convolutions (an MLP). In a
+    merged ensemble (``merge_image_members``) it is the members' stacked feature maps."""
     layers = list(model.layers)
+    merged = next((layer for layer in layers if layer.name == ENSEMBLE_FEATURES), None)
+    if merged is not None:
+        return merged
     conv_positions = [i for i, layer in enumerate(layers) if type(layer).__name__ == "Conv2D"]
     if not conv_positions:
         return None

@@ -112,3 +112,19 @@ class TreatmentLoss(keras.losses.Loss):
             "arms": self.arms,
             "propensity_weight": self.propensity_weight,
         }
+
+
+@keras.saving.register_keras_serializable(package="dlcore")
+class HorizontalFlip(keras.layers.Layer):
+    """Mirror images (or feature maps) left to right, always: (batch, H, W, C) in and out.
+
+    Unlike ``keras.layers.RandomFlip`` it is deterministic and active at inference, so a saved
+    image network can average its output over the image and its mirror (test-time augmentation,
+    ``dlcore.models.image.merge_image_members``).
+    """
+
+    def call(self, inputs: Any) -> Any:
+        return ops.flip(inputs, axis=2)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape

@@ -489,15 +489,24 @@ def train_ensemble(
     ``merge_members``). Returns (the merged model, whether training was cancelled)."""
     import copy
 
+    from dlcore.models.image import build_image_model, merge_image_members
+    from dlcore.models.layouts import ImageLayout
+
     keras = import_keras()
     inputs, targets, weights = prepared
-    train_features = data.features.iloc[split.train]
+    images = isinstance(layout, ImageLayout)
+    train_features = None if images else data.features.iloc[split.train]
     trained = [first]
     for member in range(1, members):
         member_spec = copy.deepcopy(spec)
         member_spec.seed = spec.seed + member
         set_seed(member_spec.seed)
-        model = build_tabular_model(member_spec, layout, train_features, data.y[split.train])
+        if images:
+            model = build_image_model(
+                member_spec, layout, math.ceil(len(split.train) / spec.batch_size)
+            )
+        else:
+            model = build_tabular_model(member_spec, layout, train_features, data.y[split.train])
         train_ds = make_tf_dataset(
             inputs,
             targets,
@@ -527,6 +536,7 @@ def train_ensemble(
                     monitor="val_loss",
                     patience=spec.early_stopping_patience,
                     restore_best_weights=True,
+                    start_from_epoch=IMAGE_WARMUP_EPOCHS if images else 0,
                 ),
             )
         model.fit(
@@ -540,6 +550,8 @@ def train_ensemble(
         if progress.cancelled:
             return first, True
         trained.append(model)
+    if images:  # the members (and, with spec.test_time_flip, their mirror images) averaged
+        return merge_image_members(trained, spec, layout), False
     return merge_members(trained, spec, layout, train_features, data.y[split.train]), False
 
 
@@ -893,7 +905,7 @@ def train(
     # watches the loss being minimised (unweighted, it can rise while discrimination improves).
     val_ds = make_tf_dataset(inputs, targets, weights, batch_size=4096, positions=split.validation)
     batches = math.ceil(len(split.train) / spec.batch_size)
-    members = spec.ensemble if dataset.kind != "images" else 1
+    members = spec.ensemble
     progress = progress_callback(
         member_events(on_event, 0, members),
         should_stop,
@@ -948,6 +960,10 @@ def train(
         )
         timings["fit_s"] = time.perf_counter() - t1
         timings["ensemble_members"] = float(members)
+    elif dataset.kind == "images" and spec.test_time_flip and not cancelled:
+        from dlcore.models.image import merge_image_members
+
+        model = merge_image_members([model], spec, layout)
     correction = None
     if weights is not None and not cancelled:
         n_classes = len(layout.classes) if task == "multiclass" else 2

@@ -44,6 +44,7 @@ def square_cnn(squares):
         0,
     )
     spec.residual, spec.lr_schedule, spec.label_smoothing = False, "constant", 0.0  # plain, fast
+    spec.ensemble, spec.test_time_flip = 1, False
     return train_and_register(dataset, spec, name="square finder")
 
 
@@ -63,6 +64,7 @@ def test_residual_cnn_learns_saves_and_grad_cam_reads_the_last_block(squares):
     )
     spec.dropout, spec.augmentation = 0.0, []
     spec.residual, spec.lr_schedule, spec.label_smoothing = True, "cosine", 0.05
+    spec.ensemble, spec.test_time_flip = 1, False
     outcome = train_and_register(dataset, spec, name="residual square finder")
     assert outcome.report.roc_auc > 0.95
     loaded = load_model(outcome.record.id)
@@ -84,6 +86,9 @@ def test_residual_cnn_learns_saves_and_grad_cam_reads_the_last_block(squares):
 def test_default_image_spec_uses_the_tuned_cnn():
     spec = default_image_spec(546, "cnn")
     assert spec.residual and spec.lr_schedule == "cosine"
+    assert (spec.ensemble, spec.test_time_flip) == (3, True)  # small sets: ensemble and mirror
+    large = default_image_spec(4708, "cnn")
+    assert (large.ensemble, large.test_time_flip, large.epochs) == (1, False, 12)
     assert default_image_spec(546, "mlp").residual is False
 
 
@@ -283,3 +288,69 @@ def test_cli_trains_predicts_and_explains_images(tmp_path, squares):
         payload["method"] == "grad-cam" and abs(sum(payload["quadrant_shares"].values()) - 1) < 1e-6
     )
     assert Image.open(tmp_path / "o.png").size == (32, 32)
+
+
+def test_merged_members_average_the_logits_over_members_and_mirror_images(squares):
+    """merge_image_members is exactly the average of its members' logits over each image and
+    its mirror image, so its output does not change when the image is mirrored."""
+    from dlcore.models.image import ENSEMBLE_FEATURES, build_image_model, merge_image_members
+    from dlcore.models.layouts import ImageLayout
+
+    layout = ImageLayout(32, 32, 1, "binary", ["none", "square"], "square")
+    spec = default_image_spec(100, "cnn")
+    spec.conv_filters, spec.hidden_units, spec.test_time_flip = [4, 8], [6, 5], True
+    members = []
+    for seed in (1, 2):
+        spec.seed = seed
+        members.append(build_image_model(spec, layout))
+    merged = merge_image_members(members, spec, layout)
+    x = squares[0].images[:16].astype(np.float32)
+    mirrored = x[:, :, ::-1]
+
+    def logit(model, images):
+        p = np.asarray(model(images, training=False), dtype=np.float64)[:, 0]
+        return np.log(p / (1 - p))
+
+    expected = np.mean([logit(m, images) for m in members for images in (x, mirrored)], axis=0)
+    np.testing.assert_allclose(logit(merged, x), expected, atol=1e-4)
+    np.testing.assert_allclose(logit(merged, mirrored), logit(merged, x), atol=1e-4)
+    assert merged.get_layer(ENSEMBLE_FEATURES).output.shape[-1] == 4 * 8  # 2 members × 2 views
+    spec.test_time_flip = False
+    assert merge_image_members(members[:1], spec, layout) is members[0]
+
+
+def test_an_image_ensemble_with_mirror_averaging_saves_predicts_and_explains(squares):
+    """Two members and the mirror image in one saved model: it learns, reloads in safe mode with
+    identical predictions, and Grad-CAM (on the stacked feature maps) and SHAP still work."""
+    from dlcore.models.image import ENSEMBLE_FEATURES, last_conv_layer
+
+    dataset, quadrants = squares
+    spec = default_image_spec(len(dataset.images), "cnn")
+    spec.conv_filters, spec.hidden_units, spec.epochs, spec.early_stopping_patience = (
+        [8, 16],
+        [16],
+        8,
+        0,
+    )
+    spec.residual, spec.lr_schedule, spec.label_smoothing = False, "constant", 0.0
+    spec.ensemble, spec.test_time_flip = 2, True
+    outcome = train_and_register(dataset, spec, name="square ensemble")
+    assert outcome.report.roc_auc > 0.95
+    assert outcome.result.timings["ensemble_members"] == 2
+    loaded = load_model(outcome.record.id)
+    assert last_conv_layer(loaded.model).name == ENSEMBLE_FEATURES
+    assert [layer.name for layer in loaded.model.layers].count("tta_mirror") == 1
+    images = dataset.images[:40]
+    np.testing.assert_array_equal(
+        predict_images(loaded.model, loaded.layout, images).output,
+        run_model(outcome.result.model, loaded.layout.inputs(images)),
+    )
+    explainer = ImageExplainer(loaded.model, loaded.layout, loaded.background())
+    positives = _positive_test_images(outcome.result, quadrants, 8)
+    shares = [
+        explainer.grad_cam(dataset.images[i]).quadrant_shares()[QUADRANTS[quadrants[i]]]
+        for i in positives
+    ]
+    assert np.mean(shares) >= 0.5, shares
+    explanation = explainer.shap(dataset.images[positives[0]])
+    assert explanation.output_name == "square" and explanation.additivity_error < 0.05
