@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -107,6 +109,7 @@ def read_table(
         table = _read_parquet(data, name)
     else:
         table = _read_text(data, name, file_format)
+    del data  # the file's bytes are not needed any more: a copy of the file less from here
     table.frame = _tidy_columns(table.frame, table.warnings)
     _check_not_empty(table.frame, name)
     _read_clinical_numbers(table, censored)
@@ -220,7 +223,7 @@ def _decode(data: bytes, name: str, warnings: list[str]) -> tuple[str, str]:
 def _sniff_delimiter(text: str, file_format: str) -> str:
     if file_format == "tsv":
         return "\t"
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(_head_lines(text, 50).splitlines())
     try:
         return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
     except csv.Error:
@@ -229,13 +232,13 @@ def _sniff_delimiter(text: str, file_format: str) -> str:
         return best if counts[best] else ","
 
 
-def _decimal_mark(text: str, delimiter: str) -> str | None:
+def _decimal_mark(text: str | Iterable[str], delimiter: str) -> str | None:
     """The file's decimal mark from every cell (never only the first lines): ',' for European
     exports ('1,5;2,75'), '.' otherwise; None when no cell shows it (only integers, or only values
     such as 1.500 that could be either)."""
     from dlcore.data.numbers import number_shape
 
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = csv.reader(_lines(text) if isinstance(text, str) else text, delimiter=delimiter)
     # Only cells with a mark can show the convention; each distinct one is classified once.
     marked = Counter(cell.strip() for row in rows for cell in row if "," in cell or "." in cell)
     commas = points = 0
@@ -258,10 +261,23 @@ def _head_lines(text: str, lines: int) -> str:
     return text[: at + 1]
 
 
-def _check_row_lengths(text: str, delimiter: str, name: str) -> None:
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time, each with its newline, as ``io.StringIO`` gives them
+    — without its copy of the whole text (4 bytes a character: 4x a large file, issue 15)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
+
+
+def _check_row_lengths(text: str | Iterable[str], delimiter: str, name: str) -> None:
     """Refuse a row with fewer fields than the header (pandas would pad it silently), naming
     its line, as a row with more fields is refused."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(_lines(text) if isinstance(text, str) else text, delimiter=delimiter)
     width = None
     for row in reader:
         if not row or not any(cell.strip() for cell in row):
@@ -316,7 +332,7 @@ def _read_clinical_numbers(table: TableFile, censored: str) -> None:
 
 
 def _has_header(text: str, delimiter: str) -> bool:
-    first = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
+    first = next(csv.reader([_head_lines(text, 1).rstrip("\n")], delimiter=delimiter), [])
     cells = [c.strip() for c in first if c.strip()]
     if not cells:
         return True
@@ -335,8 +351,10 @@ def _has_header(text: str, delimiter: str) -> bool:
 def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
     warnings: list[str] = []
     text, encoding = _decode(data, name, warnings)
+    # pandas can read the file's own bytes when they are UTF-8 text without carriage returns
+    as_is = encoding == "utf-8" and "\r" not in text
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Mac exports end lines with \r
-    if not text.strip():
+    if not text or text.isspace():  # (no .strip(): it would copy the whole text)
         raise BadUploadError(
             f"'{name}' holds no text.",
             expected="a header row and at least one record",
@@ -353,9 +371,9 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
         header = _has_header(text, delimiter)
         # The checks that read every line read only as many as the row cap allows: a file past
         # the cap is refused by the parser below, one row after the cap.
-        head = _head_lines(text, get_settings().max_rows + 2)
-        _check_row_lengths(head, delimiter, name)
-        decimal = _decimal_mark(head, delimiter)
+        lines = get_settings().max_rows + 2
+        _check_row_lengths(itertools.islice(_lines(text), lines), delimiter, name)
+        decimal = _decimal_mark(itertools.islice(_lines(text), lines), delimiter)
     except csv.Error as exc:  # e.g. a cell longer than MAX_CELL_CHARS
         raise BadUploadError(
             f"'{name}' could not be read as a table ({re.sub(r'[^a-z ]', '', str(exc))[:80]}).",
@@ -364,9 +382,15 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
         ) from None
     finally:
         csv.field_size_limit(previous_limit)
+    # pandas parses bytes: the file's own when they can be, else the normalised text encoded
+    # once (io.StringIO would hold 4 bytes a character: 4x the file, issue 15).
+    source = io.BytesIO(data if as_is else text.encode("utf-8"))
+    several_lines = len(list(itertools.islice(_lines(text), 2))) > 1
+    del text  # the parser needs only the bytes: a copy of the file less at its peak
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            source,
+            encoding="utf-8-sig" if as_is else "utf-8",
             sep=delimiter,
             header=0 if header else None,
             na_values=MISSING_MARKERS,
@@ -387,7 +411,7 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
     if header:
         # pandas renames a repeated header name silently ('age' → 'age.1'); put the names back so
         # _tidy_columns renames them with a warning the person sees.
-        raw = next(csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
+        raw = next(csv.reader([first_line], delimiter=delimiter, skipinitialspace=True), [])
         if len(raw) == frame.shape[1] and len(set(raw)) < len(raw):
             frame.columns = raw
     if not header:
@@ -396,7 +420,7 @@ def _read_text(data: bytes, name: str, file_format: str) -> TableFile:
             f"'{name}' has no header row; its {frame.shape[1]} columns were named column_1 … "
             f"column_{frame.shape[1]}. Add a header row to the file to keep the real names."
         )
-    if frame.shape[1] == 1 and len(text.splitlines()) > 1:
+    if frame.shape[1] == 1 and several_lines:
         warnings.append(
             f"Only one column was found in '{name}'. If the file uses another separator than "
             f"{_delimiter_name(delimiter)}, export it again as comma-separated CSV."
@@ -586,9 +610,11 @@ def _tidy_columns(frame: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
         taken.add(names[i])
     if renamed:
         warnings.append("Duplicate column names were renamed: " + ", ".join(renamed) + ".")
-    frame = frame.copy()
-    frame.columns = names
-    frame = frame.dropna(how="all").reset_index(drop=True)
+    frame = frame.set_axis(names, axis=1)  # (copy-on-write: no copy of the values)
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any():  # rows with no value at all are dropped
+        frame = frame.loc[~blank]
+    frame = frame.reset_index(drop=True)
     empty_columns = [c for c in frame.columns if frame[c].isna().all()]
     if unnamed and empty_columns:
         frame = frame.drop(columns=[c for c in empty_columns if c in [names[i] for i in unnamed]])
