@@ -26,6 +26,7 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    literal_column,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -362,30 +363,58 @@ def stale_seconds() -> float:
         return STALE_AFTER_S
 
 
+# The database server's own clock, in UTC without tzinfo (as the DateTime columns store it).
+_SERVER_NOW = {"postgresql": "timezone('UTC', now())"}
+
+
+def db_now_sql(engine: Engine) -> str:
+    """SQL for 'now' when writing or judging a heartbeat: the database server's clock where the
+    database is a server that workers on several hosts share (PostgreSQL), so hosts whose clocks
+    disagree judge a heartbeat alike; else the bound parameter ``:now`` (SQLite: every reader
+    and writer runs on the one machine that holds the file, with its one clock)."""
+    return _SERVER_NOW.get(engine.dialect.name, ":now")
+
+
+def db_now(engine: Engine) -> Any:
+    """The heartbeat's 'now' for an ORM update: the server's clock as an SQL expression on
+    PostgreSQL, this process's UTC time elsewhere (see db_now_sql)."""
+    sql = _SERVER_NOW.get(engine.dialect.name)
+    return literal_column(sql, type_=DateTime) if sql else utcnow()
+
+
 def reap_stale_jobs(engine: Engine, stale_after_s: float | None = None) -> int:
     """Mark active jobs whose heartbeat is older than ``stale_after_s`` as failed; returns how many.
 
     Runs whenever a process opens the store, so a killed worker's job does not stay 'running'
-    even when only the CLI or another host uses the database.
+    even when only the CLI or another host uses the database. The age is judged by the clock
+    the heartbeat was written with (db_now_sql): on PostgreSQL the server's, so a reader whose
+    clock runs ahead does not reap a live job of another host.
     """
     if stale_after_s is None:
         stale_after_s = stale_seconds()
-    cutoff = utcnow() - dt.timedelta(seconds=stale_after_s)
-    statement = text(
-        "UPDATE jobs SET status = 'failed', finished = :now, error = :reason "
-        "WHERE status IN ('queued', 'running') AND heartbeat IS NOT NULL AND heartbeat < :cutoff"
-    ).bindparams(
-        bindparam("now", type_=DateTime),
-        bindparam("cutoff", type_=DateTime),
-    )
+    now_sql = db_now_sql(engine)
     reason = (
         f"the worker stopped sending its heartbeat (none for more than {stale_after_s:.0f} s): "
         "it was killed or its machine stopped"
     )
-    with engine.begin() as connection:
-        result = connection.execute(
-            statement, {"now": utcnow(), "cutoff": cutoff, "reason": reason}
+    params: dict[str, Any] = {"reason": reason}
+    if now_sql == ":now":
+        cutoff_sql = ":cutoff"
+        params |= {"now": utcnow(), "cutoff": utcnow() - dt.timedelta(seconds=stale_after_s)}
+    else:
+        cutoff_sql = f"{now_sql} - make_interval(secs => :stale)"
+        params["stale"] = float(stale_after_s)
+    statement = text(
+        f"UPDATE jobs SET status = 'failed', finished = {now_sql}, error = :reason "
+        "WHERE status IN ('queued', 'running') AND heartbeat IS NOT NULL "
+        f"AND heartbeat < {cutoff_sql}"
+    )
+    if now_sql == ":now":
+        statement = statement.bindparams(
+            bindparam("now", type_=DateTime), bindparam("cutoff", type_=DateTime)
         )
+    with engine.begin() as connection:
+        result = connection.execute(statement, params)
     count = int(result.rowcount or 0)
     if count:
         logger.warning("marked %d job(s) failed: no heartbeat", count)

@@ -34,7 +34,16 @@ from dlcore.config import get_settings
 from dlcore.errors import NotFoundError, UserError
 from dlcore.fsutil import new_id
 from dlcore.governance.accounts import Account, acting, refresh
-from dlcore.store import HEARTBEAT_S, JobEventRow, JobRow, get_store, reap_stale_jobs, utcnow
+from dlcore.store import (
+    HEARTBEAT_S,
+    JobEventRow,
+    JobRow,
+    db_now,
+    db_now_sql,
+    get_store,
+    reap_stale_jobs,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -466,8 +475,9 @@ def _claim(job_id: str, pid: int) -> bool:
     One UPDATE statement, so two workers can never both take the last slot (SQLite serialises it).
     """
     limit = get_settings().max_concurrent_jobs
+    beat = db_now_sql(get_store().engine)  # the clock every host judges heartbeats by
     statement = text(
-        "UPDATE jobs SET status = :running, started = :now, heartbeat = :now, pid = :pid, "
+        f"UPDATE jobs SET status = :running, started = :now, heartbeat = {beat}, pid = :pid, "
         "host = :host "
         "WHERE id = :job_id AND status = :queued AND cancel_requested = :false "
         "AND (SELECT COUNT(*) FROM jobs WHERE status = :running) < :limit "
@@ -524,7 +534,7 @@ class _ProgressWriter:
             session.execute(
                 update(JobRow)
                 .where(JobRow.id == self.job_id)
-                .values(progress=progress, heartbeat=utcnow())
+                .values(progress=progress, heartbeat=db_now(get_store().engine))
             )
             if event.kind in ("epoch", "start", "end"):
                 session.add(
@@ -553,7 +563,9 @@ class _ProgressWriter:
                 )
             )
             session.execute(
-                update(JobRow).where(JobRow.id == self.job_id).values(heartbeat=utcnow())
+                update(JobRow)
+                .where(JobRow.id == self.job_id)
+                .values(heartbeat=db_now(get_store().engine))
             )
             session.commit()
 
@@ -592,7 +604,7 @@ class _Heartbeat:
                 session.execute(
                     update(JobRow)
                     .where(JobRow.id == self.job_id, JobRow.status.in_(ACTIVE))
-                    .values(heartbeat=utcnow())
+                    .values(heartbeat=db_now(get_store().engine))
                 )
                 session.commit()
             if self.stop.wait(self.interval_s):

@@ -196,3 +196,51 @@ def test_the_audit_trail_is_append_only_and_chained_on_postgres(on_postgres):
         with pytest.raises(DBAPIError, match="append-only"), on_postgres.engine.begin() as conn:
             conn.execute(text(statement))
     assert verify_chain().ok
+
+
+def test_heartbeats_are_judged_by_the_servers_clock_across_skewed_hosts(on_postgres, monkeypatch):
+    """A worker whose clock runs 10 minutes slow and a reaper whose clock runs 10 minutes fast
+    (two hosts, one database): the live job is kept, the one silent for 200 s is reaped."""
+    import dlcore.store
+    from dlcore.store import JobRow, reap_stale_jobs, utcnow
+    from dlcore.training import jobs
+
+    with on_postgres.session() as session:
+        session.execute(text("DELETE FROM job_events"))
+        session.execute(text("DELETE FROM jobs"))
+        session.commit()
+    live, silent, queued = _queued_jobs(on_postgres, 3, "clock")
+    true_utcnow = utcnow
+    skew = dt.timedelta(minutes=10)
+    for module in (jobs, dlcore.store):  # the worker's host
+        monkeypatch.setattr(module, "utcnow", lambda: true_utcnow() - skew)
+    assert jobs._claim(live, 4242)
+    beat = jobs._Heartbeat(live, interval_s=60)
+    with beat:
+        pass
+    beat.thread.join(10)
+    with on_postgres.session() as session:
+        age = session.scalar(
+            text(
+                "SELECT EXTRACT(EPOCH FROM timezone('UTC', now()) - heartbeat) FROM jobs "
+                "WHERE id = :id"
+            ),
+            {"id": live},
+        )
+        session.execute(
+            text(
+                "UPDATE jobs SET status = 'running', "
+                "heartbeat = timezone('UTC', now()) - interval '200 seconds' WHERE id = :id"
+            ),
+            {"id": silent},
+        )
+        session.commit()
+    assert abs(float(age)) < 30  # the server's clock, not the worker's 10 minutes slow one
+
+    monkeypatch.setattr(dlcore.store, "utcnow", lambda: true_utcnow() + skew)  # the reaper's
+    assert reap_stale_jobs(on_postgres.engine, stale_after_s=90) == 1
+    with on_postgres.session() as session:
+        status = dict(session.execute(select(JobRow.id, JobRow.status)).all())
+        error = session.scalar(select(JobRow.error).where(JobRow.id == silent))
+    assert status == {live: "running", silent: "failed", queued: "queued"}
+    assert "heartbeat" in error

@@ -83,3 +83,56 @@ def test_malformed_limit_is_a_config_error(restore_environment, monkeypatch):
     reset_settings()
     with pytest.raises(ConfigError, match="at least 1"):
         get_settings()
+
+
+def test_jobs_are_reaped_by_heartbeat_age(isolated_workspace):
+    """SQLite (one machine, one clock): a job silent for longer than the limit is failed; one
+    whose worker beats, one that never beat (still queued) and a finished one are left alone."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from dlcore.store import JobRow, reap_stale_jobs
+    from dlcore.training.jobs import _claim, _Heartbeat
+
+    store = get_store()
+    now = utcnow()
+
+    def add(job_id: str, status: str, beat: dt.datetime | None, age_s: float) -> None:
+        with store.session() as session:
+            session.add(
+                JobRow(
+                    id=job_id,
+                    kind="train",
+                    title=job_id,
+                    status=status,
+                    params={},
+                    backend="local",
+                    progress={},
+                    heartbeat=beat,
+                    created=now - dt.timedelta(seconds=age_s),
+                )
+            )
+            session.commit()
+
+    add("j-live", "queued", None, 10)
+    add("j-waiting", "queued", None, 5)
+    add("j-done", "succeeded", now - dt.timedelta(hours=2), 7200)
+    assert _claim("j-live", 4242)  # before the silent one holds a slot
+    add("j-silent", "running", now - dt.timedelta(seconds=200), 300)
+    beat = _Heartbeat("j-live", interval_s=60)
+    with beat:
+        pass
+    beat.thread.join(10)
+    assert reap_stale_jobs(store.engine, stale_after_s=90) == 1
+    with store.session() as session:
+        rows = {r.id: r for r in session.scalars(select(JobRow))}
+    assert {k: r.status for k, r in rows.items()} == {
+        "j-live": "running",
+        "j-silent": "failed",
+        "j-waiting": "queued",
+        "j-done": "succeeded",
+    }
+    assert abs((utcnow() - rows["j-live"].heartbeat).total_seconds()) < 30
+    assert "heartbeat" in rows["j-silent"].error
+    assert reap_stale_jobs(store.engine, stale_after_s=90) == 0  # once
