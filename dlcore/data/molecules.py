@@ -60,16 +60,32 @@ DESCRIPTORS: dict[str, str] = {
 }
 
 
+FINGERPRINTS = ("count", "bits")
+# A descriptor beyond this magnitude (RDKit's Ipc reaches 1e40 on large molecules) is capped so
+# that it stays a finite float32; the model's robust scaling then clips it anyway.
+DESCRIPTOR_CAP = 1e30
+
+
+def all_descriptors() -> list[str]:
+    """The names of every RDKit 2-D descriptor (``Descriptors.descList``), in RDKit's order."""
+    from rdkit.Chem import Descriptors
+
+    return [name for name, _ in Descriptors.descList]
+
+
 @dataclass
 class MoleculeSettings:
-    """How a molecule column becomes numbers: Morgan fingerprint radius and length, the 2-D
-    descriptors, whether molecules are standardised first, and the heavy-atom cap."""
+    """How a molecule column becomes numbers: Morgan fingerprint radius and length, whether it
+    counts each environment ('count': log(1 + occurrences), the default) or marks presence
+    ('bits'), the 2-D descriptors (default: every RDKit 2-D descriptor), whether molecules are
+    standardised first, and the heavy-atom cap."""
 
     radius: int = 2
     n_bits: int = 2048
-    descriptors: list[str] = field(default_factory=lambda: list(DESCRIPTORS))
+    descriptors: list[str] = field(default_factory=all_descriptors)
     standardise: bool = True
     max_heavy_atoms: int = MAX_HEAVY_ATOMS
+    fingerprint: str = "count"
 
     @property
     def width(self) -> int:
@@ -87,6 +103,8 @@ class MoleculeSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MoleculeSettings:
         data = dict(data or {})
+        if "descriptors" in data and "fingerprint" not in data:
+            data["fingerprint"] = "bits"  # a layout saved before count fingerprints
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
@@ -104,11 +122,18 @@ def check_settings(settings: MoleculeSettings) -> MoleculeSettings:
             expected="a whole number of bits from 64 to 8192 (2048 is usual)",
             fix="set fingerprint_bits to 2048",
         )
-    unknown = [d for d in settings.descriptors if d not in DESCRIPTORS]
+    if settings.fingerprint not in FINGERPRINTS:
+        raise UserError(
+            f"The fingerprint kind is {settings.fingerprint!r}.",
+            expected="'count' (how often each environment occurs) or 'bits' (present or not)",
+            fix="set the fingerprint to 'count'",
+        )
+    known = set(all_descriptors())
+    unknown = [d for d in settings.descriptors if d not in known]
     if unknown:
         raise UserError(
-            f"Unknown descriptor(s): {', '.join(unknown)}.",
-            expected="descriptors among " + ", ".join(DESCRIPTORS),
+            f"Unknown descriptor(s): {', '.join(unknown[:10])}.",
+            expected="names of RDKit 2-D descriptors (rdkit.Chem.Descriptors.descList)",
             fix="remove them",
         )
     return settings
@@ -329,32 +354,54 @@ def fingerprints(smiles: Sequence[str | None], settings: MoleculeSettings) -> np
     return out
 
 
+def count_fingerprints(smiles: Sequence[str | None], settings: MoleculeSettings) -> np.ndarray:
+    """Morgan count fingerprints (n, n_bits) float32: how often each hashed environment occurs
+    (the same environments as the bits); zeros where None."""
+    chem = _rdkit()
+    generator = _generator(settings)
+    out = np.zeros((len(smiles), settings.n_bits), dtype=np.float32)
+    for i, text in enumerate(smiles):
+        mol = chem.MolFromSmiles(text) if text else None
+        if mol is not None:
+            out[i] = generator.GetCountFingerprintAsNumPy(mol)
+    return out
+
+
 def descriptors(smiles: Sequence[str | None], settings: MoleculeSettings) -> np.ndarray:
-    """RDKit 2-D descriptors (n, len(settings.descriptors)) float32; NaN where a molecule is None
-    or a descriptor fails."""
+    """RDKit 2-D descriptors (n, len(settings.descriptors)) float32; NaN where a molecule is None,
+    a descriptor fails or this RDKit lacks it; magnitudes capped at ``DESCRIPTOR_CAP``."""
     from rdkit.Chem import Descriptors
 
     chem = _rdkit()
-    functions = [getattr(Descriptors, name) for name in settings.descriptors]
-    out = np.full((len(smiles), len(functions)), np.nan, dtype=np.float32)
+    known = dict(Descriptors.descList)
+    functions = [known.get(name) for name in settings.descriptors]
+    out = np.full((len(smiles), len(functions)), np.nan, dtype=np.float64)
     for i, text in enumerate(smiles):
         mol = chem.MolFromSmiles(text) if text else None
         if mol is None:
             continue
         for j, function in enumerate(functions):
+            if function is None:
+                continue
             try:
                 out[i, j] = float(function(mol))
             except Exception:  # a descriptor that fails on one molecule: missing, filled later
                 continue
-    return out
+    with np.errstate(invalid="ignore"):
+        out = np.clip(out, -DESCRIPTOR_CAP, DESCRIPTOR_CAP)
+    return out.astype(np.float32)
 
 
 def featurise(smiles: Sequence[str | None], settings: MoleculeSettings) -> np.ndarray:
-    """The network's molecule input: fingerprint bits then descriptors, (n, width) float32.
+    """The network's molecule input: the fingerprint (log(1 + count) per environment, or 0/1
+    bits) then the descriptors, (n, width) float32.
 
     Rows whose SMILES is None or empty are all NaN (the caller leaves them out or flags them).
     """
-    bits = fingerprints(smiles, settings).astype(np.float32)
+    if settings.fingerprint == "bits":
+        bits = fingerprints(smiles, settings).astype(np.float32)
+    else:
+        bits = np.log1p(count_fingerprints(smiles, settings))
     values = descriptors(smiles, settings)
     out = np.concatenate([bits, values], axis=1)
     missing = np.array([not s for s in smiles], dtype=bool)

@@ -37,13 +37,16 @@ class TabularEncoder(keras.layers.Layer):
                 if column["indicator"]:
                     parts.append(ops.cast(missing, "float32"))
             elif column["kind"] == "vector":
-                # A molecule's fingerprint bits (kept as 0/1) then its descriptors, standardised
-                # with the training mean and spread; missing values become 0 (the mean).
+                # A molecule's fingerprint (kept as it is) then its descriptors, scaled with the
+                # training centre and spread (and clipped, when ``clip``); missing values become
+                # 0 (the centre).
                 x = ops.cast(x, "float32")
                 start = int(column["scale_from"])
                 tail = (x[:, start:] - ops.convert_to_tensor(column["mean"], "float32")) / (
                     ops.convert_to_tensor(column["std"], "float32")
                 )
+                if column.get("clip"):
+                    tail = ops.clip(tail, -float(column["clip"]), float(column["clip"]))
                 x = ops.concatenate([x[:, :start], tail], axis=-1) if start else tail
                 parts.append(ops.where(ops.isfinite(x), x, ops.zeros_like(x)))
             else:

@@ -27,6 +27,7 @@ ARCHITECTURES = ("mlp", "cnn")
 AUGMENTATIONS = ("flip", "rotation", "zoom", "contrast")
 LR_SCHEDULES = ("constant", "cosine")
 MOLECULE_SPLITS = ("scaffold", "random")
+FINGERPRINT_KINDS = ("count", "bits")
 SPEC_VERSION = 1
 
 
@@ -76,17 +77,23 @@ class ModelSpec:
     ensemble: int = 1
     # treatment task: > 0 adds a DragonNet-style propensity head with this weight in the loss
     propensity_weight: float = 0.0
-    # Molecules (a SMILES column): Morgan fingerprint radius and length, and how records are
-    # split — 'scaffold' (Bemis–Murcko: no scaffold in two parts) or 'random'.
+    # Molecules (a SMILES column): Morgan fingerprint radius, length and kind ('count': log(1 +
+    # occurrences) of each environment, or 'bits': present or not), and how records are split —
+    # 'scaffold' (Bemis–Murcko: no scaffold in two parts) or 'random'.
     fingerprint_radius: int = 2
     fingerprint_bits: int = 2048
+    fingerprint_kind: str = "count"
     molecule_split: str = "scaffold"
     spec_version: int = SPEC_VERSION
 
     @property
     def molecule_settings(self) -> dict[str, Any]:
         """The molecule featuriser's settings (dlcore.data.molecules.MoleculeSettings) as a dict."""
-        return {"radius": self.fingerprint_radius, "n_bits": self.fingerprint_bits}
+        return {
+            "radius": self.fingerprint_radius,
+            "n_bits": self.fingerprint_bits,
+            "fingerprint": self.fingerprint_kind,
+        }
 
     def resolved_loss(self, task: str) -> str:
         """The loss for ``task``: the spec's own, or the usual one when the spec leaves it open."""
@@ -216,6 +223,8 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
             )
     if spec.molecule_split not in MOLECULE_SPLITS:
         raise _bad("molecule_split", spec.molecule_split, "'scaffold' or 'random'")
+    if spec.fingerprint_kind not in FINGERPRINT_KINDS:
+        raise _bad("fingerprint_kind", spec.fingerprint_kind, "'count' or 'bits'")
     if isinstance(spec.fingerprint_radius, bool) or spec.fingerprint_radius not in (1, 2, 3, 4):
         raise _bad("fingerprint_radius", spec.fingerprint_radius, "1, 2, 3 or 4 (2 is ECFP4)")
     if (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -86,27 +87,47 @@ def build_tabular_model(
 
 
 def _molecule_input(keras: Any, info: FeatureInfo, features: pd.DataFrame) -> tuple[Any, dict]:
-    """A molecule column's input (fingerprint bits then descriptors, featurised before the
-    model call) and its encoder entry: descriptors scaled with the training mean and spread."""
+    """A molecule column's input (fingerprint then descriptors, featurised before the model
+    call) and its encoder entry: descriptors scaled robustly with the training median and
+    interquartile spread, then clipped (a few descriptors have extreme values)."""
     from dlcore.data.molecules import MoleculeSettings, featurise
 
     settings = MoleculeSettings.from_dict(info.molecule)
     matrix = featurise([str(v) for v in features[info.name]], settings).astype(np.float64)
-    tail = matrix[:, settings.n_bits :]
-    with np.errstate(invalid="ignore"):
-        mean = np.nan_to_num(np.nanmean(tail, axis=0)) if len(tail) else np.zeros(tail.shape[1])
-        std = np.nan_to_num(np.nanstd(tail, axis=0)) if len(tail) else np.ones(tail.shape[1])
-    std = np.where(std > 1e-12, std, 1.0)
+    centre, scale = robust_scale(matrix[:, settings.n_bits :])
     inp = keras.Input(shape=(settings.width,), name=info.input, dtype="float32")
     column = {
         "name": info.name,
         "kind": "vector",
         "width": settings.width,
         "scale_from": settings.n_bits,
-        "mean": [float(v) for v in mean],
-        "std": [float(v) for v in std],
+        "mean": [float(v) for v in centre],
+        "std": [float(v) for v in scale],
+        "clip": DESCRIPTOR_CLIP,
     }
     return inp, column
+
+
+# Scaled descriptors are clipped to ± this many (robust) standard deviations.
+DESCRIPTOR_CLIP = 5.0
+
+
+def robust_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the median and the interquartile range / 1.349 (a standard deviation for
+    normal data, unmoved by outliers), the standard deviation where the quartiles coincide,
+    and 1 where a column is constant; missing values ignored."""
+    width = values.shape[1]
+    finite = np.where(np.isfinite(values), values, np.nan)
+    if not len(finite):
+        return np.zeros(width), np.ones(width)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column
+        centre = np.nan_to_num(np.nanmedian(finite, axis=0))
+        low, high = np.nanpercentile(finite, [25, 75], axis=0)
+        std = np.nan_to_num(np.nanstd(finite, axis=0))
+    spread = np.nan_to_num(high - low) / 1.349
+    scale = np.where(spread > 1e-9, spread, np.where(std > 1e-9, std, 1.0))
+    return centre, scale
 
 
 def _build_core(

@@ -133,7 +133,12 @@ def _molecule_lines(molecules: dict[str, Any] | None) -> list[str]:
         lines.append(
             f"- '{_esc(column)}' (SMILES), standardised (largest fragment, neutralised), read as "
             f"Morgan fingerprints (radius {settings.get('radius')}, {settings.get('n_bits')} bits) "
-            f"and {len(settings.get('descriptors') or [])} RDKit 2-D descriptors; at most "
+            + (
+                "as present or not "
+                if settings.get("fingerprint", "bits") == "bits"
+                else "as log(1 + count) of each environment "
+            )
+            + f"and {len(settings.get('descriptors') or [])} RDKit 2-D descriptors; at most "
             f"{settings.get('max_heavy_atoms')} heavy atoms."
         )
     if molecules.get("split"):

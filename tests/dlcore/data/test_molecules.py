@@ -94,7 +94,7 @@ def test_set_molecule_column_by_hand():
 
 
 def test_featurise_is_bits_then_descriptors():
-    settings = MoleculeSettings(radius=2, n_bits=256)
+    settings = MoleculeSettings(radius=2, n_bits=256, fingerprint="bits")
     matrix = featurise(["CCO", "", "c1ccccc1O"], settings)
     assert matrix.shape == (3, settings.width)
     assert set(np.unique(matrix[0, :256])) <= {0.0, 1.0} and matrix[0, :256].sum() > 0
@@ -102,6 +102,26 @@ def test_featurise_is_bits_then_descriptors():
     weights = matrix[:, 256 + settings.descriptors.index("MolWt")]
     assert weights[0] == pytest.approx(46.07, abs=0.01)
     assert weights[2] == pytest.approx(94.11, abs=0.01)
+
+
+def test_default_featurisation_counts_environments_and_reads_every_descriptor():
+    from rdkit.Chem import Descriptors
+
+    settings = MoleculeSettings(n_bits=256)
+    assert settings.fingerprint == "count"
+    assert settings.descriptors == [name for name, _ in Descriptors.descList]
+    assert {"MolLogP", "TPSA", "fr_COO"} <= set(settings.descriptors)
+    # decane: its CH2 environments occur several times, so a count beats a bit
+    bits = featurise(["CCCCCCCCCC"], MoleculeSettings(n_bits=256, fingerprint="bits"))[0, :256]
+    counts = featurise(["CCCCCCCCCC"], settings)[0, :256]
+    assert np.array_equal(counts > 0, bits > 0)  # the same environments set
+    # the 8 CH2 centres of radius 0 share one environment (at least that count in its bit)
+    assert counts.max() >= np.log1p(8.0) - 1e-6 and set(np.unique(bits)) == {0.0, 1.0}
+    assert np.isfinite(featurise(["CCCCCCCCCC"], settings)).all()  # Ipc capped, finite
+    # a layout saved before count fingerprints keeps reading bits
+    old = MoleculeSettings.from_dict({"radius": 2, "n_bits": 256, "descriptors": ["MolWt"]})
+    assert old.fingerprint == "bits" and old.width == 257
+    assert MoleculeSettings.from_dict({"radius": 2, "n_bits": 256}).fingerprint == "count"
 
 
 def test_scaffold_split_keeps_each_scaffold_in_one_part(solubility):

@@ -45,6 +45,9 @@ def test_card_says_scaffold_split_and_rows_left_out(molecule_model):
 
     markdown = model_card_markdown(card)
     assert "## Molecules" in markdown and "Morgan fingerprints (radius 2, 512 bits)" in markdown
+    assert "as log(1 + count) of each environment" in markdown
+    settings = loaded.layout.molecule_features[0].molecule
+    assert settings["fingerprint"] == "count" and "MolLogP" in settings["descriptors"]
     assert "Split: scaffold split (Bemis–Murcko)" in markdown
     split = outcome.result.split
     groups = outcome.result.data.groups
