@@ -327,6 +327,18 @@ class RecalibrationDecision:
 
 
 MIN_RECALIBRATION_RECORDS = 20
+# A recalibration is adopted when its cross-fitted validation log-loss gain exceeds this many
+# standard errors of the per-record gains (paired: the same records before and after).
+ADOPTION_Z = 2.0
+
+
+def _record_log_loss(y: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Each record's negative log-likelihood (binary (n,) or (n, 1); multiclass (n, k))."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if _is_multiclass(p):
+        return -np.log(np.clip(p[np.arange(len(y)), y], EPS, 1))
+    q = np.clip(p.ravel(), EPS, 1 - EPS)
+    return -(y * np.log(q) + (1 - y) * np.log(1 - q))
 
 
 def choose_recalibration(
@@ -338,9 +350,10 @@ def choose_recalibration(
     seed: int = 0,
     fitted_on: str = "validation split",
 ) -> tuple[Recalibrator, RecalibrationDecision]:
-    """Fit ``method`` on the validation records only if it lowers their log-loss, judged by
-    cross-fitting (K folds: each record recalibrated by a map fitted on the other folds), so that
-    a map is never fitted and judged on the same records. Returns the identity and the reason when
+    """Fit ``method`` on the validation records only if it clearly lowers their log-loss (by more
+    than ADOPTION_Z standard errors of the per-record gains), judged by cross-fitting (K folds:
+    each record recalibrated by a map fitted on the other folds), so that a map is never fitted
+    and judged on the same records. Returns the identity and the reason when
     it does not help or the records cannot support it (too few, a class absent); never raises for
     data reasons.
     """
@@ -372,10 +385,17 @@ def choose_recalibration(
         out_of_fold[held] = np.asarray(fold_map.apply(p[held])).reshape(p[held].shape)
     before, after = log_loss(y_int, p), log_loss(y_int, out_of_fold)
     decision = RecalibrationDecision(method, False, "", before, after, k)
-    if not after < before - 1e-4:
+    # Adopted only when the cross-fitted gain clearly exceeds its own sampling noise: on a
+    # validation split of 60-150 records a temperature fitted to noise can "help" by a hair (on
+    # bench/calibration.py's Cleveland splits, 1 in 5 was sharpened to T = 0.81 that way, and
+    # the pooled test ECE rose from 0.057 to 0.060; with this rule none is).
+    gain = _record_log_loss(y_int, p) - _record_log_loss(y_int, out_of_fold)
+    noise = ADOPTION_Z * float(gain.std(ddof=1)) / np.sqrt(len(gain))
+    if not after < before - max(1e-4, noise):
         decision.reason = (
-            f"{method} scaling did not lower the cross-fitted validation log-loss "
-            f"({before:.4f} → {after:.4f}): the network's own probabilities are kept"
+            f"{method} scaling did not clearly lower the cross-fitted validation log-loss "
+            f"({before:.4f} → {after:.4f}; a gain must exceed {ADOPTION_Z:g} standard errors, "
+            f"{noise:.4f}): the network's own probabilities are kept"
         )
         return Recalibrator(), decision
     recalibrator = fit_recalibration(y_int, p, method, fitted_on=fitted_on)
