@@ -142,6 +142,7 @@ def run_split(dataset: Any, seed: int, spec: Any = None) -> dict[str, Any]:
     outputs.update({b.name: b.output for b in fitted})
     return {
         "y": data.y[split.test],
+        "test": split.test,  # which records: the same patient recurs in other seeds' test parts
         "outputs": outputs,
         "epochs": result.epochs_run,
         "recalibrated": recalibrator.method != "none",
@@ -169,6 +170,7 @@ def runs(table: Table, seeds: int, cache: Path | None = None) -> list[dict[str, 
             {
                 **r,
                 "y": np.asarray(r["y"]),
+                **({"test": np.asarray(r["test"])} if "test" in r else {}),
                 "outputs": {k: np.asarray(v) for k, v in r["outputs"].items()},
             }
             for r in stored[key]
@@ -184,6 +186,7 @@ def runs(table: Table, seeds: int, cache: Path | None = None) -> list[dict[str, 
             {
                 **r,
                 "y": np.asarray(r["y"]).tolist(),
+                "test": np.asarray(r["test"]).tolist(),
                 "outputs": {k: np.asarray(v).tolist() for k, v in r["outputs"].items()},
             }
             for r in out

@@ -8,7 +8,9 @@ calibration error (10 quantile bins), the calibration slope and calibration-in-t
 beside logistic regression. Pooling matters on small tables: a 60-record test split alone gives an
 ECE of about 0.15 from sampling noise even for perfect risks. The column "ECE if perfect" is that
 noise floor for the pooled records: the ECE that outcomes drawn from ours' own probabilities would
-give (the goal is judged on the measured ECE, not on the difference).
+give, one outcome per patient (a patient in the test part of several seeds is one outcome, not
+several: on Cleveland, Pima and heart failure the 5 seeds' test parts hold about 2/3 as many
+distinct patients as rows). The goal is judged on the measured ECE, not on the difference.
 
 Goals (issue 12): median over tables of ours' ECE <= 0.05, and |calibration-in-the-large| <= 0.2
 (median over tables).
@@ -32,18 +34,28 @@ CITL_GOAL = 0.2
 FLOOR_DRAWS = 200
 
 
-def noise_floor(p, seed: int = 0) -> float:
+def noise_floor(p, records=None, seed: int = 0) -> float:
     """The ECE that perfectly calibrated risks ``p`` would show on this many records: outcomes
-    drawn as Bernoulli(p), 10 quantile bins, averaged over draws (the estimator's own bias)."""
+    drawn as Bernoulli(p), 10 quantile bins, averaged over draws (the estimator's own bias).
+
+    ``records`` (which record each prediction is about) makes a patient who is in the test part
+    of several seeds draw ONE outcome, shared by all its predictions (its risk: their mean), as
+    in the real pooled data: the pooled records are then fewer independent outcomes than rows
+    (about 2/3 of them on a 20% test part over 5 seeds), and the floor is higher."""
     import numpy as np
 
     from dlcore.evaluate.calibration import calibration_report
 
     rng = np.random.default_rng(seed)
+    p = np.asarray(p, dtype=np.float64)
+    if records is None:
+        records = np.arange(len(p))
+    _, which = np.unique(np.asarray(records), return_inverse=True)
+    risk = np.bincount(which, weights=p) / np.bincount(which)
     return float(
         np.mean(
             [
-                calibration_report((rng.random(len(p)) < p).astype(int), p).ece
+                calibration_report((rng.random(len(risk)) < risk).astype(int)[which], p).ece
                 for _ in range(FLOOR_DRAWS)
             ]
         )
@@ -76,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("ours", "logistic")
         }
         ours, lr = reports["ours"], reports["logistic"]
+        known = all("test" in r for r in table_runs)  # runs cached before it was saved lack it
         floor = noise_floor(
-            np.concatenate([np.asarray(r["outputs"]["ours"])[:, 0] for r in table_runs])
+            np.concatenate([np.asarray(r["outputs"]["ours"])[:, 0] for r in table_runs]),
+            np.concatenate([r["test"] for r in table_runs]) if known else None,
         )
         eces.append(ours.ece)
         citls.append(ours.calibration_in_the_large)
