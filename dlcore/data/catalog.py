@@ -39,14 +39,36 @@ class DatasetEntry:
     kind: str = "table"
 
 
+# Rows converted to Arrow and written at once: a large table is written in row groups of this
+# many rows, never converted whole (that held two more copies of the table, issue 15).
+PARQUET_ROWS_PER_GROUP = 100_000
+
+
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: only the columns converted below are copied
     for col in out.columns:
         if out[col].dtype == object:
             out[col] = (
                 out[col].map(lambda v: None if v is None or pd.isna(v) else str(v)).astype("str")
             )
     return out
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a table as Parquet (no index), a large one in row groups of
+    PARQUET_ROWS_PER_GROUP rows converted one at a time: memory stays near one group's."""
+    safe = _parquet_safe(frame)
+    if len(safe) <= PARQUET_ROWS_PER_GROUP:
+        safe.to_parquet(path, index=False)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.Schema.from_pandas(safe, preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, len(safe), PARQUET_ROWS_PER_GROUP):
+            part = safe.iloc[start : start + PARQUET_ROWS_PER_GROUP]
+            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
 
 
 def save_dataset(dataset: Dataset | ImageDataset) -> str:
@@ -62,7 +84,7 @@ def save_dataset(dataset: Dataset | ImageDataset) -> str:
         final = settings.datasets_dir / dataset_id
     if not final.exists():  # the same records already saved under this id: index them only
         with atomic_folder(final) as folder:
-            _parquet_safe(dataset.frame).to_parquet(folder / "data.parquet", index=False)
+            write_parquet(dataset.frame, folder / "data.parquet")
             write_json(
                 folder / "dataset.json",
                 {

@@ -97,7 +97,8 @@ def feature_frame(
 ) -> pd.DataFrame:
     """The feature columns typed as models take them: floats (NaN = missing) and category texts.
 
-    ``kinds`` maps feature name to 'numeric' or 'categorical' (from a model card); without it they
+    A numeric column that is float64 already is kept as it is (no copy: it shares the frame's
+    memory, issue 15); others become float32. ``kinds`` maps feature name to 'numeric' or 'categorical' (from a model card); without it they
     are derived from the schema. Raises SchemaMismatchError naming missing columns or bad values.
     """
     features = schema.features
@@ -112,7 +113,9 @@ def feature_frame(
     for col in features:
         kind = (kinds or {}).get(col.name) or model_kind(col, frame[col.name])
         if kind == NUMERIC:
-            out[col.name] = to_number(frame[col.name], col.name).to_numpy(dtype=np.float32)
+            numbers = to_number(frame[col.name], col.name)
+            same = frame[col.name].dtype == np.float64
+            out[col.name] = numbers.to_numpy(dtype=np.float64 if same else np.float32)
         elif kind == MOLECULE:  # SMILES text ('' = no usable molecule); featurised by the layout
             out[col.name] = np.array(
                 [
@@ -123,7 +126,7 @@ def feature_frame(
             )
         else:
             out[col.name] = np.array([category_text(v) for v in frame[col.name]], dtype=object)
-    return pd.DataFrame(out, index=frame.index)
+    return pd.DataFrame(out, index=frame.index, copy=False)
 
 
 def encode_target(frame: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:

@@ -57,9 +57,9 @@ class TabularLayout:
 
     kind = "tabular"
 
-    def inputs(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
+    def inputs(self, features: pd.DataFrame, *, views: bool = False) -> dict[str, np.ndarray]:
         """Typed features as the model's input dict (see ``to_model_inputs``)."""
-        return to_model_inputs(self, features)
+        return to_model_inputs(self, features, views=views)
 
     @property
     def positive_label(self) -> str | None:
@@ -171,8 +171,13 @@ def make_layout(
     )
 
 
-def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Typed features (from ``feature_frame``) as the model's input dict of (n, 1) arrays."""
+def to_model_inputs(
+    layout: TabularLayout, features: pd.DataFrame, *, views: bool = False
+) -> dict[str, np.ndarray]:
+    """Typed features (from ``feature_frame``) as the model's input dict of (n, 1) arrays.
+
+    With ``views``, numeric columns keep their float dtype (views of the features, no copy: the
+    training generator casts each batch to float32); else they are float32 arrays."""
     out = {}
     for info in layout.features:
         values = features[info.name].to_numpy()
@@ -182,8 +187,9 @@ def to_model_inputs(layout: TabularLayout, features: pd.DataFrame) -> dict[str, 
             settings = MoleculeSettings.from_dict(info.molecule)
             out[info.input] = featurise([str(v) if v else "" for v in values], settings)
         elif info.kind == NUMERIC:
-            # no copy when the typed features are float32 already (issue 15)
-            out[info.input] = np.asarray(values, dtype=np.float32).reshape(-1, 1)
+            # no copy when the typed features are float32 already, or views are asked for
+            kept = views and values.dtype.kind == "f"
+            out[info.input] = np.asarray(values, dtype=None if kept else np.float32).reshape(-1, 1)
         else:
             out[info.input] = values.astype(str).reshape(-1, 1)
     return out
@@ -227,8 +233,9 @@ class ImageLayout:
             return [f"P({self.positive_label})"]
         return list(self.classes)
 
-    def inputs(self, images: np.ndarray) -> np.ndarray:
-        """Images as the model takes them: float32 (n, H, W, C) raw pixel values 0–255."""
+    def inputs(self, images: np.ndarray, *, views: bool = False) -> np.ndarray:
+        """Images as the model takes them: float32 (n, H, W, C) raw pixel values 0–255
+        (``views`` is accepted as tables' inputs take it; float32 images are not copied)."""
         return np.asarray(images, dtype=np.float32)
 
     def to_dict(self) -> dict[str, Any]:

@@ -140,7 +140,8 @@ def prepare_data(dataset: Dataset) -> PreparedData:
     schema = dataset.schema
     check_features(schema)
     y, present = encode_target(dataset.frame, schema)
-    labelled = dataset.frame.loc[present]
+    # every record labelled (the usual case): the frame itself, not a copy of it (issue 15)
+    labelled = dataset.frame if present.all() else dataset.frame.loc[present]
     y = y[present]
     kinds = {c.name: model_kind(c, labelled[c.name]) for c in schema.features}
     molecules = [name for name, kind in kinds.items() if kind == MOLECULE]
@@ -635,8 +636,17 @@ def make_tf_dataset(
     epochs = itertools.count()
 
     def spec_of(array: np.ndarray) -> Any:
-        kind = tf.string if array.dtype.kind in "OUS" else tf.as_dtype(array.dtype)
+        if array.dtype.kind in "OUS":
+            return tf.TensorSpec((None, *array.shape[1:]), tf.string)
+        # float64 views of the features are cast batch by batch: the network takes float32
+        kind = tf.float32 if array.dtype == np.float64 else tf.as_dtype(array.dtype)
         return tf.TensorSpec((None, *array.shape[1:]), kind)
+
+    def batch_of(values: Any, part: np.ndarray) -> Any:
+        if isinstance(values, dict):
+            return {k: batch_of(v, part) for k, v in values.items()}
+        chosen = values[part]
+        return chosen.astype(np.float32) if chosen.dtype == np.float64 else chosen
 
     def batches() -> Any:
         order = positions
@@ -645,7 +655,7 @@ def make_tf_dataset(
             order = positions[rng.permutation(n)]
         for start in range(0, n, batch_size):
             part = order[start : start + batch_size]
-            yield tuple(rows(values, part) for values in parts)
+            yield tuple(batch_of(values, part) for values in parts)
 
     signature = tuple(
         {k: spec_of(v) for k, v in values.items()} if isinstance(values, dict) else spec_of(values)
@@ -795,11 +805,25 @@ def _prepare_table(
         data.group_name or dataset.schema.group_column,
         "scaffold" if scaffold else "grouped",
     )
-    train_features = data.features.iloc[split.train]
+    train_features = _training_rows(data.features, split.train)
     layout = make_layout(dataset.schema, train_features, data.kinds, spec.molecule_settings)
     set_seed(spec.seed)
     model = build_tabular_model(spec, layout, train_features, data.y[split.train])
     return data, split, layout, model
+
+
+def _training_rows(features: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """The training rows of the typed features for fitting preprocessing statistics, numeric
+    columns as float32 (the values the model sees; half the memory of float64 views' copies)."""
+    return pd.DataFrame(
+        {
+            name: np.asarray(values.to_numpy()[positions], dtype=np.float32)
+            if values.dtype.kind == "f"
+            else values.iloc[positions].to_numpy()
+            for name, values in features.items()
+        },
+        copy=False,
+    )
 
 
 def _prepare_images(
@@ -889,7 +913,7 @@ def train(
         data, split, layout, model = _prepare_table(dataset, spec, split)
     timings["prepare_s"] = time.perf_counter() - t0
 
-    inputs = layout.inputs(data.features)
+    inputs = layout.inputs(data.features, views=True)  # cast to float32 batch by batch
     targets = training_targets(data.y, layout)
     weights = sample_weights(data.y, task, spec)
 
