@@ -26,22 +26,41 @@ DEFAULT_TRIALS = 16
 DEFAULT_MINUTES = 30.0
 METRIC = "val_loss"
 
-# What is searched, as people read it (the card keeps this) and as Tune samples it.
+# What is searched, as people read it (the card keeps this) and as Tune samples it. The default
+# settings for every set size are points of these spaces (tests/dlcore/training/test_search_space.py).
 TABLE_SPACE: dict[str, Any] = {
-    "hidden_units": ("choice", [[32], [64], [32, 16], [64, 32], [128, 64]]),
+    "hidden_units": ("choice", [[16], [32], [64], [32, 16], [64, 32], [128, 64]]),
     "dropout": ("uniform", 0.0, 0.4),
     "learning_rate": ("loguniform", 3e-4, 1e-2),
     "batch_size": ("choice", [16, 32, 64]),
-    "weight_decay": ("choice", [0.0, 1e-5, 1e-4, 1e-3]),
+    "weight_decay": ("choice", [0.0, 1e-5, 1e-4, 1e-3, 1e-2]),
 }
+# Images: convolution blocks and their width (conv_filters: one entry per block), residual or
+# plain blocks, the learning-rate schedule and the augmentation's strength besides the head.
 IMAGE_SPACE: dict[str, Any] = {
-    "conv_filters": ("choice", [[16, 32], [32, 64], [32, 64, 128]]),
+    "conv_filters": (
+        "choice",
+        [[32, 64], [16, 32, 64], [32, 64, 128], [48, 96, 192], [16, 32, 64, 128]],
+    ),
+    "residual": ("choice", [True, False]),
+    "lr_schedule": ("choice", ["cosine", "constant"]),
     "hidden_units": ("choice", [[32], [64], [128]]),
-    "augmentation": ("choice", [[], ["flip"], ["flip", "rotation"], ["flip", "rotation", "zoom"]]),
+    "augmentation": (
+        "choice",
+        [
+            [],
+            ["flip"],
+            ["flip", "rotation"],
+            ["flip", "rotation", "zoom"],
+            ["flip", "rotation", "zoom", "contrast"],
+        ],
+    ),
     "dropout": ("uniform", 0.0, 0.4),
     "learning_rate": ("loguniform", 3e-4, 3e-3),
+    "weight_decay": ("choice", [0.0, 1e-4, 1e-3]),
     "batch_size": ("choice", [32, 64]),
 }
+# Not label smoothing: it changes the validation loss itself, so trials would not compare.
 
 
 @dataclass
@@ -141,16 +160,26 @@ def _domain(tune: Any, entry: tuple) -> Any:
     return tune.loguniform(entry[1], entry[2])
 
 
-def _trial(config: dict[str, Any], dataset: Any = None, base: dict[str, Any] | None = None) -> None:
-    """One Tune trial: train with the base spec changed by ``config``, reporting every epoch."""
+def _trial(
+    config: dict[str, Any],
+    dataset: Any = None,
+    base: dict[str, Any] | None = None,
+    space: dict[str, Any] | None = None,
+) -> None:
+    """One Tune trial: train with the base spec changed by ``config``, reporting every epoch.
+
+    A trial trains one network (no ensemble, no mirror averaging): its validation loss per epoch
+    is what ASHA compares; the chosen settings are trained with the base's ensemble afterwards.
+    """
     from ray import tune
 
     from dlcore.models.spec import ModelSpec
     from dlcore.training.fit import train
 
-    space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
+    if space is None:
+        space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
     decoded = {k: _decode(k, v, space) for k, v in config.items()}
-    spec = ModelSpec.from_dict({**(base or {}), **decoded})
+    spec = ModelSpec.from_dict({**(base or {}), **decoded, "ensemble": 1, "test_time_flip": False})
 
     best = [math.inf]
 
@@ -218,14 +247,18 @@ def run_search(
     seed: int = 0,
     on_trial: Any = None,
     should_stop: Any = None,
+    space: dict[str, Any] | None = None,
+    resources: dict[str, float] | None = None,
 ) -> SearchResult:
     """Search the network's settings for ``dataset`` around ``base_spec`` on Ray Tune.
 
     Returns every trial and the settings with the lowest validation loss (the base spec's own
     settings are trial 1). ``on_trial`` receives each trial's progress (a dict) as it goes;
     ``should_stop()`` true ends the search (a cancel). Finished trials are kept when some are
-    lost (a node died); the result lists the lost ones. Raises UserError for a budget that
-    allows no trial.
+    lost (a node died); the result lists the lost ones. ``space`` replaces the usual one
+    (IMAGE_SPACE or TABLE_SPACE); ``resources`` adds Ray custom resources each trial needs (e.g.
+    {"gpu_ward": 1} to keep trials on the nodes that have it). Raises UserError for a budget
+    that allows no trial.
     """
     check_budget(trials, minutes)
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -238,12 +271,9 @@ def run_search(
     from dlcore.training.ray_backend import ensure_ray
 
     ray = ensure_ray()
-    callbacks, stopper = _watchers(
-        IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE,
-        on_trial,
-        should_stop,
-    )
-    space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
+    if space is None:
+        space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
+    callbacks, stopper = _watchers(space, on_trial, should_stop)
     base = base_spec.to_dict()
     default_point = {k: base[k] for k in space}
     concurrent = max(
@@ -251,7 +281,8 @@ def run_search(
     )
     tuner = tune.Tuner(
         tune.with_resources(
-            tune.with_parameters(_trial, dataset=dataset, base=base), {"cpu": cpus_per_trial}
+            tune.with_parameters(_trial, dataset=dataset, base=base, space=space),
+            {"cpu": cpus_per_trial, **{str(k): float(v) for k, v in (resources or {}).items()}},
         ),
         param_space={k: _domain(tune, v) for k, v in space.items()},
         tune_config=tune.TuneConfig(
@@ -299,7 +330,8 @@ def run_search(
         else:
             status = "finished"
         found.append(SearchTrial(number, settings, best, epochs, status))
-    scored = [t for t in found if t.val_loss is not None]
+    # a lost trial's partial score is shown, not chosen: its settings never trained to the end
+    scored = [t for t in found if t.val_loss is not None and t.status != "lost"]
     if not scored:
         raise UserError(
             f"No search trial finished an epoch ({len(lost)} lost of {len(found)}).",

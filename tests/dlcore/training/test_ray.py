@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -136,3 +137,46 @@ def test_a_search_job_shows_its_trials_as_a_leaderboard_and_registers_the_choice
     assert card["spec"]["learning_rate"] == pytest.approx(
         search["chosen_settings"]["learning_rate"]
     )
+
+
+def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one(cluster):
+    """Trials need the worker node's 'ward' resource, so they run there one after another; the
+    node is killed while trial 2 trains. Trial 1 is kept with its score; trial 2 is reported
+    lost, and is not chosen."""
+    from dlcore.data.demo import load_demo
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.search import run_search
+
+    ray_cluster, _ = cluster
+    running: list[int] = []  # the search's callbacks are pickled: the killer is a thread here
+    killed: list[int] = []
+
+    def kill_during_trial_2() -> None:
+        deadline = time.monotonic() + 120
+        while 2 not in running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        killed.append(2)
+        ray_cluster.remove_node(next(iter(ray_cluster.worker_nodes)), allow_graceful=False)
+
+    killer = threading.Thread(target=kill_during_trial_2, daemon=True)
+    killer.start()
+    base = ModelSpec(hidden_units=[8], epochs=15, early_stopping_patience=0, batch_size=64, seed=1)
+    found = run_search(
+        load_demo("breast_cancer"),
+        base,
+        trials=2,
+        minutes=3,
+        on_trial=lambda row: running.append(row["trial"]) if row["status"] == "running" else None,
+        space={"learning_rate": ("loguniform", 1e-3, 1e-2)},
+        resources={"ward": 1},
+    )
+    killer.join(timeout=5)
+    # a new worker node for the tests after this one (Ray starts nodes from the main thread)
+    ray_cluster.add_node(num_cpus=1, resources={"ward": 1})
+    ray_cluster.wait_for_nodes()
+    assert killed == [2]
+    assert found.lost == [2]
+    assert [t.status for t in found.trials] == ["finished", "lost"]
+    assert found.trials[0].val_loss is not None and found.trials[0].epochs == 15
+    assert found.best_val_loss == found.trials[0].val_loss
+    assert found.to_card()["lost_trials"] == [2]
