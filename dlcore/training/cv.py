@@ -181,7 +181,9 @@ def cross_validate(
             else KFold(folds, shuffle=True, random_state=seed)
         )
         groups = _repeating(data.groups)
-        if groups is not None:  # each patient wholly in one fold (schema.group_column)
+        if data.group_name is not None and spec.molecule_split == "random":
+            groups = None  # molecules the user chose to split at random: folds ignore scaffolds
+        if groups is not None:  # each patient (or scaffold) wholly in one fold
             splitter = (
                 StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
                 if strata is not None

@@ -188,3 +188,13 @@ def test_review_session_of_a_molecule_classifier_explains_per_group():
     cases = review_cases(session_id)
     assert "predicted P(soluble)" in cases["summary"].iloc[0]
     assert "could not be read" in cases["summary"].iloc[2]
+
+
+def test_explainer_for_picks_the_molecule_explainer(molecule_model):
+    from dlcore.explain.dispatch import explainer_for
+    from dlcore.explain.molecules import MoleculeExplainer
+
+    _, loaded, _ = molecule_model
+    explainer = explainer_for(loaded.model, loaded.layout, loaded.background())
+    assert isinstance(explainer, MoleculeExplainer)
+    assert explainer.settings.fingerprint == "count"
