@@ -430,6 +430,36 @@ class Uncertainty:
             "prediction with caution."
         )
 
+    def columns(self, index: Any = None) -> pd.DataFrame:
+        """One row per record for a predictions table: the central 80% of the runs
+        (``runs_low_80``, ``runs_high_80``, on the prediction's own scale) and ``runs_agree``
+        ('yes' or 'no')."""
+        return pd.DataFrame(
+            {
+                "runs_low_80": np.round(self.low, 4),
+                "runs_high_80": np.round(self.high, 4),
+                "runs_agree": np.where(self.agree, "yes", "no"),
+            },
+            index=index,
+        )
+
+    def summary(self) -> str:
+        """One sentence for a batch, e.g. 'Re-running the network 30 times with dropout: the runs
+        agree for 118 of 120 records; for 2 (runs_agree = no) …'."""
+        n = len(self.agree)
+        disagree = int(n - np.count_nonzero(self.agree))
+        text = (
+            f"Re-running the network {self.samples} times with dropout: the runs agree for "
+            f"{n - disagree:,} of {n:,} records"
+        )
+        if disagree == 0:
+            return text + " (runs_low_80 to runs_high_80 holds 80% of the runs)."
+        return (
+            f"{text}; for {disagree:,} (runs_agree = no) they disagree — those records may be "
+            "unlike the training data: read their predictions with caution. runs_low_80 to "
+            "runs_high_80 holds 80% of the runs."
+        )
+
 
 AGREE_LOGIT_SPREAD = 0.5  # log-odds: about ±12 points around a 50% risk
 

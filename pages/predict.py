@@ -45,6 +45,9 @@ from ui.images import (
     table_probabilities,
 )
 
+# Above this, a file's per-record spread (30 runs each) is left to the command line.
+BATCH_UNCERTAINTY_MAX = 20_000
+
 require_page("predict")
 st.title("Predict")
 model_id = model_picker(key="predict_model")
@@ -357,6 +360,13 @@ def predict_for_records(loaded, model_id: str) -> None:
                         "hazard's reference); survival_at_<time> is the probability of being "
                         "free of the event at that time."
                     )
+                spread = None
+                if layout.task != "survival" and len(frame) <= BATCH_UNCERTAINTY_MAX:
+                    spread = prediction_uncertainty(
+                        loaded.model, layout, frame, recalibrator=loaded.recalibrator
+                    )
+                if spread is not None:
+                    table = table.join(spread.columns(table.index))
                 combined, replaced = with_predictions(
                     frame, predictions_for_export(table, loaded.id, loaded.version)
                 )
@@ -364,6 +374,14 @@ def predict_for_records(loaded, model_id: str) -> None:
                     st.info(note, icon=":material/info:")
                 st.success(f"{len(combined):,} predictions.", icon=":material/check_circle:")
                 st.dataframe(combined.head(1000), hide_index=True)
+                if spread is not None:
+                    st.caption(spread.summary())
+                elif layout.task != "survival" and len(frame) > BATCH_UNCERTAINTY_MAX:
+                    st.caption(
+                        f"No per-record spread for more than {BATCH_UNCERTAINTY_MAX:,} records "
+                        "(30 runs each); the command line gives it for any size: "
+                        "`python -m dlcore predict --uncertainty`."
+                    )
                 decision_notes(loaded, result.calibration)
                 st.download_button(
                     "Download predictions (CSV)",

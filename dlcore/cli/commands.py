@@ -505,6 +505,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     out_path = check_out(args.out, [args.data] if args.data else [])
     loaded = load_model(args.model)
+    uncertainty: dict[str, Any] | None = None
     if getattr(args, "smiles", None) or not args.data:
         return _predict_smiles(args, loaded, out_path)
     if loaded.kind == "image":
@@ -516,18 +517,51 @@ def cmd_predict(args: argparse.Namespace) -> int:
         table = read_table(args.data)
         remember_columns(table.frame.columns)
         result = predict_with_model(loaded, table.frame)
-        out, replaced = with_predictions(table.frame, result.table)
+        predictions = result.table
+        if getattr(args, "uncertainty", False):
+            spread = _batch_uncertainty(loaded, table.frame)
+            predictions = predictions.join(spread.columns(predictions.index))
+            uncertainty = {
+                "samples": spread.samples,
+                "method": spread.method,
+                "disagree": int(len(spread.agree) - spread.agree.sum()),
+                "summary": spread.summary(),
+            }
+        out, replaced = with_predictions(table.frame, predictions)
         warnings = [*table.warnings, *replaced]
     write_table(out, out_path)  # CSV and XLSX cells neutralised for spreadsheets
     for note in [*warnings, *result.notes]:
         logger.warning(note)
+    payload = {"model_id": loaded.id, "rows": len(out), "out": str(out_path), "notes": result.notes}
+    if uncertainty:
+        payload["uncertainty"] = uncertainty
     _emit(
         args,
-        {"model_id": loaded.id, "rows": len(out), "out": str(out_path), "notes": result.notes},
+        payload,
         f"wrote {len(out)} predictions to {out_path}"
-        + "".join(f"\nnote: {n}" for n in result.notes),
+        + "".join(f"\nnote: {n}" for n in result.notes)
+        + (f"\n{uncertainty['summary']}" if uncertainty else ""),
     )
     return 0
+
+
+def _batch_uncertainty(loaded: Any, frame: Any) -> Any:
+    """``predict --uncertainty``: the runs' spread per record, or exit 2 saying why there is none."""
+    from dlcore.predict import prediction_uncertainty
+
+    spread = None
+    if loaded.kind == "tabular":
+        spread = prediction_uncertainty(
+            loaded.model, loaded.layout, frame, recalibrator=loaded.recalibrator
+        )
+    if spread is None:
+        raise UserError(
+            f"Model '{loaded.id}' ({loaded.kind}, {loaded.layout.task}) gives no per-record "
+            "spread.",
+            expected="a tabular binary or regression model with dropout (the default networks)",
+            fix="leave out --uncertainty for this model",
+        )
+    return spread
 
 
 def _molecule_column(loaded: Any) -> str:

@@ -176,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--out", required=True, help="output file: .csv, .xlsx or .parquet (never the input)"
     )
+    predict.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="tabular models with dropout: add runs_low_80, runs_high_80 and runs_agree from "
+        "30 runs with dropout left on",
+    )
     predict.set_defaults(func=cmd_predict)
 
     explain = sub.add_parser("explain", help="explain one record's prediction with SHAP")

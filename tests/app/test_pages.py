@@ -264,6 +264,14 @@ def test_predict_batch_upload_missing_columns_names_them(tiny_binary):
         at.file_uploader(key=f"batch_{record.id}").set_value(("five.csv", data, "text/csv")).run()
     )
     assert "5 predictions." in texts(at.success)
+    # with each record's spread over 30 runs with dropout, and one sentence for the batch
+    shown = at.dataframe[0].value
+    assert {"runs_low_80", "runs_high_80", "runs_agree"} <= set(shown.columns)
+    assert (shown["runs_low_80"] <= shown["runs_high_80"]).all()
+    assert shown["runs_low_80"].between(0, 1).all() and shown["runs_high_80"].between(0, 1).all()
+    assert set(shown["runs_agree"]) <= {"yes", "no"}
+    agree = int((shown["runs_agree"] == "yes").sum())
+    assert any(f"the runs agree for {agree} of 5 records" in c for c in texts(at.caption))
 
 
 def test_models_page_refuses_a_pickle():

@@ -62,6 +62,18 @@ def after_training(cli_env, cli_home, trained, records_csv) -> dict:
             cli_env, "explain", "--model", model_id, "--data", data, "--row", "0", "--json"
         ),
         "models": _run(cli_env, "models", "--json"),
+        "uncertainty": _run(
+            cli_env,
+            "predict",
+            "--model",
+            model_id,
+            "--data",
+            data,
+            "--out",
+            str(cli_home / "spread.csv"),
+            "--uncertainty",
+            "--json",
+        ),
         "unknown_model": _run(
             cli_env, "predict", "--model", "m-0000000000", "--data", data, "--out", str(never)
         ),
@@ -89,6 +101,20 @@ def test_predict_writes_a_table(after_training):
     assert table["probability_malignant"].between(0, 1).all()
     assert set(table["decision"]) <= {"malignant", "benign"}
     assert "mean radius" in table.columns  # the input columns are kept beside the predictions
+
+
+def test_predict_uncertainty_adds_each_record_s_spread(after_training, cli_home):
+    result = after_training["uncertainty"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    payload = _json_line(result)
+    assert payload["uncertainty"]["samples"] == 30
+    table = pd.read_csv(cli_home / "spread.csv")
+    assert len(table) == 10
+    assert (table["runs_low_80"] <= table["runs_high_80"]).all()
+    assert table["runs_low_80"].between(0, 1).all() and table["runs_high_80"].between(0, 1).all()
+    assert payload["uncertainty"]["disagree"] == int((table["runs_agree"] == "no").sum())
+    agree = 10 - payload["uncertainty"]["disagree"]
+    assert f"the runs agree for {agree} of 10 records" in payload["uncertainty"]["summary"]
 
 
 def test_explain_json_is_additive(after_training):
