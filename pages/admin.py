@@ -63,7 +63,7 @@ def changed(account, who: str, what: str, **detail) -> None:
 
 
 def users_section(account) -> None:
-    users = list_users()
+    users = list_users(actor=account)
     st.dataframe(
         pd.DataFrame(
             users,
@@ -172,7 +172,7 @@ def users_section(account) -> None:
 
 def audit_section() -> None:
     everything = audit.audit_frame(actor=account)
-    names = sorted({u["username"] for u in list_users()} | set(everything["who"]))
+    names = sorted({u["username"] for u in list_users(actor=account)} | set(everything["who"]))
     c1, c2, c3 = st.columns(3)
     who = c1.selectbox(
         "Who", [None, *names], format_func=lambda v: "anyone" if v is None else v, key="audit_who"

@@ -170,8 +170,13 @@ def refresh(account: Account) -> Account | None:
     return Account(row.username, row.role, row.display_name, row.email, via=account.via)
 
 
-def list_users() -> list[dict[str, Any]]:
-    """Accounts without their password hashes."""
+def list_users(*, actor: Account | None = None) -> list[dict[str, Any]]:
+    """Accounts without their password hashes, for ``actor`` (an admin: names, roles and
+    e-mails are not every user's to read).
+
+    Raises PermissionDeniedError for another role (or no account while DLCORE_AUTH is on).
+    """
+    acting(actor, "admin")
     with get_store().session() as session:
         rows = session.scalars(select(UserRow).order_by(UserRow.username)).all()
     return [

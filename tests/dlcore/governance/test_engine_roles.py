@@ -68,12 +68,15 @@ def test_a_clinician_cannot_change_accounts_or_models_through_the_engine(account
     for call in refused[:4]:  # a trainer manages models, not accounts
         with pytest.raises(PermissionDeniedError, match=r"trainer account t\.rex may not"):
             call(TRAINER)
+    for actor in (CLINICIAN, TRAINER, None):  # the accounts' names and e-mails are the admin's
+        with pytest.raises(PermissionDeniedError):
+            list_users(actor=actor)
     # The command line acts as its signed-in account: the same checks.
     with acting_as(CLINICIAN), pytest.raises(PermissionDeniedError):
         set_active("boss", False)
 
     # Nothing changed, and nothing was written to the trail.
-    users = {u["username"]: u for u in list_users()}
+    users = {u["username"]: u for u in list_users(actor=ADMIN)}
     assert set(users) == {"boss", "t.rex", "nurse.ada"}
     assert users["boss"]["active"] and users["nurse.ada"]["role"] == "clinician"
     assert authenticate("boss", PASSWORD) is not None
