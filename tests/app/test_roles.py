@@ -315,6 +315,27 @@ def test_demo_mode_shows_the_banner(fresh, monkeypatch):
 # -- administration ----------------------------------------------------------------------------
 
 
+def test_the_first_administrator_is_created_from_the_sign_in_page_and_audited(fresh, monkeypatch):
+    from dlcore.governance.accounts import authenticate
+
+    monkeypatch.setenv("DLCORE_AUTH", "local")
+    at = new_app()
+    healthy(at.run())
+    assert any("No account exists yet" in i for i in texts(at.info))
+    widget(at.text_input, "Username").input("chief")
+    widget(at.text_input, "Full name").input("Chief")
+    widget(at.text_input, "Password (at least").input(PASSWORD)
+    widget(at.text_input, "Password again").input(PASSWORD)
+    healthy(button(at.button, "Create the administrator").click().run())
+    assert any("Created" in s for s in texts(at.success)), texts(at.error)
+    assert authenticate("chief", PASSWORD).role == "admin"
+    created = audit_rows("chief", "user_create")  # written once, by the engine
+    assert list(created["object id"]) == ["chief"] and created.iloc[0]["detail"] == "role=admin"
+    # With an account in the store the form is gone: a second 'first' admin cannot be made.
+    healthy(at.run())
+    assert "Create the administrator" not in [b.label for b in at.button]
+
+
 def test_admin_creates_and_changes_accounts_with_audit_rows(fresh, monkeypatch):
     from dlcore.governance.accounts import Account, authenticate, create_user, list_users
     from dlcore.store import UserRow, get_store
