@@ -39,7 +39,7 @@ MIN_PASSWORD = 10
 def _audit(actor: Account, action: str, **fields: Any) -> None:
     """The audit row of an account change, written by the engine itself (the pages, the CLI
     and scripts all leave the same trace)."""
-    from dlcore.governance import audit  # audit imports this module
+    from dlcore.governance import audit  # lazily: the audit module loads pandas
 
     audit.record(actor.username, action, role=actor.role, **fields)
 
