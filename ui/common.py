@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from dlcore.errors import UserError
-from dlcore.report.wording import NUMBERS_HELP, NUMBERS_HELP_TITLE
+from dlcore.report.wording import NUMBERS_HELP, NUMBERS_HELP_TITLE, metric_name
 
 logger = logging.getLogger("dashboard")
 
@@ -150,33 +150,6 @@ def fmt_duration(seconds: float | None) -> str:
     if seconds >= 60:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds} s"
-
-
-METRIC_NAMES = {
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "accuracy": "Accuracy",
-    "sensitivity": "Sensitivity",
-    "specificity": "Specificity",
-    "ppv": "PPV",
-    "npv": "NPV",
-    "f1": "F1",
-    "brier": "Brier score",
-    "youden_threshold": "Youden threshold",
-    "macro_auc": "Macro ROC AUC",
-    "macro_f1": "Macro F1",
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "r2": "R²",
-    "c_index": "C-index",
-    "mean_auc": "Mean time-dependent AUC",
-    "integrated_brier": "Integrated Brier score",
-}
-
-
-def metric_name(key: str) -> str:
-    """A metric's display name."""
-    return METRIC_NAMES.get(key, key.replace("_", " "))
 
 
 def show_metrics(metrics: dict[str, float], columns: int = 5) -> None:
