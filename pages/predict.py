@@ -386,7 +386,8 @@ def predict_for_records(loaded, model_id: str) -> None:
                 st.download_button(
                     "Download predictions (CSV)",
                     write_csv(combined),  # spreadsheet formulas in cells neutralised
-                    file_name=f"predictions-{upload.name.rsplit('.', 1)[0]}.csv",
+                    # named by the model, never by the uploaded file (a file name can name a patient)
+                    file_name=f"predictions-{loaded.id}-v{loaded.version}.csv",
                     mime="text/csv",
                     icon=":material/download:",
                 )
