@@ -60,9 +60,11 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def write_json(path: Path, payload: Any) -> None:
-    """Write JSON atomically (a temporary file, then rename)."""
+    """Write JSON atomically (a temporary file, then rename). The text is streamed to the file
+    as it is encoded (arrays one at a time): a split of a million records is not held whole."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_json_default))
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, default=_json_default)
     os.replace(tmp, path)
 
 

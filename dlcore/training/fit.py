@@ -66,11 +66,17 @@ class Split:
     n_groups: int = 0
     method: str = "random"  # random | grouped | scaffold (molecules: Bemis–Murcko scaffolds)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, arrays: bool = False) -> dict[str, Any]:
+        """The split as JSON-ready lists (``arrays``: the position arrays themselves, for
+        ``dlcore.fsutil.write_json`` to write one at a time — no million-int lists, issue 15)."""
+
+        def out(part: np.ndarray) -> Any:
+            return part if arrays else part.tolist()
+
         return {
-            "train": self.train.tolist(),
-            "validation": self.validation.tolist(),
-            "test": self.test.tolist(),
+            "train": out(self.train),
+            "validation": out(self.validation),
+            "test": out(self.test),
             "seed": self.seed,
             "stratified": self.stratified,
             "group": self.group,

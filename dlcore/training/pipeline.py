@@ -166,8 +166,8 @@ def train_and_register(
         card["prior_correction"] = result.prior_correction
     if intended_use:
         card["intended_use"] = intended_use
-    split = result.split.to_dict()
-    split["row_index"] = result.data.row_index.tolist()
+    split = result.split.to_dict(arrays=True)  # written as JSON lists one array at a time
+    split["row_index"] = result.data.row_index
     molecules = _molecule_card(result)
     if molecules is not None:
         card["molecules"] = molecules
