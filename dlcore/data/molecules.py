@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -409,6 +410,28 @@ def featurise(smiles: Sequence[str | None], settings: MoleculeSettings) -> np.nd
     return out
 
 
+# Scaled descriptors (in the model and for the baselines) are clipped to ± this many (robust) standard deviations.
+DESCRIPTOR_CLIP = 5.0
+
+
+def robust_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the median and the interquartile range / 1.349 (a standard deviation for
+    normal data, unmoved by outliers), the standard deviation where the quartiles coincide,
+    and 1 where a column is constant; missing values ignored."""
+    width = values.shape[1]
+    finite = np.where(np.isfinite(values), values, np.nan)
+    if not len(finite):
+        return np.zeros(width), np.ones(width)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column
+        centre = np.nan_to_num(np.nanmedian(finite, axis=0))
+        low, high = np.nanpercentile(finite, [25, 75], axis=0)
+        std = np.nan_to_num(np.nanstd(finite, axis=0))
+    spread = np.nan_to_num(high - low) / 1.349
+    scale = np.where(spread > 1e-9, spread, np.where(std > 1e-9, std, 1.0))
+    return centre, scale
+
+
 def bit_environments(
     smiles: str, settings: MoleculeSettings
 ) -> tuple[Any, dict[int, list[tuple[int, int]]]]:
@@ -632,10 +655,16 @@ def _png_bytes(image: Any) -> bytes:
 
 
 def expand_molecules(
-    layout: Any, features: pd.DataFrame, kinds: dict[str, str]
+    layout: Any,
+    features: pd.DataFrame,
+    kinds: dict[str, str],
+    scale_rows: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Typed features with each molecule column replaced by its numeric fingerprint bits and
-    descriptors (for scikit-learn baselines fitted on what the network sees)."""
+    """Typed features with each molecule column replaced by its numeric fingerprint and
+    descriptors (for scikit-learn baselines fitted on what the network sees). With
+    ``scale_rows`` (positions of the records a baseline is fitted on) the descriptors are scaled
+    and clipped as the network's encoder does, from those records (a linear baseline is
+    otherwise at the mercy of descriptors such as Ipc, which reaches 1e12)."""
     frames, out_kinds = [], {}
     infos = {f.name: f for f in getattr(layout, "molecule_features", [])}
     for column in features.columns:
@@ -643,6 +672,11 @@ def expand_molecules(
             settings = MoleculeSettings.from_dict(infos[column].molecule)
             names = [f"{column}: {n}" for n in settings.names()]
             matrix = featurise([str(s) for s in features[column]], settings)
+            if scale_rows is not None:
+                tail = matrix[:, settings.n_bits :].astype(np.float64)
+                centre, scale = robust_scale(tail[scale_rows])
+                scaled = np.clip((tail - centre) / scale, -DESCRIPTOR_CLIP, DESCRIPTOR_CLIP)
+                matrix[:, settings.n_bits :] = scaled.astype(np.float32)  # NaN stays missing
             frames.append(pd.DataFrame(matrix, columns=names, index=features.index))
             out_kinds.update(dict.fromkeys(names, "numeric"))
         else:

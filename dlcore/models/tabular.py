@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -90,7 +89,7 @@ def _molecule_input(keras: Any, info: FeatureInfo, features: pd.DataFrame) -> tu
     """A molecule column's input (fingerprint then descriptors, featurised before the model
     call) and its encoder entry: descriptors scaled robustly with the training median and
     interquartile spread, then clipped (a few descriptors have extreme values)."""
-    from dlcore.data.molecules import MoleculeSettings, featurise
+    from dlcore.data.molecules import DESCRIPTOR_CLIP, MoleculeSettings, featurise, robust_scale
 
     settings = MoleculeSettings.from_dict(info.molecule)
     matrix = featurise([str(v) for v in features[info.name]], settings).astype(np.float64)
@@ -106,28 +105,6 @@ def _molecule_input(keras: Any, info: FeatureInfo, features: pd.DataFrame) -> tu
         "clip": DESCRIPTOR_CLIP,
     }
     return inp, column
-
-
-# Scaled descriptors are clipped to ± this many (robust) standard deviations.
-DESCRIPTOR_CLIP = 5.0
-
-
-def robust_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column: the median and the interquartile range / 1.349 (a standard deviation for
-    normal data, unmoved by outliers), the standard deviation where the quartiles coincide,
-    and 1 where a column is constant; missing values ignored."""
-    width = values.shape[1]
-    finite = np.where(np.isfinite(values), values, np.nan)
-    if not len(finite):
-        return np.zeros(width), np.ones(width)
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column
-        centre = np.nan_to_num(np.nanmedian(finite, axis=0))
-        low, high = np.nanpercentile(finite, [25, 75], axis=0)
-        std = np.nan_to_num(np.nanstd(finite, axis=0))
-    spread = np.nan_to_num(high - low) / 1.349
-    scale = np.where(spread > 1e-9, spread, np.where(std > 1e-9, std, 1.0))
-    return centre, scale
 
 
 def _build_core(

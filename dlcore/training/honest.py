@@ -86,7 +86,7 @@ def honest_summary(
         if getattr(layout, "molecule_features", None):
             from dlcore.data.molecules import expand_molecules
 
-            features, kinds = expand_molecules(layout, features, kinds)
+            features, kinds = expand_molecules(layout, features, kinds, development)
         fitted = fit_baselines(
             task,
             features,

@@ -208,3 +208,25 @@ def test_sdf_files_are_tables_of_molecules(tmp_path):
         read_sdf(path.read_bytes(), "set.sdf", max_rows=2, max_columns=100)
     with pytest.raises(UserError, match="more than 3 properties"):
         read_sdf(path.read_bytes(), "set.sdf", max_rows=100, max_columns=3)
+
+
+def test_expand_molecules_scales_descriptors_as_the_encoder_for_baselines():
+    from dlcore.data.molecules import DESCRIPTOR_CLIP, expand_molecules
+    from dlcore.models.layouts import FeatureInfo, TabularLayout
+
+    settings = MoleculeSettings(n_bits=64)
+    layout = TabularLayout(
+        [FeatureInfo("smiles", "smiles", "molecule", molecule=settings.to_dict())], "regression"
+    )
+    smiles = ["CCO", "CCCO", "c1ccccc1O", "CC(=O)O", "CCN", "c1ccc2ccccc2c1", "C" * 60]
+    features = pd.DataFrame({"smiles": smiles})
+    raw, kinds = expand_molecules(layout, features, {"smiles": "molecule"})
+    scaled, _ = expand_molecules(layout, features, {"smiles": "molecule"}, np.arange(6))
+    assert raw.shape == scaled.shape == (7, settings.width) and set(kinds.values()) == {"numeric"}
+    ipc = "smiles: Ipc"
+    assert raw[ipc].max() > 1e6  # C60 chain: an extreme raw value
+    assert scaled[ipc].iloc[6] == pytest.approx(DESCRIPTOR_CLIP)  # clipped as the encoder does
+    assert np.nanmax(np.abs(scaled.iloc[:, 64:].to_numpy())) <= DESCRIPTOR_CLIP
+    weight = scaled["smiles: molecular weight"].iloc[:6]
+    assert np.median(weight) == pytest.approx(0.0, abs=1e-6)  # centred on the fitted rows
+    assert np.array_equal(raw.iloc[:, :64].to_numpy(), scaled.iloc[:, :64].to_numpy())
