@@ -86,7 +86,7 @@ def test_residual_cnn_learns_saves_and_grad_cam_reads_the_last_block(squares):
 def test_default_image_spec_uses_the_tuned_cnn():
     spec = default_image_spec(546, "cnn")
     assert spec.residual and spec.lr_schedule == "cosine"
-    assert (spec.ensemble, spec.test_time_flip) == (3, True)  # small sets: ensemble and mirror
+    assert (spec.ensemble, spec.test_time_flip) == (3, False)  # small sets: an ensemble
     large = default_image_spec(4708, "cnn")
     assert (large.ensemble, large.test_time_flip, large.epochs) == (1, False, 12)
     assert default_image_spec(546, "mlp").residual is False
