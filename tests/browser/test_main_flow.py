@@ -10,164 +10,40 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browsertools import (
+    ARTIFACTS,
+    PAGE_TIMEOUT_MS,
+    ROOT,
+    app_server,
+    go_to,
+    requires_chromium,
+    wait_ready,
+    workspace_env,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
 # The README's screenshot is refreshed only on request, so that `make test` leaves the tree clean.
 SCREENSHOT = (
     ROOT / "assets" / "screenshot.png"
     if os.environ.get("DLCORE_UPDATE_SCREENSHOT") == "1"
     else ARTIFACTS / "explain.png"
 )
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PAGE_TIMEOUT_MS = 60_000
 TRAINING_TIMEOUT_MS = 90_000
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.is_file(),
-    reason=f"{CHROMIUM} is missing (install Debian's chromium: make browser)",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop_workers(home: Path) -> None:
-    """Kill the training workers the server started (they run in their own sessions)."""
-    database = home / "dlcore.db"
-    if not database.is_file():
-        return
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute(
-            "SELECT id, pid FROM jobs WHERE status IN ('queued', 'running') AND pid IS NOT NULL"
-        ).fetchall()
-    killed = []
-    for job_id, pid in rows:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if "dlcore.training.worker" in cmdline and job_id in cmdline:
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in killed) and time.monotonic() < deadline:
-        time.sleep(0.1)
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[dict]:
-    """A Streamlit server on a free port with its own workspace; stopped (process group) after."""
-    home = Path(tempfile.mkdtemp(prefix="dlcore-browser-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DLCORE_HOME": str(home),
-        "DLCORE_DEMO_AUTOTRAIN": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("DLCORE_DATABASE_URL", None)
-    log_path = home / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the server did not answer within 60 s"
-            time.sleep(0.2)
-        yield {"url": url, "home": home, "log": log_path}
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        stop_workers(home)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def wait_ready(page, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
-    """Synchronise as Streamlit's own e2e suite does: connected, script finished, no skeleton."""
-    page.wait_for_selector(
-        "[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=timeout_ms
-    )
-    page.wait_for_selector(
-        "[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms
-    )
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=stSkeleton]')", timeout=timeout_ms
-    )
-
-
-def go_to(page, title: str) -> None:
-    """Follow the sidebar link to a page and wait for its title."""
-    from playwright.sync_api import expect
-
-    page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(
-        timeout=PAGE_TIMEOUT_MS
-    )
-    wait_ready(page)
+    """The app on a free port with its own workspace, training the demo model at boot."""
+    with app_server(Path(tempfile.mkdtemp(prefix="dlcore-browser-")), demo_autotrain=True) as up:
+        yield up
 
 
 def test_main_flow_in_a_browser(server, browser):
@@ -268,8 +144,7 @@ def test_an_uploaded_image_gets_its_heatmap(server, browser, tmp_path):
     from playwright.sync_api import expect
 
     picture = tmp_path / "seven.png"
-    env = {**os.environ, "DLCORE_HOME": str(server["home"]), "PYTHONPATH": str(ROOT)}
-    env.pop("DLCORE_DATABASE_URL", None)
+    env = workspace_env(server["home"])
     subprocess.run(
         [sys.executable, "-c", TINY_IMAGE_MODEL, str(picture)],
         cwd=ROOT,

@@ -15,35 +15,22 @@ table header cell clipped. A failure saves a screenshot of the page to test-arti
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browsertools import (
+    ARTIFACTS,
+    PAGE_TIMEOUT_MS,
+    app_server,
+    chromium,
+    requires_chromium,
+    wait_ready,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PAGE_TIMEOUT_MS = 60_000
 DEMO_TIMEOUT_MS = 240_000
 WIDTH, HEIGHT = 1400, 900
 # (sidebar link, the page's heading), in the sidebar's order; the demo account is an admin.
@@ -64,96 +51,15 @@ PAGES = [
 KNOWN: dict[tuple[str, str], str] = {}
 MIN_CONTRAST = 4.5
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.is_file(),
-    reason=f"{CHROMIUM} is missing (install Debian's chromium: make browser)",
-)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop_workers(home: Path) -> None:
-    """Kill the training workers the server started (they run in their own sessions)."""
-    database = home / "dlcore.db"
-    if not database.is_file():
-        return
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute(
-            "SELECT id, pid FROM jobs WHERE status IN ('queued', 'running') AND pid IS NOT NULL"
-        ).fetchall()
-    for job_id, pid in rows:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if "dlcore.training.worker" in cmdline and job_id in cmdline:
-            os.kill(pid, signal.SIGKILL)
+pytestmark = requires_chromium
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[dict]:
-    """``python -m ui.serve`` on a free port with its own workspace; stopped (process group)."""
+    """``python -m ui.serve`` on a free port with its own workspace, training the demo model."""
     home = Path(tempfile.mkdtemp(prefix="dlcore-offline-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DLCORE_HOME": str(home),
-        "DLCORE_DEMO_AUTOTRAIN": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("DLCORE_DATABASE_URL", None)
-    env.pop("DLCORE_AUTH", None)
-    log_path = home / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ui.serve", "--server.port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the server did not answer within 60 s"
-            time.sleep(0.2)
-        yield {"url": url, "port": port, "home": home, "log": log_path}
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        stop_workers(home)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def wait_ready(page, timeout_ms: int = PAGE_TIMEOUT_MS) -> None:
-    """Synchronise as Streamlit's own e2e suite does: connected, script finished, no skeleton."""
-    page.wait_for_selector(
-        "[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=timeout_ms
-    )
-    page.wait_for_selector(
-        "[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms
-    )
-    page.wait_for_function(
-        "!document.querySelector('[data-testid=stSkeleton]')", timeout=timeout_ms
-    )
+    with app_server(home, demo_autotrain=True, serve=True) as running:
+        yield running
 
 
 def is_local(url: str, port: int) -> bool:
@@ -243,14 +149,13 @@ CLIPPED_HEADERS = """
 @pytest.fixture(scope="module")
 def visited(server) -> dict:
     """Open /data first, then every page from the sidebar; what each page showed and requested."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     from playwright.sync_api import expect
 
     expect.set_options(timeout=PAGE_TIMEOUT_MS)
     outside: list[str] = []
     found: dict = {"outside": outside, "pages": {}, "first_visit": {}}
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
 
         def guard(route) -> None:  # record and refuse anything not for the app itself
@@ -315,7 +220,6 @@ def visited(server) -> dict:
             raise
         finally:
             context.close()
-            browser.close()
     ARTIFACTS.mkdir(exist_ok=True)
     summary = {
         link: {k: v for k, v in seen.items() if k not in ("resources", "icons")}

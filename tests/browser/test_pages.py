@@ -7,33 +7,13 @@ its page to test-artifacts/ on failure.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from browsertools import ARTIFACTS, app_server, go_to, opened, requires_chromium, wait_ready
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the main flow's server helpers
-from test_main_flow import (
-    ARTIFACTS,
-    CHROMIUM,
-    PAGE_TIMEOUT_MS,
-    ROOT,
-    free_port,
-    go_to,
-    stop_workers,
-    wait_ready,
-)
-from test_main_flow import browser as browser
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.is_file(),
-    reason=f"{CHROMIUM} is missing (install Debian's chromium: make browser)",
-)
+pytestmark = requires_chromium
 
 SETUP = """
 import datetime as dt
@@ -60,85 +40,8 @@ with get_store().session() as session:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A Streamlit server on a free port, its workspace holding one tiny model and a cancelled job."""
-    import shutil
-    import signal
-    import urllib.request
-
-    home = tmp_path_factory.mktemp("dlcore-pages-")
-    env = {**os.environ, "DLCORE_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    env["DLCORE_DEMO_AUTOTRAIN"] = "0"
-    env.pop("DLCORE_DATABASE_URL", None)
-    subprocess.run(
-        [sys.executable, "-c", SETUP],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=240,
-        capture_output=True,
-    )
-    port = free_port()
-    log_path = home / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response,
-            ):
-                if response.read() == b"ok":
-                    break
-            assert time.monotonic() < deadline, "the server did not answer within 60 s"
-            time.sleep(0.2)
-        yield {"url": url, "home": home, "log": log_path}
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
-        stop_workers(home)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def opened(server, browser, name: str):
-    """A 1400 × 900 page on the app's home; its screenshot and the server log on failure."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
-    try:
-        page.goto(server["url"])
-        wait_ready(page)
-        yield page
-    except Exception:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"pages-{name}-failure.png"), full_page=True)
-        (ARTIFACTS / f"pages-{name}-server.log").write_bytes(Path(server["log"]).read_bytes())
-        raise
-    finally:
-        page.close()
+    with app_server(tmp_path_factory.mktemp("dlcore-pages-"), setup=SETUP) as running:
+        yield running
 
 
 def number_field(page, label: str):
@@ -256,7 +159,9 @@ def test_train_status_text_matches_each_job_and_cancel_is_fast(server, browser):
             timeout=30_000
         )
         took = time.monotonic() - asked
-        expect(selector).to_have_value(re.compile(r" · cancelled at epoch \d+ · "), timeout=30_000)
+        # the label follows on the page's next full run (which rebuilds the architecture preview:
+        # over 30 s at a load average of 12 on 2 cores)
+        expect(selector).to_have_value(re.compile(r" · cancelled at epoch \d+ · "), timeout=90_000)
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "cancel-latency-browser.txt").write_text(f"{took:.1f} s\n")
         assert took < 10.0, f"the page showed the cancel after {took:.1f} s"
