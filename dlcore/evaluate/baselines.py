@@ -150,6 +150,19 @@ def _target(task: str, y: np.ndarray) -> Any:
     return np.asarray(y).astype(int)
 
 
+# Test records a baseline predicts at once (each chunk is copied and transformed).
+PREDICT_CHUNK = 50_000
+
+
+def _predict_rows(task: str, model: Any, features: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """A baseline's output on the records at ``rows``, chunk by chunk (bounded copies)."""
+    chunks = [
+        _output(task, model, features.iloc[rows[i : i + PREDICT_CHUNK]])
+        for i in range(0, len(rows), PREDICT_CHUNK)
+    ]
+    return np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
+
+
 def _output(task: str, model: Any, x: pd.DataFrame) -> np.ndarray:
     if task == "binary":
         return model.predict_proba(x)[:, 1:2]
@@ -191,7 +204,7 @@ def fit_baselines(
         start = time.perf_counter()
         try:
             model.fit(features.iloc[fit_rows], _target(task, y[fit_rows]))
-            output = _output(task, model, features.iloc[test_rows])
+            output = _predict_rows(task, model, features, np.asarray(test_rows))
         except Exception as exc:  # a baseline is a reference, never a reason to fail training
             logger.warning("baseline could not be fitted (%s)", type(exc).__name__)
             return None, time.perf_counter() - start

@@ -217,8 +217,12 @@ def _training_molecules(result: TrainResult) -> dict[str, np.ndarray] | None:
 
 
 def _table_background(result: TrainResult, spec: ModelSpec) -> Any:
-    train_rows = result.data.features.iloc[result.split.train]
-    return train_rows.sample(min(BACKGROUND_ROWS, len(train_rows)), random_state=spec.seed)
+    """BACKGROUND_ROWS training records for SHAP: the rows DataFrame.sample would draw from the
+    training part, taken without copying the whole training part first (issue 15)."""
+    train = result.split.train
+    size = min(BACKGROUND_ROWS, len(train))
+    chosen = np.random.RandomState(spec.seed).choice(len(train), size=size, replace=False)
+    return result.data.features.iloc[train[chosen]]
 
 
 def _table_card(
