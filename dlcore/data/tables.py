@@ -119,7 +119,25 @@ def read_table(
     if table.frame.shape[1] > max_columns():
         raise _too_many_columns(name, table.frame.shape[1], max_columns())
     logger.info("read %s table: %d rows x %d columns", file_format, *table.frame.shape)
+    if table.frame.size >= 1_000_000:
+        release_free_memory()
     return table
+
+
+def release_free_memory() -> None:
+    """Give the heap's free pages back to the operating system (glibc's ``malloc_trim``):
+    parsing a large table leaves about its size of freed but retained heap (1,000,000 x 21:
+    133 MB, issue 15). Does nothing where the C library has no such call."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        pass
 
 
 def _read_bytes(

@@ -119,6 +119,10 @@ def train_and_register(
     result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
     if result.cancelled:
         return TrainOutcome(None, result, None)
+    if dataset.kind != "images" and len(result.data.y) >= 100_000:
+        from dlcore.data.tables import release_free_memory
+
+        release_free_memory()  # training's freed transients, before evaluation adds its own
     ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
     recalibrator, decision = calibrate_on_validation(result)
     report = evaluate_split(result, recalibrator)
