@@ -586,8 +586,23 @@ def target_labels(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         nonnull = values.dropna()
         if len(nonnull) and np.all(np.mod(nonnull.to_numpy(dtype=float), 1) == 0):
-            return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype("object")
-    return values.map(lambda v: None if pd.isna(v) else str(v).strip()).astype("object")
+            return _labels(values, lambda v: str(int(v)))
+    return _labels(values, lambda v: str(v).strip())
+
+
+def _labels(values: pd.Series, text: Any) -> pd.Series:
+    """``text(v)`` of each value as an object Series, missing values NaN (as ``map`` gives). A
+    target has few distinct values: each is converted once and shared, not once per record (a
+    million-record target made a million strings, issue 15)."""
+    present = values.notna().to_numpy()
+    # object columns may mix True and 1 (equal as keys, different as text): value by value
+    distinct = None if values.dtype == object else pd.unique(values[present])
+    if distinct is None or len(distinct) > 1000:  # or not a set of classes
+        return values.map(lambda v: None if pd.isna(v) else text(v)).astype("object")
+    codes = pd.Index(distinct).get_indexer(values)
+    names = np.array([text(v) for v in distinct] + [np.nan], dtype=object)
+    labels = names[np.where(present, codes, -1)]
+    return pd.Series(labels, index=values.index, dtype="object", name=values.name)
 
 
 def _class_sort_key(label: str) -> tuple[int, float | str]:
