@@ -48,10 +48,15 @@ class Dataset:
 
 
 def frame_fingerprint(frame: pd.DataFrame) -> str:
-    """A short content hash of a frame's column names and values."""
+    """A short content hash of a frame's column names and values.
+
+    Row hashes are computed 100,000 rows at a time (a row's hash depends on that row only, so
+    the digest is the same as over all rows at once) — bounded memory on a large table."""
     digest = hashlib.sha256()
     digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    for start in range(0, len(frame), 100_000):
+        rows = frame.iloc[start : start + 100_000]
+        digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
