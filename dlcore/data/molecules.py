@@ -58,7 +58,30 @@ DESCRIPTORS: dict[str, str] = {
     "HallKierAlpha": "Hall–Kier alpha",
     "Chi1v": "connectivity index chi1v",
     "Kappa2": "shape index kappa2",
+    "MinPartialCharge": "most negative partial charge (Gasteiger)",
+    "MaxPartialCharge": "most positive partial charge (Gasteiger)",
+    "MinAbsPartialCharge": "smallest absolute partial charge",
+    "MaxAbsPartialCharge": "largest absolute partial charge",
+    "ExactMolWt": "exact molecular weight",
+    "HeavyAtomMolWt": "heavy-atom molecular weight",
+    "NumValenceElectrons": "valence electrons",
+    "NumAliphaticRings": "aliphatic rings",
+    "NumSaturatedRings": "saturated rings",
+    "NumAromaticCarbocycles": "aromatic carbocycles",
+    "NumAromaticHeterocycles": "aromatic heterocycles",
+    "qed": "drug-likeness (QED)",
+    "Ipc": "information content (Ipc)",
 }
+
+
+def descriptor_label(name: str) -> str:
+    """What a chemist calls an RDKit descriptor ('MolLogP' → 'logP (Crippen)'; 'fr_COO' →
+    'fragment count COO'); other names as RDKit spells them."""
+    if name in DESCRIPTORS:
+        return DESCRIPTORS[name]
+    if name.startswith("fr_"):
+        return f"fragment count {name[3:]}"
+    return name
 
 
 FINGERPRINTS = ("count", "bits")
@@ -95,7 +118,7 @@ class MoleculeSettings:
     def names(self) -> list[str]:
         """The name of each element of the feature vector ('bit 17', 'molecular weight', ...)."""
         return [f"bit {i}" for i in range(self.n_bits)] + [
-            DESCRIPTORS.get(d, d) for d in self.descriptors
+            descriptor_label(d) for d in self.descriptors
         ]
 
     def to_dict(self) -> dict[str, Any]:

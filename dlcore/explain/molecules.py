@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from dlcore.data.molecules import (
-    DESCRIPTORS,
     MoleculeSettings,
     bit_environments,
+    descriptor_label,
     environment_atoms,
     environment_smiles,
 )
@@ -362,7 +362,7 @@ class MoleculeExplainer:
             )
             descriptors = pd.DataFrame(
                 {
-                    "descriptor": [DESCRIPTORS.get(d, d) for d in self.settings.descriptors],
+                    "descriptor": [descriptor_label(d) for d in self.settings.descriptors],
                     "value": descriptor_values,
                     "contribution": values[start + n_bits : stop],
                 }

@@ -111,6 +111,9 @@ def test_default_featurisation_counts_environments_and_reads_every_descriptor():
     assert settings.fingerprint == "count"
     assert settings.descriptors == [name for name, _ in Descriptors.descList]
     assert {"MolLogP", "TPSA", "fr_COO"} <= set(settings.descriptors)
+    names = settings.names()
+    assert len(set(names)) == len(names) == settings.width  # column names for the baselines
+    assert {"logP (Crippen)", "fragment count COO", "drug-likeness (QED)"} <= set(names)
     # decane: its CH2 environments occur several times, so a count beats a bit
     bits = featurise(["CCCCCCCCCC"], MoleculeSettings(n_bits=256, fingerprint="bits"))[0, :256]
     counts = featurise(["CCCCCCCCCC"], settings)[0, :256]
@@ -223,7 +226,7 @@ def test_expand_molecules_scales_descriptors_as_the_encoder_for_baselines():
     raw, kinds = expand_molecules(layout, features, {"smiles": "molecule"})
     scaled, _ = expand_molecules(layout, features, {"smiles": "molecule"}, np.arange(6))
     assert raw.shape == scaled.shape == (7, settings.width) and set(kinds.values()) == {"numeric"}
-    ipc = "smiles: Ipc"
+    ipc = "smiles: information content (Ipc)"
     assert raw[ipc].max() > 1e6  # C60 chain: an extreme raw value
     assert scaled[ipc].iloc[6] == pytest.approx(DESCRIPTOR_CLIP)  # clipped as the encoder does
     assert np.nanmax(np.abs(scaled.iloc[:, 64:].to_numpy())) <= DESCRIPTOR_CLIP
