@@ -64,8 +64,37 @@ def write_json(path: Path, payload: Any) -> None:
     as it is encoded (arrays one at a time): a split of a million records is not held whole."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, default=_json_default)
+        if isinstance(payload, dict) and any(_int_vector(v) for v in payload.values()):
+            _dump_with_vectors(payload, handle)
+        else:
+            json.dump(payload, handle, indent=2, default=_json_default)
     os.replace(tmp, path)
+
+
+def _int_vector(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu"
+
+
+def _dump_with_vectors(payload: dict[str, Any], handle: Any) -> None:
+    """``json.dump(payload, handle, indent=2)`` for a dict whose values include 1-D integer
+    arrays, each written 100,000 numbers at a time (the same text; no list of Python ints)."""
+    handle.write("{")
+    for i, (key, value) in enumerate(payload.items()):
+        handle.write(("," if i else "") + "\n  " + json.dumps(str(key)) + ": ")
+        if not _int_vector(value):
+            text = json.dumps(value, indent=2, default=_json_default)
+            handle.write(text.replace("\n", "\n  "))
+        elif not len(value):
+            handle.write("[]")
+        else:
+            handle.write("[")
+            for start in range(0, len(value), 100_000):
+                chunk = value[start : start + 100_000].tolist()
+                handle.write(("," if start else "") + ",".join(f"\n    {v}" for v in chunk))
+            handle.write("\n  ]")
+    handle.write("\n}" if payload else "}")
 
 
 def read_json(path: Path) -> Any:

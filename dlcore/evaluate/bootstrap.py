@@ -18,8 +18,8 @@ import numpy as np
 
 DEFAULT_RESAMPLES = 1000
 CONFIDENCE = 0.95
-# Cells (resamples x records) of draw counts made at once: ~30 MB of transient arrays per block.
-BLOCK_CELLS = 1 << 19
+# Cells (resamples x records) of draw counts made at once: ~15 MB of transient arrays per block.
+BLOCK_CELLS = 1 << 18
 
 
 @dataclass
