@@ -386,7 +386,8 @@ def predictions_for_export(
         if str(c).startswith(("probability_", "survival_at_", "relative_risk", "log_risk"))
     ]
     for column in rounded:
-        out[column] = pd.to_numeric(out[column], errors="coerce").round(digits)
+        # float64 first: a float32 0.738 is 0.73799998 however it is rounded
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64").round(digits)
     out.insert(0, "model_version", model_version)
     out.insert(0, "model_id", model_id)
     return out
