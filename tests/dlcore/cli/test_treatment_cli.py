@@ -4,43 +4,23 @@ arms' check, the trial's effect and the Qini areas in --json; bad treatment colu
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from apptools import cli_environment, run_cli
 
 from dlcore.data.synthetic import make_trial
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
-    out = dict(os.environ)
-    out["DLCORE_HOME"] = str(tmp_path_factory.mktemp("cli-treatment"))
-    out.pop("DLCORE_DATABASE_URL", None)
-    out["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return out
-
-
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dlcore", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return cli_environment(tmp_path_factory.mktemp("cli-treatment"))
 
 
 def test_train_with_treatment_reports_benefit_evaluation(env, tmp_path):
     frame, truth = make_trial(1500, seed=4)
     path = tmp_path / "trial.csv"
     frame.to_csv(path, index=False)
-    result = run(
+    result = run_cli(
         env, "train", "--data", str(path), "--target", "event", "--positive", "yes",
         "--treatment", "arm", "--epochs", "8", "--json",
     )  # fmt: skip
@@ -61,6 +41,6 @@ def test_train_with_a_one_arm_treatment_exits_2(env, tmp_path):
     frame["arm"] = "treated"
     path = tmp_path / "one_arm.csv"
     frame.to_csv(path, index=False)
-    result = run(env, "train", "--data", str(path), "--target", "event", "--treatment", "arm")
+    result = run_cli(env, "train", "--data", str(path), "--target", "event", "--treatment", "arm")
     assert result.returncode == 2
     assert "only one arm" in result.stderr and "at least two arms" in result.stderr
