@@ -44,7 +44,7 @@ def test_data_train_predict_explain_a_molecule(server, browser):
         expect(page.get_by_text("Molecules in 'SMILES'")).to_be_visible()
         expect(page.locator("[data-testid=stImage] img").first).to_be_visible()
 
-        # Train: two epochs through the page's worker job.
+        # Train: two epochs of one network through the page's worker job.
         go_to(page, "Train")
         page.get_by_role("combobox", name="Dataset").click()
         page.get_by_role("option", name=re.compile("^ESOL 200 molecules")).click()
@@ -52,6 +52,13 @@ def test_data_train_predict_explain_a_molecule(server, browser):
         epochs = page.get_by_label("Epochs (at most)")
         epochs.fill("2")
         epochs.press("Enter")
+        wait_ready(page)
+        # under 500 records cross-validation (10 more trainings) is on by default: this test is
+        # about the molecule path through the pages (cross-validation: tests/app/test_train_cv.py)
+        cross_validate = page.get_by_role("checkbox", name=re.compile("^Cross-validate first"))
+        expect(cross_validate).to_be_checked()
+        page.get_by_text("Cross-validate first").click()  # its input is hidden behind the label
+        expect(cross_validate).not_to_be_checked()
         wait_ready(page)
         # the architecture preview featurises the molecules first: slow on a busy machine
         page.get_by_role("button", name="Start training").click(timeout=TRAINING_TIMEOUT_MS)
