@@ -128,6 +128,18 @@ class UserRow(Base):
     last_login: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class BootstrapRow(Base):
+    """Things that happen once per workspace, each claimed by inserting its row: the primary key
+    lets one transaction in, so two processes creating the first account at the same moment
+    cannot both succeed (the claim and the account are inserted in one transaction)."""
+
+    __tablename__ = "bootstrap"
+
+    claim: Mapped[str] = mapped_column(String(40), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class AuditRow(Base):
     """Append-only: who did what, when, to which object and model version. Never patient values."""
 

@@ -12,9 +12,10 @@ import os
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from dlcore.errors import NotFoundError, UserError
+from dlcore.errors import NotFoundError, PermissionDeniedError, UserError
 from dlcore.governance.roles import (  # noqa: F401  (re-exported: the public names)
     AUTH_MODES,
     DEMO_ACCOUNT,
@@ -28,12 +29,19 @@ from dlcore.governance.roles import (  # noqa: F401  (re-exported: the public na
     auth_mode,
     may,
 )
-from dlcore.store import UserRow, get_store, utcnow
+from dlcore.store import BootstrapRow, UserRow, get_store, utcnow
 
 logger = logging.getLogger(__name__)
 
 _USERNAME = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
 MIN_PASSWORD = 10
+# The bootstrap claim of the first account: one row per workspace, ever (a primary key).
+FIRST_ACCOUNT = "first_account"
+
+
+class FirstAccountTakenError(PermissionDeniedError):
+    """An account was asked for without an acting account, as the workspace's first, but the
+    workspace has one (created before, or by another process a moment ago)."""
 
 
 def _audit(actor: Account, action: str, **fields: Any) -> None:
@@ -83,34 +91,36 @@ def create_user(
 
     The very first account of a workspace needs no actor (the first administrator is created
     from a form or the environment before anyone can sign in); its row names the new account.
-    Only the Argon2 hash of the password is stored. Raises PermissionDeniedError when accounts
-    exist and ``actor`` is not an admin; UserError for a taken or invalid username, an unknown
-    role or a short password.
+    It is claimed in the database (the bootstrap table's primary key, inserted in the account's
+    own transaction), so of several processes creating it at the same moment exactly one
+    succeeds. Only the Argon2 hash of the password is stored. Raises PermissionDeniedError when
+    accounts exist and ``actor`` is not an admin; FirstAccountTakenError (a UserError) when
+    accounts are on, no ``actor`` is given and the workspace already has an account (also when
+    another process created the first one a moment ago); UserError for a taken or invalid
+    username, an unknown role or a short password.
     """
-    first = actor is None and _current.get() is None and not has_accounts()
-    creator = None if first else acting(actor, "admin")
+    unsigned = actor is None and _current.get() is None
+    first = unsigned and not has_accounts()
+    creator: Account | None = None
+    if not first:
+        creator = _first_account_taken() if unsigned else acting(actor, "admin")
     username = (username or "").strip()
     _check_new(username, role, password)
     email = (email or "").strip().lower() or None
-    with get_store().session() as session:
-        if first and session.scalar(select(func.count()).select_from(UserRow)):
-            creator = acting(None, "admin")  # another first account was created meanwhile
-        if session.scalar(select(UserRow).where(func.lower(UserRow.username) == username.lower())):
-            raise UserError(
-                f"The username '{username}' is taken.",
-                expected="a new username",
-                fix="choose another",
-            )
-        session.add(
-            UserRow(
-                username=username,
-                role=role,
-                display_name=display_name.strip()[:120],
-                email=email,
-                password_hash=_hasher().hash(password) if password else None,
-            )
-        )
-        session.commit()
+    # Hashed before the transaction: no write lock is held for the hash's tens of milliseconds.
+    password_hash = _hasher().hash(password) if password else None
+    row = {
+        "username": username,
+        "role": role,
+        "display_name": display_name.strip()[:120],
+        "email": email,
+        "password_hash": password_hash,
+    }
+    if first and not _insert_user(row, claim=True):
+        creator = _first_account_taken()  # another process's first account committed meanwhile
+        first = False
+    if not first:
+        _insert_user(row, claim=False)
     logger.info("created a %s account", role)
     account = Account(username, role, display_name.strip()[:120], email)
     _audit(
@@ -121,6 +131,53 @@ def create_user(
         detail={"role": role},
     )
     return account
+
+
+def _insert_user(row: dict[str, Any], *, claim: bool) -> bool:
+    """Insert the account; with ``claim``, in the same transaction as the first account's
+    bootstrap claim. Returns False when the claim was already taken (nothing is inserted).
+
+    The claim is the transaction's first statement: on SQLite it takes the write lock before
+    anything is read (a transaction that had read first could not upgrade after another
+    writer's commit), on PostgreSQL a second inserter waits for the first and then fails on
+    the primary key.
+    """
+    username = row["username"]
+    taken = UserError(
+        f"The username '{username}' is taken.", expected="a new username", fix="choose another"
+    )
+    with get_store().session() as session:
+        if claim:
+            try:
+                session.execute(
+                    insert(BootstrapRow).values(claim=FIRST_ACCOUNT, username=username, at=utcnow())
+                )
+            except IntegrityError:
+                session.rollback()
+                return False
+        if session.scalar(select(UserRow).where(func.lower(UserRow.username) == username.lower())):
+            raise taken
+        session.add(UserRow(**row))
+        try:
+            session.commit()
+        except IntegrityError as exc:  # the same username created by another admin meanwhile
+            session.rollback()
+            raise taken from exc
+    return True
+
+
+def _first_account_taken() -> Account:
+    """An account asked for without an acting account when one exists (also the loser of the
+    first-account race): refused while accounts are on; with DLCORE_AUTH=none it acts as the
+    open demo admin, as every call without an account does there."""
+    if auth_mode() == "none":
+        return acting(None, "admin")
+    raise FirstAccountTakenError(
+        "A new account was asked for without a signed-in account, but this workspace already "
+        "has its first account (perhaps created by someone else a moment ago).",
+        expected="an admin signed in to add accounts (only the very first account needs none)",
+        fix="an account already exists; sign in as its admin to add accounts",
+    )
 
 
 def authenticate(username: str, password: str) -> Account | None:
@@ -310,11 +367,16 @@ def ensure_admin_from_environment() -> bool:
     )
     if has_accounts() or not username or not password:
         return False
-    create_user(
-        username,
-        "admin",
-        password,
-        display_name="Administrator",
-        email=os.environ.get("DLCORE_ADMIN_EMAIL"),
-    )
+    try:
+        create_user(
+            username,
+            "admin",
+            password,
+            display_name="Administrator",
+            email=os.environ.get("DLCORE_ADMIN_EMAIL"),
+        )
+    except UserError:
+        if has_accounts():  # another process starting at the same moment created it
+            return False
+        raise
     return True

@@ -244,3 +244,65 @@ def test_heartbeats_are_judged_by_the_servers_clock_across_skewed_hosts(on_postg
         error = session.scalar(select(JobRow.error).where(JobRow.id == silent))
     assert status == {live: "running", silent: "failed", queued: "queued"}
     assert "heartbeat" in error
+
+
+def test_twelve_racers_for_the_first_account_one_wins_on_postgres(on_postgres, monkeypatch):
+    """The bootstrap claim is a primary key: on PostgreSQL a second inserter waits for the
+    first's transaction, then fails on it; exactly one first account, one creation audited."""
+    from dlcore.errors import UserError
+    from dlcore.governance import accounts
+    from dlcore.governance.accounts import FirstAccountTakenError, create_user
+    from dlcore.governance.audit import verify_chain
+
+    monkeypatch.setenv("DLCORE_AUTH", "local")
+    saw_none: list[bool] = []  # racers whose check found no account: they raced for the claim
+    check = accounts.has_accounts
+
+    def recorded_check() -> bool:
+        seen = check()
+        saw_none.append(not seen)
+        return seen
+
+    monkeypatch.setattr(accounts, "has_accounts", recorded_check)
+    with on_postgres.session() as session:
+        session.execute(text("DELETE FROM users"))
+        session.execute(text("DELETE FROM bootstrap"))
+        session.commit()
+    racers = 12
+    barrier = threading.Barrier(racers)
+    outcomes: dict[int, BaseException | None] = {}
+
+    def racer(i: int) -> None:
+        barrier.wait()
+        try:
+            create_user(f"pgadmin{i}", "admin", "first admin passphrase")
+            outcomes[i] = None
+        except UserError as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    created = [i for i, outcome in outcomes.items() if outcome is None]
+    refused = [outcome for outcome in outcomes.values() if outcome is not None]
+    assert len(created) == 1 and len(refused) == racers - 1, outcomes
+    assert sum(saw_none) >= 2, saw_none  # a real race: several got past the check
+    print(f"{sum(saw_none)} of {racers} racers saw no account; 1 created, {len(refused)} refused")
+    assert all(isinstance(r, FirstAccountTakenError) for r in refused), refused
+    assert all("sign in as its admin to add accounts" in str(r) for r in refused)
+    winner = f"pgadmin{created[0]}"
+    with on_postgres.session() as session:
+        users = session.execute(text("SELECT username FROM users")).scalars().all()
+        claims = session.execute(text("SELECT claim, username FROM bootstrap")).all()
+        creations = session.execute(
+            text(
+                "SELECT username, object_id FROM audit WHERE action = 'user_create' "
+                "AND object_id LIKE 'pgadmin%'"
+            )
+        ).all()
+    assert users == [winner]
+    assert [tuple(c) for c in claims] == [("first_account", winner)]
+    assert [tuple(c) for c in creations] == [(winner, winner)]
+    assert verify_chain().ok

@@ -143,3 +143,50 @@ def test_the_first_account_needs_no_actor_and_only_the_first(isolated_workspace,
         create_user("second", "admin", PASSWORD)
     trail = _trail()
     assert list(trail["who"]) == ["first.admin"] and list(trail["action"]) == ["user_create"]
+
+
+def test_a_first_account_created_meanwhile_refuses_the_second_clearly(
+    isolated_workspace, monkeypatch
+):
+    """The race's loser, made deterministic: it saw no account (its check ran before the
+    winner's commit), then the database's bootstrap claim refuses it."""
+    from sqlalchemy import text
+
+    from dlcore.governance import accounts
+    from dlcore.store import get_store
+
+    monkeypatch.setenv("DLCORE_AUTH", "local")
+    create_user("first.admin", "admin", PASSWORD)
+    monkeypatch.setattr(accounts, "has_accounts", lambda: False)  # the stale check
+    with pytest.raises(accounts.FirstAccountTakenError) as refused:
+        create_user("second.admin", "admin", PASSWORD)
+    assert refused.value.fix == "an account already exists; sign in as its admin to add accounts"
+    assert "first account" in refused.value.received and "admin signed in" in refused.value.expected
+    with get_store().engine.connect() as connection:
+        users = connection.execute(text("SELECT username FROM users")).scalars().all()
+        claims = connection.execute(text("SELECT claim, username FROM bootstrap")).all()
+    assert users == ["first.admin"]
+    assert [tuple(c) for c in claims] == [("first_account", "first.admin")]
+    trail = _trail()
+    assert list(trail["action"]) == ["user_create"] and list(trail["who"]) == ["first.admin"]
+    # Without accounts (DLCORE_AUTH=none) the loser acts as the open demo admin, as any later
+    # call without an account does.
+    monkeypatch.setenv("DLCORE_AUTH", "none")
+    create_user("third", "clinician", PASSWORD)
+    assert list(_trail()["who"]) == ["first.admin", "demo"]
+
+
+def test_a_workspace_from_before_the_bootstrap_table_gets_it_on_open(
+    isolated_workspace, monkeypatch
+):
+    from sqlalchemy import inspect, text
+
+    from dlcore.store import get_store, reset_stores
+
+    with get_store().engine.begin() as connection:
+        connection.execute(text("DROP TABLE bootstrap"))
+    reset_stores()
+    assert "bootstrap" in inspect(get_store().engine).get_table_names()
+    monkeypatch.setenv("DLCORE_AUTH", "local")
+    create_user("first.admin", "admin", PASSWORD)
+    assert authenticate("first.admin", PASSWORD).role == "admin"
