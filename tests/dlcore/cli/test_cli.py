@@ -37,7 +37,9 @@ _json_line = json_line
 
 @pytest.fixture(scope="module")
 def trained(cli_env) -> dict:
-    result = _run(cli_env, "train", "--data", "demo:breast_cancer", "--epochs", "40", "--json")
+    # The defaults for this size (an ensemble of 5 networks), 10 epochs each: AUC 0.996 as after
+    # 40 (measured), for a quarter of the fit time (41 s instead of 108 s at a load of 20).
+    result = _run(cli_env, "train", "--data", "demo:breast_cancer", "--epochs", "10", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     return _json_line(result)
 
@@ -86,7 +88,8 @@ def test_train_acceptance(trained):
     assert trained["model_id"].startswith("m-")
     assert trained["task"] == "binary"
     assert trained["metrics"]["roc_auc"] >= 0.97
-    assert 1 <= trained["epochs_run"] <= 40
+    assert 1 <= trained["epochs_run"] <= 10
+    assert trained["timings"]["ensemble_members"] == 5  # the default for under 1,000 records
     assert 1 <= trained["best_epoch"] <= trained["epochs_run"]
     assert trained["split"] == {"train": 341, "validation": 114, "test": 114}
 
