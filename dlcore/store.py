@@ -380,18 +380,31 @@ _SERVER_NOW = {"postgresql": "timezone('UTC', now())"}
 
 
 def db_now_sql(engine: Engine) -> str:
-    """SQL for 'now' when writing or judging a heartbeat: the database server's clock where the
-    database is a server that workers on several hosts share (PostgreSQL), so hosts whose clocks
-    disagree judge a heartbeat alike; else the bound parameter ``:now`` (SQLite: every reader
-    and writer runs on the one machine that holds the file, with its one clock)."""
+    """SQL for 'now' when writing or judging a job's times (created, started, finished, its
+    heartbeat): the database server's clock where the database is a server that workers on
+    several hosts share (PostgreSQL), so hosts whose clocks disagree judge a heartbeat alike
+    and a job's times and durations agree whichever host wrote them; else the bound parameter
+    ``:now`` (SQLite: every reader and writer runs on the one machine that holds the file, with
+    its one clock)."""
     return _SERVER_NOW.get(engine.dialect.name, ":now")
 
 
 def db_now(engine: Engine) -> Any:
-    """The heartbeat's 'now' for an ORM update: the server's clock as an SQL expression on
-    PostgreSQL, this process's UTC time elsewhere (see db_now_sql)."""
+    """'Now' for a job's times in an ORM insert or update: the server's clock as an SQL
+    expression on PostgreSQL, this process's UTC time elsewhere (see db_now_sql)."""
     sql = _SERVER_NOW.get(engine.dialect.name)
     return literal_column(sql, type_=DateTime) if sql else utcnow()
+
+
+def db_clock(engine: Engine) -> dt.datetime:
+    """'Now' by the clock db_now writes with, as a value: the database server's (one query) on
+    PostgreSQL, this process's UTC time elsewhere. For comparing with the times a job's rows
+    carry (its age, a running job's elapsed time) on a host whose own clock may be off."""
+    sql = _SERVER_NOW.get(engine.dialect.name)
+    if sql is None:
+        return utcnow()
+    with engine.connect() as connection:
+        return connection.scalar(text(f"SELECT {sql}"))
 
 
 def reap_stale_jobs(engine: Engine, stale_after_s: float | None = None) -> int:

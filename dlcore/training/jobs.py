@@ -38,6 +38,7 @@ from dlcore.store import (
     HEARTBEAT_S,
     JobEventRow,
     JobRow,
+    db_clock,
     db_now,
     db_now_sql,
     get_store,
@@ -94,6 +95,9 @@ class JobInfo:
     pid: int | None = None
     host: str | None = None
     heartbeat: dt.datetime | None = None
+    # When the row was read, by the clock its times were written with (the database server's
+    # on PostgreSQL): a running job's elapsed time does not depend on this host's clock.
+    read_at: dt.datetime | None = None
 
     @property
     def is_active(self) -> bool:
@@ -103,11 +107,11 @@ class JobInfo:
     def elapsed_s(self) -> float:
         if self.started is None:
             return 0.0
-        end = self.finished or utcnow()
+        end = self.finished or self.read_at or utcnow()
         return max(0.0, (end - self.started).total_seconds())
 
 
-def _info(row: JobRow) -> JobInfo:
+def _info(row: JobRow, read_at: dt.datetime | None = None) -> JobInfo:
     return JobInfo(
         id=row.id,
         kind=row.kind,
@@ -126,6 +130,7 @@ def _info(row: JobRow) -> JobInfo:
         pid=row.pid,
         host=row.host,
         heartbeat=row.heartbeat,
+        read_at=read_at,
     )
 
 
@@ -297,6 +302,7 @@ def submit_training(
         session.add(
             JobRow(
                 id=job_id,
+                created=db_now(get_store().engine),  # the clock every host's job times use
                 kind="train",
                 title=title or name or f"Train on {dataset.name}",
                 status=QUEUED,
@@ -337,8 +343,9 @@ def _job_row(session: Any, job_id: str) -> JobRow:
 
 def get_job(job_id: str) -> JobInfo:
     """A job by id. Raises NotFoundError when it does not exist."""
+    now = db_clock(get_store().engine)
     with get_store().session() as session:
-        return _info(_job_row(session, job_id))
+        return _info(_job_row(session, job_id), now)
 
 
 def list_jobs(limit: int = 20, *, active_only: bool = False) -> list[JobInfo]:
@@ -346,8 +353,9 @@ def list_jobs(limit: int = 20, *, active_only: bool = False) -> list[JobInfo]:
     query = select(JobRow).order_by(JobRow.created.desc(), JobRow.id.desc()).limit(limit)
     if active_only:
         query = query.where(JobRow.status.in_(ACTIVE))
+    now = db_clock(get_store().engine)
     with get_store().session() as session:
-        return [_info(r) for r in session.scalars(query).all()]
+        return [_info(r, now) for r in session.scalars(query).all()]
 
 
 def search_leaderboard(job_id: str) -> list[dict[str, Any]]:
@@ -395,11 +403,11 @@ def cancel_job(job_id: str) -> JobInfo:
             if row.status == QUEUED:
                 row.status, row.finished, row.error = (
                     CANCELLED,
-                    utcnow(),
+                    db_now(get_store().engine),
                     "cancelled before it started",
                 )
             session.commit()
-        job = _info(row)
+        job = _info(row, db_clock(get_store().engine))
     if job.status == RUNNING:
         timer = threading.Timer(CANCEL_GRACE_S, _terminate_if_still_running, args=(job_id,))
         timer.daemon = True
@@ -428,7 +436,8 @@ def reap_jobs(
     marked = reap_stale_jobs(get_store().engine)
     host = this_host()
     for job in list_jobs(limit=1000, active_only=True):
-        if job.pid is None and (utcnow() - job.created).total_seconds() < LAUNCH_GRACE_S:
+        now = job.read_at or utcnow()  # the clock the job's times were written with
+        if job.pid is None and (now - job.created).total_seconds() < LAUNCH_GRACE_S:
             continue  # being submitted: the row is written before its worker is launched
         if job.host not in (None, host):
             continue  # another machine's worker: its heartbeat says whether it lives
@@ -439,7 +448,7 @@ def reap_jobs(
             result = session.execute(
                 update(JobRow)
                 .where(JobRow.id == job.id, JobRow.status.in_(ACTIVE))
-                .values(status=status, error=reason, finished=utcnow())
+                .values(status=status, error=reason, finished=db_now(get_store().engine))
             )
             session.commit()
             marked += result.rowcount or 0
@@ -475,29 +484,29 @@ def _claim(job_id: str, pid: int) -> bool:
     One UPDATE statement, so two workers can never both take the last slot (SQLite serialises it).
     """
     limit = get_settings().max_concurrent_jobs
-    beat = db_now_sql(get_store().engine)  # the clock every host judges heartbeats by
+    now = db_now_sql(get_store().engine)  # the clock every host's job times and heartbeats use
     statement = text(
-        f"UPDATE jobs SET status = :running, started = :now, heartbeat = {beat}, pid = :pid, "
+        f"UPDATE jobs SET status = :running, started = {now}, heartbeat = {now}, pid = :pid, "
         "host = :host "
         "WHERE id = :job_id AND status = :queued AND cancel_requested = :false "
         "AND (SELECT COUNT(*) FROM jobs WHERE status = :running) < :limit "
         "AND NOT EXISTS (SELECT 1 FROM jobs AS older WHERE older.status = :queued "
         "AND (older.created < jobs.created OR (older.created = jobs.created AND older.id < jobs.id)))"
-    ).bindparams(bindparam("now", type_=DateTime))
+    )
+    params: dict[str, Any] = {
+        "running": RUNNING,
+        "queued": QUEUED,
+        "pid": pid,
+        "host": this_host(),
+        "job_id": job_id,
+        "limit": limit,
+        "false": False,
+    }
+    if now == ":now":  # SQLite: this process's clock, the one machine's
+        statement = statement.bindparams(bindparam("now", type_=DateTime))
+        params["now"] = utcnow()
     with get_store().session() as session:
-        result = session.execute(
-            statement,
-            {
-                "running": RUNNING,
-                "queued": QUEUED,
-                "now": utcnow(),
-                "pid": pid,
-                "host": this_host(),
-                "job_id": job_id,
-                "limit": limit,
-                "false": False,
-            },
-        )
+        result = session.execute(statement, params)
         session.commit()
         return (result.rowcount or 0) == 1
 
@@ -540,6 +549,7 @@ class _ProgressWriter:
                 session.add(
                     JobEventRow(
                         job_id=self.job_id,
+                        created=db_now(get_store().engine),
                         kind=event.kind,
                         epoch=event.epoch,
                         payload={
@@ -557,6 +567,7 @@ class _ProgressWriter:
             session.add(
                 JobEventRow(
                     job_id=self.job_id,
+                    created=db_now(get_store().engine),
                     kind="trial",
                     epoch=int(payload.get("epoch") or 0),
                     payload=payload,
@@ -581,7 +592,7 @@ class _ProgressWriter:
 
 
 def _finish(job_id: str, **values: Any) -> None:
-    values.setdefault("finished", utcnow())
+    values.setdefault("finished", db_now(get_store().engine))
     with get_store().session() as session:
         session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
         session.commit()

@@ -32,7 +32,7 @@ from sqlalchemy import update
 
 from dlcore.config import get_settings
 from dlcore.errors import ConfigError
-from dlcore.store import JobRow, get_store, utcnow
+from dlcore.store import JobRow, db_now, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def mark_lost(job_id: str, reason: str) -> bool:
         result = session.execute(
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.status.in_(("queued", "running")))
-            .values(status="failed", error=reason, finished=utcnow())
+            .values(status="failed", error=reason, finished=db_now(get_store().engine))
         )
         session.commit()
         return bool(result.rowcount)

@@ -306,3 +306,77 @@ def test_twelve_racers_for_the_first_account_one_wins_on_postgres(on_postgres, m
     assert [tuple(c) for c in claims] == [("first_account", winner)]
     assert [tuple(c) for c in creations] == [(winner, winner)]
     assert verify_chain().ok
+
+
+def test_job_times_are_the_servers_clock_on_skewed_hosts(on_postgres, monkeypatch, breast_cancer):
+    """A job submitted and claimed on a host whose clock runs 10 minutes fast and finished on
+    one 10 minutes slow: created, started and finished are the server's time, the launch grace
+    holds, and the durations shown are the true, non-negative ones."""
+    import dlcore.store
+    from dlcore.data.catalog import ensure_saved
+    from dlcore.models.spec import default_spec
+    from dlcore.store import JobEventRow, JobRow, utcnow
+    from dlcore.training import jobs
+
+    class NoWorker:
+        """The local backend, without starting a worker (the times are the point)."""
+
+        name = "local"
+
+        def launch(self, job_id: str) -> int | None:
+            return None
+
+        def is_alive(self, job) -> bool:
+            return False
+
+        def terminate(self, job) -> None:
+            pass
+
+    def server_now() -> dt.datetime:
+        with on_postgres.engine.connect() as connection:
+            return connection.scalar(text("SELECT timezone('UTC', now())"))
+
+    def host_clock(offset: dt.timedelta) -> None:
+        for module in (jobs, dlcore.store):
+            monkeypatch.setattr(module, "utcnow", lambda: true_utcnow() + offset)
+        for column in (JobRow.__table__.c.created, JobEventRow.__table__.c.created):
+            monkeypatch.setattr(column.default, "arg", lambda _context: true_utcnow() + offset)
+
+    def near_server(moment: dt.datetime | None) -> bool:
+        return moment is not None and abs((moment - server_now()).total_seconds()) < 5
+
+    with on_postgres.session() as session:
+        session.execute(text("DELETE FROM job_events"))
+        session.execute(text("DELETE FROM jobs"))
+        session.commit()
+    monkeypatch.setitem(jobs._backends, "local", NoWorker())
+    true_utcnow, skew = utcnow, dt.timedelta(minutes=10)
+    dataset_id = ensure_saved(breast_cancer)
+    spec = default_spec(breast_cancer.task, len(breast_cancer.frame))
+
+    host_clock(+skew)  # the app's host, 10 minutes fast
+    job_id = jobs.submit_training(dataset_id, spec, name="skewed", backend="local")
+    cancelled = jobs.submit_training(dataset_id, spec, name="cancelled", backend="local")
+    queued = jobs.get_job(job_id)
+    assert near_server(queued.created) and queued.read_at is not None
+    assert jobs.reap_jobs() == 0  # just submitted (no pid yet): inside the launch grace
+    assert jobs.get_job(job_id).status == "queued"
+    assert jobs._claim(job_id, 4242)
+    running = jobs.get_job(job_id)
+    assert near_server(running.started) and running.started >= running.created
+    assert 0.0 <= running.elapsed_s < 5, running.elapsed_s  # not the host's 600 s
+    stopped = jobs.cancel_job(cancelled)
+    assert stopped.status == "cancelled" and near_server(stopped.finished)
+
+    host_clock(-skew)  # the worker's host, 10 minutes slow
+    jobs._finish(job_id, status="succeeded")
+    done = jobs.get_job(job_id)
+    assert near_server(done.finished) and done.finished >= done.started
+    assert 0.0 <= done.elapsed_s < 5, done.elapsed_s
+    listed = {j.id: j for j in jobs.list_jobs()}
+    assert listed[job_id].elapsed_s == done.elapsed_s
+    assert [j.id for j in jobs.list_jobs()] == [cancelled, job_id]  # newest first, server time
+    print(
+        f"hosts ±10 min: created→started {(done.started - done.created).total_seconds():.2f} s, "
+        f"duration {done.elapsed_s:.2f} s, finished {(server_now() - done.finished).total_seconds():.2f} s ago"
+    )
