@@ -233,3 +233,48 @@ def test_expand_molecules_scales_descriptors_as_the_encoder_for_baselines():
     weight = scaled["smiles: molecular weight"].iloc[:6]
     assert np.median(weight) == pytest.approx(0.0, abs=1e-6)  # centred on the fitted rows
     assert np.array_equal(raw.iloc[:, :64].to_numpy(), scaled.iloc[:, :64].to_numpy())
+
+
+def test_descriptors_are_cached_per_molecule_and_bounded(monkeypatch):
+    from dlcore.data import molecules
+
+    settings = MoleculeSettings(descriptors=["MolWt", "qed", "Ipc"])
+    smiles = ["CCO", "c1ccccc1O", "CCO", "", "not chemistry", "OC(=O)c1ccccc1Cl"]
+    molecules._descriptor_cache.clear()
+    first = molecules.descriptors(smiles, settings)
+    assert first.dtype == np.float32 and first.shape == (6, 3)
+    assert first[0, 0] == pytest.approx(46.07, abs=0.01)  # ethanol's molecular weight
+    assert np.array_equal(first[0], first[2])
+    assert np.isnan(first[3]).all() and np.isnan(first[4]).all()
+    assert len(molecules._descriptor_cache) == 3  # each valid molecule computed and kept once
+
+    calls = []
+    real = molecules._rdkit
+
+    def counting():
+        chem = real()
+
+        class Counting:
+            def __getattr__(self, name):
+                return getattr(chem, name)
+
+            @staticmethod
+            def MolFromSmiles(text):
+                calls.append(text)
+                return chem.MolFromSmiles(text)
+
+        return Counting()
+
+    monkeypatch.setattr(molecules, "_rdkit", counting)
+    again = molecules.descriptors(smiles, settings)
+    np.testing.assert_array_equal(again, first)
+    assert calls == ["not chemistry"]  # the valid molecules came from the cache
+    again[0] = 0.0  # the caller's copy, not the cache's
+    np.testing.assert_array_equal(molecules.descriptors(["CCO"], settings)[0], first[0])
+    # another descriptor list is another key
+    assert molecules.descriptors(["CCO"], MoleculeSettings(descriptors=["MolWt"])).shape == (1, 1)
+
+    monkeypatch.setattr(molecules, "DESCRIPTOR_CACHE_ROWS", 2)
+    molecules.descriptors(["C", "CC", "CCC", "CCCC"], settings)
+    assert len(molecules._descriptor_cache) == 2
+    assert ((tuple(settings.descriptors), "CCCC")) in molecules._descriptor_cache
