@@ -301,6 +301,9 @@ def run_search(
                 random_state=seed,
             ),
             time_budget_s=minutes * 60.0,
+            # a trial after the first on a worker reuses its process: TensorFlow is imported once
+            # per worker, not once per trial (each trial seeds itself, so results do not change)
+            reuse_actors=True,
         ),
         run_config=tune.RunConfig(
             name=f"search-{int(time.time())}",

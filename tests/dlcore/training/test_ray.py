@@ -11,25 +11,49 @@ import pytest
 ray = pytest.importorskip("ray")
 
 
+# The head declares a killed node dead after 3 failed health checks 0.5 s apart (Ray's default:
+# 5 checks 3 s apart, 15 s). A killed raylet refuses the check at once; a live one, however
+# loaded, has 10 s per check (Ray's default), so a busy machine does not lose a node. Until the
+# dead node is declared dead, wait_for_nodes() waits for it to go, and its replacement with it.
+QUICK = {
+    "health_check_period_ms": 500,
+    "health_check_failure_threshold": 3,
+    "health_check_initial_delay_ms": 1000,
+}
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    """A head node (1 CPU) and a worker node (1 CPU, a 'ward' resource), connected."""
+    """A head node (1 CPU) and a worker node (1 CPU, a 'ward' resource), connected.
+
+    One cluster for the module (starting one takes 5–10 s). Tests that kill the worker node do
+    not replace it: the ``worker_node`` fixture does, only for a test that needs it after.
+    """
     from ray.cluster_utils import Cluster
 
     from dlcore.training import jobs
 
     if ray.is_initialized():
         ray.shutdown()
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    worker = cluster.add_node(num_cpus=1, resources={"ward": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "_system_config": QUICK})
+    cluster.add_node(num_cpus=1, resources={"ward": 1})
     cluster.wait_for_nodes()
     os.environ["RAY_ADDRESS"] = cluster.address
     jobs._backends.pop("ray", None)
-    yield cluster, worker
+    yield cluster
     jobs._backends.pop("ray", None)
     os.environ.pop("RAY_ADDRESS", None)
     ray.shutdown()
     cluster.shutdown()
+
+
+@pytest.fixture
+def worker_node(cluster):
+    """The cluster's live worker node (1 CPU, 'ward'): a new one if a test before killed it."""
+    if not cluster.worker_nodes:
+        cluster.add_node(num_cpus=1, resources={"ward": 1})
+        cluster.wait_for_nodes()
+    return next(iter(cluster.worker_nodes))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +80,7 @@ def test_an_unreachable_ray_address_is_refused_with_the_address_and_how_to_start
     assert "127.0.0.1:1" in text and "ray start --head" in text
 
 
-def test_jobs_from_the_apps_api_run_on_both_nodes(cluster, dataset_id, monkeypatch):
+def test_jobs_from_the_apps_api_run_on_both_nodes(worker_node, dataset_id, monkeypatch):
     from dlcore.training.jobs import get_job, submit_training, wait_for_job
 
     monkeypatch.setenv("DLCORE_MAX_CONCURRENT_JOBS", "2")
@@ -71,25 +95,6 @@ def test_jobs_from_the_apps_api_run_on_both_nodes(cluster, dataset_id, monkeypat
     assert len(hosts) == 2 and all("/ray-" in h for h in hosts)
     assert all(get_job(job_id).backend == "ray" for job_id in ids)
     reset_settings()
-
-
-def test_a_job_whose_node_dies_is_marked_failed_with_the_reason(cluster, dataset_id, monkeypatch):
-    from dlcore.training.jobs import RUNNING, get_job, submit_training, wait_for_job
-
-    ray_cluster, worker = cluster
-    monkeypatch.setenv("DLCORE_RAY_RESOURCES", '{"ward": 1}')  # runs on the worker node
-    job_id = submit_training(dataset_id, _spec(epochs=400), name="doomed", backend="ray")
-    deadline = time.monotonic() + 120
-    while get_job(job_id).status != RUNNING and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert get_job(job_id).status == RUNNING
-    ray_cluster.remove_node(worker, allow_graceful=False)
-    job = wait_for_job(job_id, timeout_s=90)
-    # a new worker node for the tests after this one
-    ray_cluster.add_node(num_cpus=1, resources={"ward": 1})
-    ray_cluster.wait_for_nodes()
-    assert job.status == "failed"
-    assert "Ray task" in (job.error or "")
 
 
 def test_a_budget_that_allows_no_trial_is_refused():
@@ -110,7 +115,7 @@ def test_the_command_line_refuses_a_search_budget_of_zero(capsys):
 
 
 def test_a_search_job_shows_its_trials_as_a_leaderboard_and_registers_the_choice(
-    cluster, dataset_id
+    worker_node, dataset_id
 ):
     from dlcore.registry import get_card
     from dlcore.training.jobs import search_leaderboard, submit_training, wait_for_job
@@ -139,7 +144,26 @@ def test_a_search_job_shows_its_trials_as_a_leaderboard_and_registers_the_choice
     )
 
 
-def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one(cluster):
+def test_a_job_whose_node_dies_is_marked_failed_with_the_reason(
+    cluster, worker_node, dataset_id, monkeypatch
+):
+    from dlcore.training.jobs import RUNNING, get_job, submit_training, wait_for_job
+
+    monkeypatch.setenv("DLCORE_RAY_RESOURCES", '{"ward": 1}')  # runs on the worker node
+    job_id = submit_training(dataset_id, _spec(epochs=400), name="doomed", backend="ray")
+    deadline = time.monotonic() + 120
+    while get_job(job_id).status != RUNNING and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert get_job(job_id).status == RUNNING
+    cluster.remove_node(worker_node, allow_graceful=False)
+    job = wait_for_job(job_id, timeout_s=90)
+    assert job.status == "failed"
+    assert "Ray task" in (job.error or "")
+
+
+def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one(
+    cluster, worker_node
+):
     """Trials need the worker node's 'ward' resource, so they run there one after another; the
     node is killed while trial 2 trains. Trial 1 is kept with its score; trial 2 is reported
     lost, and is not chosen."""
@@ -147,7 +171,6 @@ def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one
     from dlcore.models.spec import ModelSpec
     from dlcore.training.search import run_search
 
-    ray_cluster, _ = cluster
     running: list[int] = []  # the search's callbacks are pickled: the killer is a thread here
     killed: list[int] = []
 
@@ -156,7 +179,7 @@ def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one
         while 2 not in running and time.monotonic() < deadline:
             time.sleep(0.05)
         killed.append(2)
-        ray_cluster.remove_node(next(iter(ray_cluster.worker_nodes)), allow_graceful=False)
+        cluster.remove_node(worker_node, allow_graceful=False)
 
     killer = threading.Thread(target=kill_during_trial_2, daemon=True)
     killer.start()
@@ -171,9 +194,6 @@ def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one
         resources={"ward": 1},
     )
     killer.join(timeout=5)
-    # a new worker node for the tests after this one (Ray starts nodes from the main thread)
-    ray_cluster.add_node(num_cpus=1, resources={"ward": 1})
-    ray_cluster.wait_for_nodes()
     assert killed == [2]
     assert found.lost == [2]
     assert [t.status for t in found.trials] == ["finished", "lost"]
