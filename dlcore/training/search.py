@@ -3,9 +3,11 @@ machine's) CPUs, stopped early by ASHA, chosen on the validation split only.
 
 Every trial trains through the one training path (``dlcore.training.fit.train``) on the same
 seeded split, reporting its validation loss (a proper scoring rule: it rewards calibrated
-probabilities as well as discrimination) at each epoch. The test split is touched once, by the
-chosen settings, in ``search_and_register``; the card records the search: space, trials, budget
-and the chosen settings. The default settings are always the first trial, so the search can only
+probabilities as well as discrimination) at each epoch, and for a binary outcome the validation
+AUC of its best epoch (reported beside the loss, never chosen on). The test split is touched
+once, by the chosen settings, in ``search_and_register``; the card records the search: space,
+trials, budget, the chosen settings and the validation loss and AUC of the chosen and the
+default settings. The default settings are always the first trial, so the search can only
 improve on them on the validation split.
 """
 
@@ -65,13 +67,15 @@ IMAGE_SPACE: dict[str, Any] = {
 
 @dataclass
 class SearchTrial:
-    """One trial: its number, settings, best validation loss, epochs run and how it ended."""
+    """One trial: its number, settings, best validation loss, epochs run and how it ended;
+    ``val_auc`` is the validation AUC of the best-loss epoch (binary outcomes, else None)."""
 
     number: int
     settings: dict[str, Any]
     val_loss: float | None
     epochs: int
     status: str  # finished | stopped early | lost
+    val_auc: float | None = None
 
 
 @dataclass
@@ -89,11 +93,20 @@ class SearchResult:
     scheduler: str = "ASHA (asynchronous successive halving)"
     selected_on: str = "validation loss (validation split only; test split untouched)"
     lost: list[int] = field(default_factory=list)
+    # binary outcomes: the validation AUC of the chosen trial and of the default settings
+    best_val_auc: float | None = None
+    default_val_auc: float | None = None
 
     def leaderboard(self) -> list[dict[str, Any]]:
         """Trials best first (lost ones last): what a page or the CLI shows."""
         rows = [
-            {"trial": t.number, "val_loss": t.val_loss, "epochs": t.epochs, "status": t.status}
+            {
+                "trial": t.number,
+                "val_loss": t.val_loss,
+                "val_auc": t.val_auc,
+                "epochs": t.epochs,
+                "status": t.status,
+            }
             | {k: _shown(v) for k, v in t.settings.items()}
             for t in self.trials
         ]
@@ -112,6 +125,8 @@ class SearchResult:
             "chosen_settings": self.best_settings,
             "best_val_loss": self.best_val_loss,
             "default_val_loss": self.default_val_loss,
+            "best_val_auc": self.best_val_auc,
+            "default_val_auc": self.default_val_auc,
             "trials": [asdict(t) for t in self.trials],
         }
 
@@ -160,19 +175,45 @@ def _domain(tune: Any, entry: tuple) -> Any:
     return tune.loguniform(entry[1], entry[2])
 
 
-def _trial(
+class BestEpoch:
+    """A trial's score so far, fed each epoch's Keras logs: the lowest validation loss and the
+    validation AUC of that same epoch (binary outcomes: Keras' AUC metric, 200 thresholds).
+
+    Early stopping restores the best-loss epoch's weights, so that epoch's AUC is the one the
+    trial's network has; the highest AUC of any epoch would flatter it.
+    """
+
+    def __init__(self) -> None:
+        self.loss = math.inf
+        self.auc: float | None = None
+
+    def update(self, logs: dict[str, Any]) -> dict[str, float]:
+        """Take one epoch's logs; return what the trial reports to Tune for that epoch."""
+        loss = float(logs[METRIC])
+        if math.isfinite(loss) and loss < self.loss:  # the first lowest, as early stopping
+            self.loss = loss
+            auc = logs.get("val_auc")
+            self.auc = float(auc) if auc is not None and math.isfinite(float(auc)) else None
+        report = {METRIC: loss, "best_val_loss": self.loss}
+        if self.auc is not None:
+            report["best_val_auc"] = self.auc
+        return report
+
+
+def train_trial(
     config: dict[str, Any],
-    dataset: Any = None,
-    base: dict[str, Any] | None = None,
-    space: dict[str, Any] | None = None,
-) -> None:
-    """One Tune trial: train with the base spec changed by ``config``, reporting every epoch.
+    dataset: Any,
+    base: dict[str, Any] | None,
+    space: dict[str, Any] | None,
+    report: Any,
+) -> Any:
+    """Train one trial's network (base spec changed by ``config``), calling ``report(dict)`` at
+    every epoch with its validation loss, best validation loss so far and (binary) that best
+    epoch's validation AUC. Returns the TrainResult.
 
     A trial trains one network (no ensemble, no mirror averaging): its validation loss per epoch
     is what ASHA compares; the chosen settings are trained with the base's ensemble afterwards.
     """
-    from ray import tune
-
     from dlcore.models.spec import ModelSpec
     from dlcore.training.fit import train
 
@@ -180,17 +221,25 @@ def _trial(
         space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
     decoded = {k: _decode(k, v, space) for k, v in config.items()}
     spec = ModelSpec.from_dict({**(base or {}), **decoded, "ensemble": 1, "test_time_flip": False})
-
-    best = [math.inf]
+    best = BestEpoch()
 
     def on_event(event: Any) -> None:
         if event.kind == "epoch" and METRIC in event.logs:
-            loss = float(event.logs[METRIC])
-            # early stopping restores the best epoch's weights: that epoch is the trial's score
-            best[0] = min(best[0], loss) if math.isfinite(loss) else best[0]
-            tune.report({METRIC: loss, "best_val_loss": best[0], "epoch": event.epoch})
+            report({**best.update(event.logs), "epoch": event.epoch})
 
-    train(dataset, spec, on_event=on_event)
+    return train(dataset, spec, on_event=on_event)
+
+
+def _trial(
+    config: dict[str, Any],
+    dataset: Any = None,
+    base: dict[str, Any] | None = None,
+    space: dict[str, Any] | None = None,
+) -> None:
+    """One Tune trial: ``train_trial`` reporting every epoch to Tune."""
+    from ray import tune
+
+    train_trial(config, dataset, base, space, tune.report)
 
 
 def _watchers(space: dict[str, Any], on_trial: Any, should_stop: Any) -> tuple[list, Any]:
@@ -208,11 +257,13 @@ def _watchers(space: dict[str, Any], on_trial: Any, should_stop: Any) -> tuple[l
             number = self.numbers.setdefault(trial.trial_id, len(self.numbers) + 1)
             result = result or trial.last_result or {}
             score = result.get("best_val_loss")
+            auc = result.get("best_val_auc")
             on_trial(
                 {
                     "trial": number,
                     "settings": {k: _decode(k, trial.config.get(k), space) for k in space},
                     "val_loss": float(score) if score is not None else None,
+                    "val_auc": float(auc) if auc is not None else None,
                     "epoch": int(result.get("epoch") or 0),
                     "status": status,
                 }
@@ -323,6 +374,8 @@ def run_search(
         metrics = result.metrics or {}
         score = metrics.get("best_val_loss")
         best = float(score) if score is not None and math.isfinite(float(score)) else None
+        auc = metrics.get("best_val_auc")
+        auc = float(auc) if auc is not None and math.isfinite(float(auc)) else None
         epochs = int(metrics.get("epoch") or 0)
         settings = {k: _decode(k, result.config.get(k), space) for k in space}
         if result.error is not None:
@@ -332,7 +385,7 @@ def run_search(
             status = "stopped early"
         else:
             status = "finished"
-        found.append(SearchTrial(number, settings, best, epochs, status))
+        found.append(SearchTrial(number, settings, best, epochs, status, auc))
     # a lost trial's partial score is shown, not chosen: its settings never trained to the end
     scored = [t for t in found if t.val_loss is not None and t.status != "lost"]
     if not scored:
@@ -360,6 +413,8 @@ def run_search(
         budget_minutes=float(minutes),
         elapsed_s=elapsed,
         lost=lost,
+        best_val_auc=best_trial.val_auc,
+        default_val_auc=default.val_auc if default else None,
     )
 
 

@@ -139,6 +139,11 @@ def test_a_search_job_shows_its_trials_as_a_leaderboard_and_registers_the_choice
     assert search["trials"][0]["settings"]["hidden_units"] == [8]
     assert search["best_val_loss"] == min(t["val_loss"] for t in board)
     assert search["best_val_loss"] <= search["default_val_loss"]
+    # the validation AUC of each trial's best epoch is reported beside the loss (not chosen on)
+    chosen = next(t for t in search["trials"] if t["val_loss"] == search["best_val_loss"])
+    assert search["best_val_auc"] == chosen["val_auc"]
+    assert search["default_val_auc"] == search["trials"][0]["val_auc"]
+    assert all(0.5 < t["val_auc"] <= 1.0 for t in search["trials"])
     assert card["spec"]["learning_rate"] == pytest.approx(
         search["chosen_settings"]["learning_rate"]
     )
@@ -199,4 +204,6 @@ def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one
     assert [t.status for t in found.trials] == ["finished", "lost"]
     assert found.trials[0].val_loss is not None and found.trials[0].epochs == 15
     assert found.best_val_loss == found.trials[0].val_loss
+    assert 0.9 < found.trials[0].val_auc <= 1.0
+    assert found.best_val_auc == found.default_val_auc == found.trials[0].val_auc
     assert found.to_card()["lost_trials"] == [2]

@@ -1,0 +1,63 @@
+"""What a search trial reports each epoch: its validation loss, the best so far, and the
+validation AUC of that best epoch (issue 16: the search is judged on AUC against the defaults)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+
+def test_the_best_epochs_auc_is_kept_not_the_highest_or_the_last():
+    from dlcore.training.search import BestEpoch
+
+    best = BestEpoch()
+    assert best.update({"val_loss": 0.50, "val_auc": 0.80}) == {
+        "val_loss": 0.50,
+        "best_val_loss": 0.50,
+        "best_val_auc": 0.80,
+    }
+    assert best.update({"val_loss": 0.40, "val_auc": 0.85})["best_val_auc"] == 0.85
+    # a higher AUC on a worse loss is not the trial's network (early stopping keeps epoch 2)
+    worse = best.update({"val_loss": 0.45, "val_auc": 0.95})
+    assert worse == {"val_loss": 0.45, "best_val_loss": 0.40, "best_val_auc": 0.85}
+    # an equal loss later is not an improvement (early stopping keeps the first)
+    assert best.update({"val_loss": 0.40, "val_auc": 0.70})["best_val_auc"] == 0.85
+    assert best.update({"val_loss": math.nan, "val_auc": 0.99})["best_val_auc"] == 0.85
+
+
+def test_a_trial_without_an_auc_reports_none():
+    from dlcore.training.search import BestEpoch
+
+    best = BestEpoch()  # regression or multiclass: Keras logs no val_auc
+    assert best.update({"val_loss": 3.0, "val_mae": 1.2}) == {"val_loss": 3.0, "best_val_loss": 3.0}
+    assert best.auc is None
+
+
+def test_a_trial_reports_the_validation_auc_of_the_network_it_keeps(breast_cancer):
+    """The reported AUC is that of the restored best epoch: within 0.01 of the exact validation
+    AUC of the trained network (Keras' AUC uses 200 thresholds)."""
+    from sklearn.metrics import roc_auc_score
+
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.honest import split_output
+    from dlcore.training.search import TABLE_SPACE, train_trial
+
+    base = ModelSpec(hidden_units=[8], epochs=12, early_stopping_patience=2, batch_size=64, seed=1)
+    reports: list[dict] = []
+    result = train_trial(
+        {"learning_rate": 0.02}, breast_cancer, base.to_dict(), TABLE_SPACE, reports.append
+    )
+    history = result.history
+    assert [r["epoch"] for r in reports] == list(range(1, result.epochs_run + 1))
+    assert [r["val_loss"] for r in reports] == pytest.approx(history["val_loss"])
+    best_epoch = int(np.argmin(history["val_loss"]))
+    assert reports[-1]["best_val_loss"] == pytest.approx(history["val_loss"][best_epoch])
+    assert reports[-1]["best_val_auc"] == pytest.approx(history["val_auc"][best_epoch])
+    validation = result.split.validation
+    output = split_output(result, validation)
+    y = result.data.y[validation]
+    exact = roc_auc_score(y, output[:, -1])
+    assert exact > 0.9
+    assert reports[-1]["best_val_auc"] == pytest.approx(exact, abs=0.01)
