@@ -250,13 +250,15 @@ def test_cli_trains_predicts_and_explains_images(tmp_path, squares):
         "--conv-filters",
         "8,16",
         "--epochs",
-        "12",
+        "3",  # the plumbing of train, predict and explain (localisation: tests above)
         "--json",
         home=home,
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
     result = json.loads(trained.stdout)
     assert result["kind"] == "image" and result["split"]["train"] > 0
+    assert result["timings"]["ensemble_members"] == 3  # the default under 2,000 images
+    assert result["epochs_run"] == 3
     predicted = _cli(
         "predict",
         "--model",
