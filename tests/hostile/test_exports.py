@@ -101,3 +101,29 @@ def test_table_datasets_get_neutral_names_and_hashed_sources(tmp_path, isolated_
     assert "Doe" not in dataset.name and "table" in dataset.name
     assert dataset.source == "file sha256:" + hashlib.sha256(path.name.encode()).hexdigest()
     assert neutral_name("model", "binary").startswith("binary model ")
+
+
+def test_a_csv_written_in_blocks_is_the_csv_written_whole(tmp_path, monkeypatch):
+    """write_csv neutralises and writes a large table block by block (bounded memory): the file
+    must be byte for byte what one whole-table pass gives, header once, formulas neutralised in
+    every block."""
+    import dlcore.fsutil as fsutil
+
+    frame = pd.DataFrame(
+        {
+            "note": ["=SUM(A1)", "plain", "-2", "@x", "+cmd|' /C calc'!A0", "ok", "\r"],
+            "value": [1.5, -2.0, 3.0, 4.25, -0.5, 6.0, 7.0],
+        }
+    )
+    whole = fsutil.write_csv(frame)
+    monkeypatch.setattr(fsutil, "CSV_BLOCK_ROWS", 3)
+    fsutil.write_csv(frame, tmp_path / "blocks.csv")
+    written = (tmp_path / "blocks.csv").read_bytes()
+    assert written == whole
+    assert written.count(b'"note"') == 1
+    assert b'"\'=SUM(A1)"' in written and b'"\'@x"' in written
+    back = pd.read_csv(tmp_path / "blocks.csv")
+    assert back["value"].tolist() == frame["value"].tolist()
+    empty = frame.iloc[:0]
+    fsutil.write_csv(empty, tmp_path / "empty.csv")
+    assert (tmp_path / "empty.csv").read_bytes() == fsutil.write_csv(empty)
