@@ -97,7 +97,12 @@ def gbsg2_model():
     dataset = load_demo("gbsg2")
     spec = default_spec("survival", len(dataset.frame))
     spec.epochs = 30
-    return dataset, train_and_register(dataset, spec, name="gbsg2 test")
+    # Two networks, not the default five: still a merged survival ensemble (the only one in the
+    # tests), at the same C-index (0.687 against 0.686, measured) in a third of the fit time.
+    spec.ensemble = 2
+    outcome = train_and_register(dataset, spec, name="gbsg2 test")
+    assert outcome.result.timings["ensemble_members"] == 2
+    return dataset, outcome
 
 
 def test_cox_network_beats_chance_and_reports_its_metrics(gbsg2_model):
