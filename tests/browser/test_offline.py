@@ -2,7 +2,7 @@
 readable (issue 14 #19, #20).
 
 The server starts as ``make run`` does (``python -m ui.serve``) on a free port with its own
-workspace, trains the demo model at boot, and is first opened at /data (not /): the app's frame
+workspace that holds the demo model, and is first opened at /data (not /): the app's frame
 (app.py: navigation by role, sidebar) must run even for a first visit to a page's own URL.
 
 Offline: every request the browser makes — documents, scripts, fonts, icons, the favicon — must go
@@ -54,11 +54,28 @@ MIN_CONTRAST = 4.5
 pytestmark = requires_chromium
 
 
+# The demo model, trained for 3 epochs before the server starts: the pages that show a model need
+# one, and training it at boot to early stopping (the 60-epoch demo spec) took ~30 s of this
+# module; the boot's own training of the demo model is test_main_flow's.
+DEMO_MODEL = """
+from dlcore.data.catalog import load_dataset
+from dlcore.governance.accounts import SYSTEM_ACCOUNT
+from dlcore.training.demo_models import DEMO_MODEL_NAMES, DEMO_SPECS, ensure_demo_datasets
+from dlcore.training.pipeline import train_and_register
+
+spec = DEMO_SPECS["breast_cancer"]
+spec.epochs = 3
+train_and_register(load_dataset(ensure_demo_datasets()["breast_cancer"]), spec,
+                   name=DEMO_MODEL_NAMES["breast_cancer"], actor=SYSTEM_ACCOUNT)
+"""
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[dict]:
-    """``python -m ui.serve`` on a free port with its own workspace, training the demo model."""
+    """``python -m ui.serve`` on a free port with its own workspace and the demo model (the boot
+    finds it there and trains none)."""
     home = Path(tempfile.mkdtemp(prefix="dlcore-offline-"))
-    with app_server(home, demo_autotrain=True, serve=True) as running:
+    with app_server(home, demo_autotrain=True, serve=True, setup=DEMO_MODEL) as running:
         yield running
 
 
