@@ -126,6 +126,9 @@ _QUOTED = re.compile(r"'([^'\n]{1,300})'|\"([^\"\n]{1,300})\"")
 HIDDEN = "'…'"
 # Lists of a model's known categories ("(known: F, M)") are values too.
 _KNOWN = re.compile(r"(\bknown: )[^)\n]*")
+# A training range's ends ("training range 18–97", "its smallest was 0.4") are single patients'
+# values (the youngest, the oldest): hidden like cells.
+_EXTREME = re.compile(r"(\btraining range |\bits smallest was )[-+0-9.eE]+(?:–[-+0-9.eE]+)?")
 _columns: set[str] = set()
 
 
@@ -141,7 +144,7 @@ def redact(text: str) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
         return match.group(0) if inner in _columns else HIDDEN
 
-    return _KNOWN.sub(r"\1…", _QUOTED.sub(replace, text))
+    return _EXTREME.sub(r"\1…", _KNOWN.sub(r"\1…", _QUOTED.sub(replace, text)))
 
 
 class RedactingFilter(logging.Filter):
