@@ -1,12 +1,17 @@
 """The command line, run as a user runs it: `python -m dlcore ...` in a fresh workspace.
 
 Each TensorFlow-loading subprocess costs seconds, so the model is trained once for the module and
-each command runs once; the tests check their results.
+each command runs once; the tests check their results. Training and the exits with status 2 run
+as subprocesses; predict, explain and models after it run ``dlcore.cli.main.main`` in this
+process, in the same workspace (its output captured), to spare a TensorFlow start each.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -35,6 +40,28 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 _json_line = json_line
 
 
+def _in_process(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m dlcore ARGS`` run by ``main`` in this process, working in ``home``."""
+    from dlcore.cli.main import main
+    from dlcore.config import reset_settings
+    from dlcore.store import reset_stores
+
+    def switch(folder: str) -> None:
+        os.environ["DLCORE_HOME"] = folder
+        reset_settings()
+        reset_stores()
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.environ["DLCORE_HOME"]
+    switch(str(home))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        switch(previous)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture(scope="module")
 def trained(cli_env) -> dict:
     # The defaults for this size (an ensemble of 5 networks), 10 epochs each: AUC 0.996 as after
@@ -53,19 +80,21 @@ def records_csv(cli_home, breast_cancer) -> Path:
 
 @pytest.fixture(scope="module")
 def after_training(cli_env, cli_home, trained, records_csv) -> dict:
-    """predict, explain, models and an unknown id, after the training (one after another:
-    side by side, TensorFlow processes slow each other down on a small machine)."""
+    """predict, explain and models (in this process) and an unknown id (a subprocess), after
+    the training, one after another."""
     model_id = trained["model_id"]
     out, never = cli_home / "out.csv", cli_home / "never.csv"
     data = str(records_csv)
     results: dict = {
-        "predict": _run(cli_env, "predict", "--model", model_id, "--data", data, "--out", str(out)),
-        "explain": _run(
-            cli_env, "explain", "--model", model_id, "--data", data, "--row", "0", "--json"
+        "predict": _in_process(
+            cli_home, "predict", "--model", model_id, "--data", data, "--out", str(out)
         ),
-        "models": _run(cli_env, "models", "--json"),
-        "uncertainty": _run(
-            cli_env,
+        "explain": _in_process(
+            cli_home, "explain", "--model", model_id, "--data", data, "--row", "0", "--json"
+        ),
+        "models": _in_process(cli_home, "models", "--json"),
+        "uncertainty": _in_process(
+            cli_home,
             "predict",
             "--model",
             model_id,
