@@ -102,3 +102,25 @@ def test_a_large_development_part_fits_the_baselines_on_a_seeded_subset(monkeypa
     assert "fitted on a random 150 of the 400 development records" in text
     small = fit_baselines("binary", features, y, kinds, np.arange(100), np.arange(400, n))
     assert small[0].fit_records == small[0].development_records == 100
+
+
+def test_multiclass_bootstrap_scores_equal_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    from dlcore.evaluate.intervals import macro_f1, rank_auc
+
+    rng = np.random.default_rng(5)
+    for n, k in ((40, 3), (200, 10), (7, 4)):
+        y = rng.integers(0, k, n)
+        scores = np.round(rng.random((n, k)), 1)  # rounded: many ties
+        predicted = scores.argmax(axis=1)
+        expected_f1 = f1_score(
+            y, predicted, labels=list(range(k)), average="macro", zero_division=0
+        )
+        assert macro_f1(y, predicted, k) == pytest.approx(expected_f1, abs=1e-12)
+        for c in range(k):
+            if 0 < (y == c).sum() < n:
+                expected = roc_auc_score(y == c, scores[:, c])
+                assert rank_auc(y == c, scores[:, c]) == pytest.approx(expected, abs=1e-12)
+            else:
+                assert np.isnan(rank_auc(y == c, scores[:, c]))
