@@ -93,8 +93,9 @@ def ensure_ray(address: str | None = None) -> Any:
         "logging_level": logging.WARNING,
         "runtime_env": {"env_vars": env_vars},
     }
-    if address:
-        options["address"] = address
+    # Without an address Ray would join "the latest Ray instance started on this machine" (any
+    # `ray start`, anyone's): "local" starts this process's own, as the settings say.
+    options["address"] = address or "local"
     ray.init(**options)
     return ray
 
