@@ -237,8 +237,15 @@ def _trial(
     space: dict[str, Any] | None = None,
 ) -> None:
     """One Tune trial: ``train_trial`` reporting every epoch to Tune."""
+    import gc
+
     from ray import tune
 
+    from dlcore.models.keras_runtime import import_keras
+
+    # Trials reuse their worker process: the previous trial's network and Keras state go first.
+    import_keras().backend.clear_session()
+    gc.collect()
     train_trial(config, dataset, base, space, tune.report)
 
 
