@@ -8,16 +8,13 @@ process, in the same workspace (its output captured), to spare a TensorFlow star
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from apptools import cli_environment, json_line, run_cli
+from apptools import cli_environment, json_line, run_cli, run_cli_in_process
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT = 600
@@ -38,28 +35,6 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 _json_line = json_line
-
-
-def _in_process(home: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m dlcore ARGS`` run by ``main`` in this process, working in ``home``."""
-    from dlcore.cli.main import main
-    from dlcore.config import reset_settings
-    from dlcore.store import reset_stores
-
-    def switch(folder: str) -> None:
-        os.environ["DLCORE_HOME"] = folder
-        reset_settings()
-        reset_stores()
-
-    out, err = io.StringIO(), io.StringIO()
-    previous = os.environ["DLCORE_HOME"]
-    switch(str(home))
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(args))
-    finally:
-        switch(previous)
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -86,14 +61,14 @@ def after_training(cli_env, cli_home, trained, records_csv) -> dict:
     out, never = cli_home / "out.csv", cli_home / "never.csv"
     data = str(records_csv)
     results: dict = {
-        "predict": _in_process(
+        "predict": run_cli_in_process(
             cli_home, "predict", "--model", model_id, "--data", data, "--out", str(out)
         ),
-        "explain": _in_process(
+        "explain": run_cli_in_process(
             cli_home, "explain", "--model", model_id, "--data", data, "--row", "0", "--json"
         ),
-        "models": _in_process(cli_home, "models", "--json"),
-        "uncertainty": _in_process(
+        "models": run_cli_in_process(cli_home, "models", "--json"),
+        "uncertainty": run_cli_in_process(
             cli_home,
             "predict",
             "--model",

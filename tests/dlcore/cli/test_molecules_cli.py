@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from apptools import cli_environment, json_line, run_cli
+from apptools import cli_environment, json_line, run_cli, run_cli_in_process
 
 pytest.importorskip("rdkit")
 
@@ -68,8 +68,10 @@ def test_train_on_the_bundled_solubility_demo(trained):
 def test_predict_and_explain_take_raw_smiles(cli_env, cli_home, trained):
     model_id = trained["model_id"]
     out = cli_home / "predictions.csv"
-    predicted = _run(
-        cli_env,
+    # predict and explain run main() in this process (the training and the exit 2 below are
+    # subprocesses): a TensorFlow start spared each
+    predicted = run_cli_in_process(
+        cli_home,
         "predict",
         "--model",
         model_id,
@@ -91,8 +93,8 @@ def test_predict_and_explain_take_raw_smiles(cli_env, cli_home, trained):
     assert "row 2: not valid SMILES syntax" in notes and "outside what the model has seen" in notes
 
     png = cli_home / "mol.png"
-    explained = _run(
-        cli_env,
+    explained = run_cli_in_process(
+        cli_home,
         "explain",
         "--model",
         model_id,
