@@ -259,7 +259,10 @@ def test_cli_trains_predicts_and_explains_images(tmp_path, squares):
     assert result["kind"] == "image" and result["split"]["train"] > 0
     assert result["timings"]["ensemble_members"] == 3  # the default under 2,000 images
     assert result["epochs_run"] == 3
-    predicted = _cli(
+    from apptools import run_cli_in_process  # predict and explain in this process: no TF start
+
+    predicted = run_cli_in_process(
+        home,
         "predict",
         "--model",
         result["model_id"],
@@ -267,11 +270,11 @@ def test_cli_trains_predicts_and_explains_images(tmp_path, squares):
         str(folder),
         "--out",
         str(tmp_path / "p.csv"),
-        home=home,
     )
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert (tmp_path / "p.csv").read_text().count("\n") == 4
-    explained = _cli(
+    explained = run_cli_in_process(
+        home,
         "explain",
         "--model",
         result["model_id"],
@@ -282,7 +285,6 @@ def test_cli_trains_predicts_and_explains_images(tmp_path, squares):
         "--out",
         str(tmp_path / "o.png"),
         "--json",
-        home=home,
     )
     assert explained.returncode == 0, explained.stderr[-2000:]
     payload = json.loads(explained.stdout)
