@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -131,14 +128,9 @@ def test_mnist_idx_files_gzipped_or_not():
 
 
 def test_seed_example_cli(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "-m", "dlcore", "seed-example", "--epochs", "3", "--json"],
-        cwd=ROOT,
-        env={**os.environ, "DLCORE_HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    from apptools import run_cli_in_process  # main() in this process: no TensorFlow start
+
+    out = run_cli_in_process(tmp_path, "seed-example", "--epochs", "3", "--json")
     assert out.returncode == 0, out.stderr[-1500:]
     payload = json.loads(out.stdout)
     assert payload["epochs"] == 3 and len(payload["history"]["loss"]) == 3
