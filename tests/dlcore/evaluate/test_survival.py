@@ -170,18 +170,12 @@ def test_evaluate_survival_from_the_registry(gbsg2_model):
 def test_cli_evaluate_prints_the_survival_metrics(gbsg2_model):
     import json
     import os
-    import subprocess
-    import sys
-    from pathlib import Path
+
+    from apptools import run_cli_in_process  # main() in this process: no TensorFlow start
 
     _, outcome = gbsg2_model
-    out = subprocess.run(
-        [sys.executable, "-m", "dlcore", "evaluate", "--model", outcome.record.id, "--json"],
-        cwd=Path(__file__).resolve().parents[3],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    out = run_cli_in_process(
+        os.environ["DLCORE_HOME"], "evaluate", "--model", outcome.record.id, "--json"
     )
     assert out.returncode == 0, out.stderr[-1500:]
     payload = json.loads(out.stdout)
