@@ -65,10 +65,16 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     import pyarrow.parquet as pq
 
     schema = pa.Schema.from_pandas(safe, preserve_index=False)
-    with pq.ParquetWriter(path, schema) as writer:
+    # Dictionary encoding for the text (and other non-number) columns only: on numbers its hash
+    # tables held ~20 MB more while writing 1,000,000 rows (issue 15), for a file hardly smaller.
+    dictionary = [str(c) for c in safe.columns if not pd.api.types.is_numeric_dtype(safe[c])]
+    with pq.ParquetWriter(path, schema, use_dictionary=dictionary) as writer:
         for start in range(0, len(safe), PARQUET_ROWS_PER_GROUP):
             part = safe.iloc[start : start + PARQUET_ROWS_PER_GROUP]
             writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
+    # Arrow's allocator (mimalloc) keeps the groups' freed buffers: ~17 MB at 1,000,000 x 21
+    # held through evaluation (issue 15). Given back here.
+    pa.default_memory_pool().release_unused()
 
 
 def save_dataset(dataset: Dataset | ImageDataset) -> str:

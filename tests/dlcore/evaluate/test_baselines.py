@@ -124,3 +124,27 @@ def test_multiclass_bootstrap_scores_equal_scikit_learn():
                 assert rank_auc(y == c, scores[:, c]) == pytest.approx(expected, abs=1e-12)
             else:
                 assert np.isnan(rank_auc(y == c, scores[:, c]))
+
+
+def test_numeric_columns_imputed_in_groups_give_the_same_values(monkeypatch):
+    """A large fit imputes and scales the numeric columns a group at a time (issue 15: the
+    median imputer held four copies of its input); every value is the same as in one group."""
+    from dlcore.evaluate import baselines
+
+    rng = np.random.default_rng(5)
+    n = 400
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(7)})
+    frame.loc[rng.random(n) < 0.2, "x2"] = np.nan
+    frame["arm"] = pd.Series(rng.choice(["a", "b", "c"], n), dtype="str")
+    kinds = {**{f"x{i}": "numeric" for i in range(7)}, "arm": "categorical"}
+    monkeypatch.setattr(baselines, "NUMERIC_GROUP_CELLS", 3 * n)  # three columns a group
+    for scale in (True, False):
+        whole = baselines.preprocessor(kinds, scale=scale).fit(frame)
+        grouped = baselines.preprocessor(kinds, scale=scale, rows=n).fit(frame)
+        names = [name for name, *_ in grouped.transformers]
+        assert names == ["numeric_1", "numeric_2", "numeric_3", "categorical"]
+        assert [len(columns) for *_, columns in grouped.transformers] == [3, 3, 1, 1]
+        assert [name for name, *_ in whole.transformers] == ["numeric", "categorical"]
+        out = grouped.transform(frame)
+        assert out.shape == (n, 10) and not np.isnan(out).any()
+        np.testing.assert_array_equal(out, whole.transform(frame))
