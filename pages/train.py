@@ -43,6 +43,7 @@ OPTIMIZERS = {
 }
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 BATCH_SIZES = [8, 16, 32, 64, 128, 256, 512]
+WEIGHT_DECAYS = [0.0, 1e-4, 1e-3, 1e-2, 1e-1]
 ARCHITECTURES = {
     "cnn": "CNN (convolution blocks)",
     "mlp": "MLP on the pixels (the survey's 512 → 256)",
@@ -176,6 +177,22 @@ def table_settings(dataset, dataset_id: str) -> tuple[dict, str]:
                 help="Share of neurons silenced at random in each training step; fights overfitting.",
             )
             batch_norm = st.toggle("Batch normalisation", defaults.batch_norm, key=k + "batch_norm")
+            weight_decay = st.select_slider(
+                "Weight decay",
+                WEIGHT_DECAYS,
+                value=defaults.weight_decay if defaults.weight_decay in WEIGHT_DECAYS else 0.0,
+                key=k + "weight_decay",
+                help="Pulls every weight towards zero (L2): smaller tables need more of it.",
+            )
+            ensemble = st.number_input(
+                "Networks averaged",
+                1,
+                10,
+                defaults.ensemble,
+                key=k + "ensemble",
+                help="A deep ensemble: this many networks from different seeds, averaged into one "
+                "model. Steadier risks on small tables, and Predict can say whether they agree.",
+            )
         with c2:
             learning = learning_knobs(defaults, task, k)
         with c3:
@@ -188,6 +205,8 @@ def table_settings(dataset, dataset_id: str) -> tuple[dict, str]:
         "activation": activation,
         "dropout": float(dropout),
         "batch_norm": bool(batch_norm),
+        "weight_decay": float(weight_decay),
+        "ensemble": int(ensemble),
         **learning,
         **schedule,
     }
@@ -396,6 +415,11 @@ if spec is not None:
         left.dataframe(pd.DataFrame(rows), hide_index=True)
         right.metric("Parameters to learn", f"{sum(r['parameters'] for r in rows):,}")
         right.caption(described)
+        if spec.ensemble > 1:
+            right.caption(
+                f"{spec.ensemble} networks like this one are trained from different seeds and "
+                "averaged into one model."
+            )
         if images and dataset.groups is not None:
             right.caption(f"Split by {dataset.group_name}: each kept in one part.")
         for note in [] if images else dataset.schema.training_notes():

@@ -45,3 +45,34 @@ def test_job_result_carries_the_honest_summary(tiny_binary):
     assert result["baseline_sentence"].startswith("On these records the network")
     assert result["test_counts"]["records"] == tiny_binary.result.split.sizes()["test"]
     assert set(result["metrics_ci"]) >= {"roc_auc", "brier"}
+
+
+def test_train_page_starts_the_tables_default_network(isolated_workspace):
+    """The page's knobs start at default_spec for the table (a small table: 5 networks averaged,
+    weight decay 0.01), and the queued job trains exactly that: the network the benches judge."""
+    from apptools import button
+
+    from dlcore.data.catalog import save_dataset
+    from dlcore.data.demo import load_demo
+    from dlcore.models.spec import default_spec
+    from dlcore.training.jobs import cancel_job, list_jobs
+
+    dataset = load_demo("breast_cancer")
+    save_dataset(dataset)
+    defaults = default_spec(dataset.schema.task, len(dataset.frame))
+    assert (defaults.ensemble, defaults.weight_decay) == (5, 0.01)  # 569 records
+    at = open_page("train")
+    assert widget(at.number_input, "Networks averaged").value == 5
+    assert widget(at.select_slider, "Weight decay").value == 0.01
+    assert any(c.value.startswith("5 networks like this one") for c in at.caption)
+    healthy(widget(at.checkbox, "Cross-validate first").uncheck().run())
+    healthy(button(at, "Start training").click().run())
+    job = list_jobs(limit=5)[0]
+    spec = job.params["spec"]
+    assert spec["ensemble"] == 5 and spec["weight_decay"] == 0.01
+    assert spec["hidden_units"] == defaults.hidden_units and spec["dropout"] == defaults.dropout
+    cancel_job(job.id)
+    healthy(widget(at.number_input, "Networks averaged").set_value(2).run())
+    healthy(button(at, "Start training").click().run())
+    assert list_jobs(limit=5)[0].params["spec"]["ensemble"] == 2
+    cancel_job(list_jobs(limit=5)[0].id)

@@ -53,6 +53,12 @@ def test_data_train_predict_explain_a_molecule(server, browser):
         epochs.fill("2")
         epochs.press("Enter")
         wait_ready(page)
+        networks = page.get_by_role("spinbutton", name="Networks averaged")
+        expect(networks).to_have_value("3")  # the molecule default: an ensemble of 3
+        networks.fill("1")
+        networks.press("Enter")
+        wait_ready(page)
+        expect(networks).to_have_value("1")
         # under 500 records cross-validation (10 more trainings) is on by default: this test is
         # about the molecule path through the pages (cross-validation: tests/app/test_train_cv.py)
         cross_validate = page.get_by_role("checkbox", name=re.compile("^Cross-validate first"))
