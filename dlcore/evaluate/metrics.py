@@ -242,14 +242,19 @@ def evaluate_binary(
     y = np.asarray(y).astype(int).ravel()
     p = np.asarray(p, dtype=float).ravel()
     both = len(np.unique(y)) == 2
-    fpr, tpr, roc_t = (
-        roc_curve(y, p)
-        if both
-        else (np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+    # each curve thinned before the next is computed: one of a record's thresholds at a time
+    roc = _thin(
+        *(
+            roc_curve(y, p)
+            if both
+            else (np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([1.0, 0.0]))
+        )
     )
     precision, recall, pr_t = (
         precision_recall_curve(y, p) if both else (np.array([1.0]), np.array([0.0]), np.array([]))
     )
+    pr = _thin(recall[::-1], precision[::-1], np.append(pr_t, 1.0)[::-1])
+    del precision, recall, pr_t
     if youden_from is not None:
         threshold, source = youden_threshold(*youden_from), "validation"
     else:
@@ -264,8 +269,8 @@ def evaluate_binary(
         at_half=threshold_metrics(y, p, 0.5),
         at_youden=threshold_metrics(y, p, threshold),
         youden_source=source,
-        roc=_thin(fpr, tpr, roc_t),
-        pr=_thin(recall[::-1], precision[::-1], np.append(pr_t, 1.0)[::-1]),
+        roc=roc,
+        pr=pr,
     )
 
 

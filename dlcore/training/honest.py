@@ -65,17 +65,55 @@ def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
     return recalibrator, decision
 
 
+def split_baselines(result: TrainResult, *, resamples: int = 1000) -> tuple[list[Any], float]:
+    """The simple baselines fitted on the run's development records and judged on its test
+    split (``dlcore.evaluate.baselines.fit_baselines``), with the seconds it took; none for
+    records that are not a table."""
+    import time
+
+    from dlcore.evaluate.baselines import fit_baselines
+
+    layout, split, y = result.layout, result.split, result.data.y
+    if not isinstance(result.data.features, pd.DataFrame):
+        return [], 0.0
+    start = time.perf_counter()
+    development = np.sort(np.concatenate([split.train, split.validation]))
+    features, kinds = result.data.features, result.data.kinds
+    if getattr(layout, "molecule_features", None):
+        from dlcore.data.molecules import expand_molecules
+
+        features, kinds = expand_molecules(layout, features, kinds, development)
+    fitted = fit_baselines(
+        layout.task,
+        features,
+        y,
+        kinds,
+        development,
+        split.test,
+        seed=result.spec.seed,
+        resamples=min(resamples, BASELINE_RESAMPLES),
+    )
+    return fitted, time.perf_counter() - start
+
+
 def honest_summary(
-    result: TrainResult, recalibrator: Any = None, *, resamples: int = 1000, baselines: bool = True
+    result: TrainResult,
+    recalibrator: Any = None,
+    *,
+    resamples: int = 1000,
+    baselines: bool = True,
+    fitted: tuple[list[Any], float] | None = None,
 ) -> dict[str, Any]:
     """What a training run may claim about its test split: every headline metric with its 95%
     bootstrap interval, the counts it rests on and whether they suffice ('too few cases to
     judge', the rule ``dlcore.evaluate.metrics.reportability`` that evaluation shares), and the
-    simple baselines fitted on the same split with the one-sentence comparison.
+    simple baselines fitted on the same split with the one-sentence comparison. ``fitted`` is
+    ``split_baselines(result)`` when the baselines were fitted already (the pipeline fits them
+    right after training, at its lowest memory, issue 15).
     """
     import time
 
-    from dlcore.evaluate.baselines import compare, fit_baselines
+    from dlcore.evaluate.baselines import compare
     from dlcore.evaluate.intervals import headline_intervals
     from dlcore.evaluate.metrics import reportability
 
@@ -98,30 +136,19 @@ def honest_summary(
     }
     if baselines and isinstance(result.data.features, pd.DataFrame):
         start = time.perf_counter()
-        development = np.sort(np.concatenate([split.train, split.validation]))
-        features, kinds = result.data.features, result.data.kinds
-        if getattr(layout, "molecule_features", None):
-            from dlcore.data.molecules import expand_molecules
-
-            features, kinds = expand_molecules(layout, features, kinds, development)
-        fitted = fit_baselines(
-            task,
-            features,
-            y,
-            kinds,
-            development,
-            test,
-            seed=result.spec.seed,
-            resamples=min(resamples, BASELINE_RESAMPLES),
+        models, seconds = (
+            fitted if fitted is not None else split_baselines(result, resamples=resamples)
         )
-        summary["baselines"] = [b.to_dict() for b in fitted]
+        summary["baselines"] = [b.to_dict() for b in models]
         summary["baseline_comparison"] = compare(
             task,
             y[test],
             output,
             intervals,
-            fitted,
+            models,
             resamples=min(resamples, BASELINE_RESAMPLES),
         )
-        summary["baselines_s"] = time.perf_counter() - start
+        summary["baselines_s"] = (time.perf_counter() - start) + (
+            seconds if fitted is not None else 0.0
+        )
     return summary

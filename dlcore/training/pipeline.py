@@ -15,7 +15,12 @@ from dlcore.models.tabular import run_model
 from dlcore.predict import survival_horizons
 from dlcore.registry import BACKGROUND_ROWS, IMAGE_BACKGROUND, ModelRecord, register
 from dlcore.training.fit import EventHandler, StopCheck, TrainResult, train
-from dlcore.training.honest import calibrate_on_validation, honest_summary, split_output
+from dlcore.training.honest import (
+    calibrate_on_validation,
+    honest_summary,
+    split_baselines,
+    split_output,
+)
 
 
 @dataclass
@@ -119,14 +124,29 @@ def train_and_register(
     result = train(dataset, spec, on_event=on_event, should_stop=should_stop)
     if result.cancelled:
         return TrainOutcome(None, result, None)
-    if dataset.kind != "images" and len(result.data.y) >= 100_000:
-        from dlcore.data.tables import release_free_memory
+    from dlcore.data.tables import release_free_memory
 
+    large = dataset.kind != "images" and len(result.data.y) >= 100_000
+    if large:
+        # Keras' traced training and validation steps are not run again (it traces them anew if
+        # they are): 11 MB at 1,000,000 rows, held through evaluation (issue 15).
+        for traced in ("train_function", "test_function", "predict_function"):
+            if getattr(result.model, traced, None) is not None:
+                setattr(result.model, traced, None)
         release_free_memory()  # training's freed transients, before evaluation adds its own
+    # The baselines first, at training's memory level: fitted after evaluation, on top of what
+    # its steps left, they were the run's peak (1,000,000 rows, issue 15).
+    baselines = split_baselines(result)
+    if large:
+        release_free_memory()
     ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
+    if large:
+        release_free_memory()  # the Parquet writer's
     recalibrator, decision = calibrate_on_validation(result)
     report = evaluate_split(result, recalibrator)
-    summary = honest_summary(result, recalibrator)
+    if large:
+        release_free_memory()  # evaluation's curves and copies, before the bootstrap intervals
+    summary = honest_summary(result, recalibrator, fitted=baselines)
     if cross_validation is not None:
         summary["cross_validation"] = {
             **cross_validation.to_dict(),

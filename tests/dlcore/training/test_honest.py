@@ -30,3 +30,22 @@ def test_a_split_runs_through_the_network_in_chunks_with_the_same_outputs(tiny_c
     monkeypatch.setattr(honest, "OUTPUT_CHUNK", 32_768)
     np.testing.assert_array_equal(honest.split_output(result, part), whole)
     assert calls == [300]
+
+
+def test_baselines_fitted_before_the_summary_give_the_same_summary(tiny_cohort):
+    """The pipeline fits the baselines right after training (issue 15: after evaluation they
+    were the run's memory peak); the summary is the same as when it fits them itself."""
+    from dlcore.training.honest import honest_summary, split_baselines
+
+    fitted = split_baselines(tiny_cohort, resamples=50)
+    assert [b.name for b in fitted[0]] == ["logistic", "boosting"] and fitted[1] > 0
+    early = honest_summary(tiny_cohort, resamples=50, fitted=fitted)
+    itself = honest_summary(tiny_cohort, resamples=50)
+
+    def without_seconds(summary):
+        return [{k: v for k, v in b.items() if k != "seconds"} for b in summary["baselines"]]
+
+    assert without_seconds(early) == without_seconds(itself)
+    assert early["baseline_comparison"] == itself["baseline_comparison"]
+    assert early["metrics_ci"] == itself["metrics_ci"]
+    assert early["baselines_s"] >= fitted[1]
