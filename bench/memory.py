@@ -18,11 +18,21 @@ Measured 2026-11-29 on the shared 2-core machine (baseline 654 MB, file sizes in
 | 100,000 | 14 MB | 1,606 / 953 / 65.7x / 60 | 840 / 187 / 12.9x / 28 |
 | 200,000 | 29 MB | 2,482 / 1,819 / 62.7x / 385 (load ~15) | 867 / 213 / 7.4x / 41 |
 | 1,000,000 | 145 MB | ~9 GB (not run) | 1,008 / 355 / 2.45x / 385 |
+| 1,000,000, 2nd round | 145 MB | 1,019 / 366 / 2.52x / 874 (load 7-15) | 964-971 / 310-317 / 2.14-2.18x / 145-183 (load 1-6), 3 runs |
 
-The goal is NOT met yet at 1 M rows (2.45x): memory now grows by ~1.3x the file (the float64
-frame is 1.16x) over a fixed ~170 MB beyond the TensorFlow baseline (pandas, scikit-learn,
-SQLAlchemy imports ~42 MB, the Keras model and its training state, evaluation transients). What
-was fixed (issue 15): the bootstrap's resamples x records matrices (blocks of 2^18 cells), the
+The goal is NOT met yet at 1 M rows (2.14-2.18x; needs <= 290 MB beyond): training itself ends
+at ~250 MB beyond (the float64 frame 168 MB, imports ~40 MB, the split, targets, row index and
+Keras' state) and peaks at ~260; every later step is 15-25 MB above a level that creeps up by
+what each leaves that malloc_trim cannot return (scikit-learn's imports, TensorFlow's first
+inference at batch 8,192: ~15 MB each). The peak is now in the evaluation steps at +300-315:
+the cross-fitted temperature scaling of 200,000 validation records, the test metrics' curves,
+the network's bootstrap intervals and the paired comparison (an RSS probe per step, 2nd round).
+Fixed in the 2nd round: each split through the network 32,768 records at a time (its float64
+and float32 copies were 40 MB above training), the baselines' median imputer in column groups
+(+34 -> +16 MB) and fitted right after training, Parquet without dictionary encoding of number
+columns (+32 -> +12 MB while writing) and Arrow's pool released, Keras' traced steps dropped
+after training (11 MB), the heap trimmed between report steps. Fixed in
+the 1st round: the bootstrap's resamples x records matrices (blocks of 2^18 cells), the
 tf.data shuffle buffer of one tensor per value (a generator over index batches), io.StringIO
 copies of the text in the reader, copies of the frame (labelled rows, typed features, training
 part, Parquet save), baselines on every record (now at most 50,000), the SHAP background's copy
