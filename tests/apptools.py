@@ -179,3 +179,33 @@ def run_cli_in_process(home: Path, *args: str):
     finally:
         switch(previous)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def race_at_start_line(commands: list[list[str]], environment: dict[str, str], home: Path) -> list:
+    """Start child processes that each write ``home/ready-<i>`` and then wait for ``home/start``;
+    once all are ready, fire the start and return their (stdout, stderr) after checking each
+    exited 0: races begin at one moment, not as the children happen to start."""
+    import subprocess
+    import time
+
+    children = [
+        subprocess.Popen(
+            command,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    deadline = time.monotonic() + 120
+    while len(list(home.glob("ready-*"))) < len(children):  # all at the start line
+        assert time.monotonic() < deadline, "the racers did not all reach the start line"
+        time.sleep(0.05)
+    (home / "start").write_text("go")
+    outputs = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err[-1500:]
+        outputs.append((out, err))
+    return outputs

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from apptools import race_at_start_line
 from sqlalchemy import select, text
 
 from dlcore.config import get_settings
@@ -77,24 +78,14 @@ def test_ten_concurrent_writers(isolated_workspace):
     from dlcore.registry import get_card
 
     session_id, case_id = _review_case()
-    children = [
-        subprocess.Popen(
-            [sys.executable, str(CHILD), str(i), "write", session_id, str(case_id)],
-            env=_environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(WRITERS)
-    ]
-    deadline = time.monotonic() + 120
-    while len(list(get_settings().home.glob("ready-*"))) < WRITERS:  # all at the start line
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    (get_settings().home / "start").write_text("go")
-    for child in children:
-        _, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err[-1500:]
+    race_at_start_line(
+        [
+            [sys.executable, str(CHILD), str(i), "write", session_id, str(case_id)]
+            for i in range(WRITERS)
+        ],
+        _environment(),
+        get_settings().home,
+    )
     with get_store().session() as session:
         rows = session.scalars(select(ModelRow).where(ModelRow.name == "race")).all()
         decisions = session.scalars(select(ReviewDecisionRow)).all()

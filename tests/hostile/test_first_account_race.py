@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from apptools import race_at_start_line
 from sqlalchemy import text
 
 from dlcore.config import get_settings
@@ -34,26 +33,12 @@ def test_twelve_processes_racing_for_the_first_account_one_wins(isolated_workspa
         "PYTHONPATH": str(ROOT),
     }
     environment.pop("DLCORE_DATABASE_URL", None)
-    children = [
-        subprocess.Popen(
-            [sys.executable, str(CHILD), str(i)],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(RACERS)
-    ]
-    deadline = time.monotonic() + 120
-    while len(list(get_settings().home.glob("ready-*"))) < RACERS:  # all at the start line
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    (get_settings().home / "start").write_text("go")
-    outcomes = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err[-1500:]
-        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    outputs = race_at_start_line(
+        [[sys.executable, str(CHILD), str(i)] for i in range(RACERS)],
+        environment,
+        get_settings().home,
+    )
+    outcomes = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     created = [i for i, outcome in enumerate(outcomes) if outcome["outcome"] == "created"]
     refused = [outcome["error"] for outcome in outcomes if outcome["outcome"] == "refused"]
     raced = sum(outcome["saw_none"] for outcome in outcomes)
