@@ -28,6 +28,14 @@ def test_without_an_address_it_starts_its_own_ray(monkeypatch, isolated_workspac
     assert _options(monkeypatch, None)["address"] == "local"
 
 
+def test_trial_workers_wait_for_a_stopped_trial_before_reuse(monkeypatch, isolated_workspace):
+    """Tune aborts the next trial when the previous one's thread has not ended in
+    TUNE_FUNCTION_THREAD_TIMEOUT_S (Ray's default 2 s): the workers get a long wait."""
+    monkeypatch.delenv("TUNE_FUNCTION_THREAD_TIMEOUT_S", raising=False)
+    env_vars = _options(monkeypatch, None)["runtime_env"]["env_vars"]
+    assert float(env_vars["TUNE_FUNCTION_THREAD_TIMEOUT_S"]) >= 600
+
+
 def test_an_address_is_joined(monkeypatch, isolated_workspace):
     assert _options(monkeypatch, "10.0.0.5:6379")["address"] == "10.0.0.5:6379"
     assert _options(monkeypatch, None, "10.0.0.7:6379")["address"] == "10.0.0.7:6379"
