@@ -40,7 +40,8 @@ do not carry over to the test split.
 PneumoniaMNIST search, seed 42, --search-minutes 30 --search-trials 32 (2026-11-29, load 6-15
 while other work ran, then 3-7): 4 trials in 38.1 min (the budget overran by 8 minutes: an epoch
 on 4,708 images takes minutes at that load and a running trial ends at its epoch's end), 2 of them
-cut by the budget and reported as "lost"; the best was the default's own settings (validation
+aborted at their start and reported "lost" (Tune could not reuse the previous trial's process
+within Ray's 2 s wait; 8b556c7 raises the wait to 900 s); the best was the default's own settings (validation
 loss 0.0595), trained as the default: test AUC 0.969, accuracy 0.861 at 0.5 / 0.872 at the
 operating threshold, 2,665 s for search and training. AUC goal (0.96) met; accuracy goal (0.88)
 NOT met on this run (the default alone reached 0.897 and 0.912 at the operating threshold on
