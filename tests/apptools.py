@@ -209,3 +209,17 @@ def race_at_start_line(commands: list[list[str]], environment: dict[str, str], h
         assert child.returncode == 0, err[-1500:]
         outputs.append((out, err))
     return outputs
+
+
+def cancelled_and_gone(job_id: str) -> bool:
+    """Cancel a job and wait until its worker process has exited: a worker still starting up
+    writes into the workspace, which the test's fixture removes when the test ends."""
+    import time
+
+    from dlcore.training.jobs import cancel_job, get_backend, get_job, wait_for_job
+
+    job = wait_for_job(cancel_job(job_id).id, timeout_s=120)
+    deadline = time.monotonic() + 120
+    while get_backend().is_alive(get_job(job_id)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not job.is_active and not get_backend().is_alive(get_job(job_id))

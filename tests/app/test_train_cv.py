@@ -50,12 +50,12 @@ def test_job_result_carries_the_honest_summary(tiny_binary):
 def test_train_page_starts_the_tables_default_network(isolated_workspace):
     """The page's knobs start at default_spec for the table (a small table: 5 networks averaged,
     weight decay 0.01), and the queued job trains exactly that: the network the benches judge."""
-    from apptools import button
+    from apptools import button, cancelled_and_gone
 
     from dlcore.data.catalog import save_dataset
     from dlcore.data.demo import load_demo
     from dlcore.models.spec import default_spec
-    from dlcore.training.jobs import cancel_job, list_jobs
+    from dlcore.training.jobs import list_jobs
 
     dataset = load_demo("breast_cancer")
     save_dataset(dataset)
@@ -71,8 +71,9 @@ def test_train_page_starts_the_tables_default_network(isolated_workspace):
     spec = job.params["spec"]
     assert spec["ensemble"] == 5 and spec["weight_decay"] == 0.01
     assert spec["hidden_units"] == defaults.hidden_units and spec["dropout"] == defaults.dropout
-    cancel_job(job.id)
+    assert cancelled_and_gone(job.id)
     healthy(widget(at.number_input, "Networks averaged").set_value(2).run())
     healthy(button(at, "Start training").click().run())
-    assert list_jobs(limit=5)[0].params["spec"]["ensemble"] == 2
-    cancel_job(list_jobs(limit=5)[0].id)
+    second = list_jobs(limit=5)[0]
+    assert second.id != job.id and second.params["spec"]["ensemble"] == 2
+    assert cancelled_and_gone(second.id)

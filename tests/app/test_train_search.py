@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from apptools import button, healthy, open_page, texts, widget
+from apptools import button, cancelled_and_gone, healthy, open_page, texts, widget
 
 
 def test_a_search_job_is_submitted_with_its_budget(isolated_workspace):
     from dlcore.data.catalog import save_dataset
     from dlcore.data.demo import load_demo
-    from dlcore.training.jobs import cancel_job, list_jobs
+    from dlcore.training.jobs import list_jobs
 
     save_dataset(load_demo("breast_cancer"))
     at = open_page("train")
@@ -21,7 +21,7 @@ def test_a_search_job_is_submitted_with_its_budget(isolated_workspace):
     jobs = list_jobs(limit=5)
     assert jobs and jobs[0].params["search"] == {"trials": 4, "minutes": 5.0}
     assert jobs[0].params.get("cv_folds", 0) == 0  # a search is judged on the validation split
-    cancel_job(jobs[0].id)
+    assert cancelled_and_gone(jobs[0].id)
 
 
 def test_the_leaderboard_shows_each_trials_latest_report_best_first(isolated_workspace):
