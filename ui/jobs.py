@@ -89,7 +89,12 @@ def search_board(job: JobInfo) -> None:
     budget = job.params["search"]
     st.markdown(
         f"**Search:** {len(board)} of at most {budget['trials']} trials "
-        f"(at most {budget['minutes']:g} min); judged on validation loss, lower is better."
+        f"(at most {budget['minutes']:g} min); judged on validation loss, lower is better"
+        + (
+            "; the validation AUC of each trial's best epoch is shown beside it, not chosen on."
+            if any(t.get("val_auc") is not None for t in board)
+            else "."
+        )
     )
     if board:
         st.dataframe(
@@ -100,6 +105,15 @@ def search_board(job: JobInfo) -> None:
                         "validation loss": None
                         if t["val_loss"] is None
                         else round(t["val_loss"], 4),
+                        **(
+                            {
+                                "validation AUC": None
+                                if t.get("val_auc") is None
+                                else round(t["val_auc"], 3)
+                            }
+                            if any(r.get("val_auc") is not None for r in board)
+                            else {}
+                        ),
                         "epochs": t["epoch"],
                         "state": t["status"],
                         **{

@@ -422,7 +422,9 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
         lines.append(
             f"search: {search['trials_run']} trials ({len(search['lost_trials'])} lost) in "
             f"{search['elapsed_s']:.0f} s; validation loss {search['best_val_loss']:.4f} "
-            f"(default settings {search['default_val_loss'] or float('nan'):.4f}); chosen "
+            f"(default settings {search['default_val_loss'] or float('nan'):.4f})"
+            + _search_auc_text(search)
+            + "; chosen "
             + ", ".join(f"{k}={v}" for k, v in search["chosen_settings"].items())
         )
     _emit(
@@ -458,6 +460,15 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
         "\n".join(lines),
     )
     return 0
+
+
+def _search_auc_text(search: dict[str, Any]) -> str:
+    """The chosen and default trials' validation AUC (binary outcomes), for the summary line."""
+    best, default = search.get("best_val_auc"), search.get("default_val_auc")
+    if best is None:
+        return ""
+    shown = "–" if default is None else f"{default:.3f}"
+    return f", validation AUC {best:.3f} (default settings {shown})"
 
 
 def _treatment_lines(section: dict[str, Any]) -> list[str]:

@@ -74,8 +74,9 @@ class SearchTrial:
     settings: dict[str, Any]
     val_loss: float | None
     epochs: int
-    status: str  # finished | stopped early | lost
+    status: str  # finished | stopped early | stopped at the budget | lost
     val_auc: float | None = None
+    reason: str | None = None  # a lost trial: the error's kind and first line
 
 
 @dataclass
@@ -206,6 +207,7 @@ def train_trial(
     base: dict[str, Any] | None,
     space: dict[str, Any] | None,
     report: Any,
+    deadline: float | None = None,
 ) -> Any:
     """Train one trial's network (base spec changed by ``config``), calling ``report(dict)`` at
     every epoch with its validation loss, best validation loss so far and (binary) that best
@@ -213,6 +215,9 @@ def train_trial(
 
     A trial trains one network (no ensemble, no mirror averaging): its validation loss per epoch
     is what ASHA compares; the chosen settings are trained with the base's ensemble afterwards.
+    ``deadline`` (a ``time.time()`` value: the search's budget) stops training within a batch
+    once passed; the cut epoch is still validated and reported with ``out_of_time`` true, so a
+    search ends on time instead of at the end of its running trials' epochs.
     """
     from dlcore.models.spec import ModelSpec
     from dlcore.training.fit import train
@@ -223,11 +228,14 @@ def train_trial(
     spec = ModelSpec.from_dict({**(base or {}), **decoded, "ensemble": 1, "test_time_flip": False})
     best = BestEpoch()
 
+    def out_of_time() -> bool:
+        return deadline is not None and time.time() >= deadline
+
     def on_event(event: Any) -> None:
         if event.kind == "epoch" and METRIC in event.logs:
-            report({**best.update(event.logs), "epoch": event.epoch})
+            report({**best.update(event.logs), "epoch": event.epoch, "out_of_time": out_of_time()})
 
-    return train(dataset, spec, on_event=on_event)
+    return train(dataset, spec, on_event=on_event, should_stop=out_of_time)
 
 
 def _trial(
@@ -235,6 +243,7 @@ def _trial(
     dataset: Any = None,
     base: dict[str, Any] | None = None,
     space: dict[str, Any] | None = None,
+    deadline: float | None = None,
 ) -> None:
     """One Tune trial: ``train_trial`` reporting every epoch to Tune."""
     import gc
@@ -246,10 +255,12 @@ def _trial(
     # Trials reuse their worker process: the previous trial's network and Keras state go first.
     import_keras().backend.clear_session()
     gc.collect()
-    train_trial(config, dataset, base, space, tune.report)
+    train_trial(config, dataset, base, space, tune.report, deadline)
 
 
-def _watchers(space: dict[str, Any], on_trial: Any, should_stop: Any) -> tuple[list, Any]:
+def _watchers(
+    space: dict[str, Any], on_trial: Any, should_stop: Any, max_epochs: int
+) -> tuple[list, Any]:
     """Tune callbacks that report each trial as it goes (a live leaderboard) and a stopper
     that ends the whole search when ``should_stop()`` says so (a cancel)."""
     from ray.tune import Callback, Stopper
@@ -280,7 +291,7 @@ def _watchers(space: dict[str, Any], on_trial: Any, should_stop: Any) -> tuple[l
             self._send(trial, "running", result)
 
         def on_trial_complete(self, iteration, trials, trial, **info) -> None:
-            self._send(trial, "finished")
+            self._send(trial, trial_status(trial.last_result or {}, None, max_epochs))
 
         def on_trial_error(self, iteration, trials, trial, **info) -> None:
             self._send(trial, "lost")
@@ -293,6 +304,31 @@ def _watchers(space: dict[str, Any], on_trial: Any, should_stop: Any) -> tuple[l
             return bool(should_stop is not None and should_stop())
 
     return [_Leaderboard()], _Cancel()
+
+
+def trial_status(metrics: dict[str, Any], error: Any, max_epochs: int) -> str:
+    """How a trial ended, from its last report: lost (an error: its node or process died, or
+    Tune aborted it), stopped at the budget (cut by the search's time), stopped early (by ASHA
+    or early stopping, before ``max_epochs``) or finished."""
+    if error is not None:
+        return "lost"
+    epochs = int(metrics.get("epoch") or 0)
+    if metrics.get("out_of_time") and epochs < max_epochs:
+        return "stopped at the budget"
+    if epochs < max_epochs and metrics.get("best_val_loss") is not None:
+        return "stopped early"
+    return "finished"
+
+
+def error_reason(error: Any) -> str | None:
+    """A lost trial's reason as people read it: the error's kind and its first line (at most
+    160 characters), e.g. "ActorDiedError: the actor died unexpectedly"; None for no error."""
+    if error is None:
+        return None
+    cause = getattr(error, "cause", None) or error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    return f"{type(cause).__name__}: {first}"[:160].rstrip(": ")
 
 
 def run_search(
@@ -331,15 +367,20 @@ def run_search(
     ray = ensure_ray()
     if space is None:
         space = IMAGE_SPACE if getattr(dataset, "kind", "table") == "images" else TABLE_SPACE
-    callbacks, stopper = _watchers(space, on_trial, should_stop)
+    callbacks, stopper = _watchers(space, on_trial, should_stop, max(base_spec.epochs, 1))
     base = base_spec.to_dict()
     default_point = {k: base[k] for k in space}
+    # The budget is the search's wall time: trials running at its end stop within a batch
+    # (Tune's own time budget only stops trials when they next report, i.e. at an epoch's end).
+    deadline = time.time() + minutes * 60.0
     concurrent = max(
         1, int(max(1.0, float(ray.cluster_resources().get("CPU", 1))) // cpus_per_trial)
     )
     tuner = tune.Tuner(
         tune.with_resources(
-            tune.with_parameters(_trial, dataset=dataset, base=base, space=space),
+            tune.with_parameters(
+                _trial, dataset=dataset, base=base, space=space, deadline=deadline
+            ),
             {"cpu": cpus_per_trial, **{str(k): float(v) for k, v in (resources or {}).items()}},
         ),
         param_space={k: _domain(tune, v) for k, v in space.items()},
@@ -385,14 +426,12 @@ def run_search(
         auc = float(auc) if auc is not None and math.isfinite(float(auc)) else None
         epochs = int(metrics.get("epoch") or 0)
         settings = {k: _decode(k, result.config.get(k), space) for k in space}
-        if result.error is not None:
-            status = "lost"
+        status = trial_status(metrics, result.error, base_spec.epochs)
+        if status == "lost":
             lost.append(number)
-        elif epochs < base_spec.epochs and best is not None:
-            status = "stopped early"
-        else:
-            status = "finished"
-        found.append(SearchTrial(number, settings, best, epochs, status, auc))
+        found.append(
+            SearchTrial(number, settings, best, epochs, status, auc, error_reason(result.error))
+        )
     # a lost trial's partial score is shown, not chosen: its settings never trained to the end
     scored = [t for t in found if t.val_loss is not None and t.status != "lost"]
     if not scored:

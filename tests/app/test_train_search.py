@@ -60,6 +60,7 @@ def test_the_leaderboard_shows_each_trials_latest_report_best_first(isolated_wor
                 "trial": trial,
                 "settings": settings,
                 "val_loss": loss,
+                "val_auc": None if trial == 2 else 0.9123,
                 "epoch": epoch,
                 "status": status,
             }
@@ -70,4 +71,7 @@ def test_the_leaderboard_shows_each_trials_latest_report_best_first(isolated_wor
     assert list(table["trial"]) == [2, 1]
     assert list(table["validation loss"]) == [0.30, 0.35]
     assert list(table["state"]) == ["running", "finished"]
+    # the AUC of each trial's best epoch beside its loss (not chosen on); none reported yet: blank
+    assert table["validation AUC"].iloc[1] == 0.912 and table["validation AUC"].isna().iloc[0]
+    assert any("not chosen on" in t for t in texts(at.markdown))
     assert table["hidden units"].iloc[0] == "64, 32"

@@ -173,3 +173,15 @@ def test_non_table_file_exits_2(cli_env, cli_home):
     assert "notes.json" not in result.stderr and "(.json file)" in result.stderr
     assert "Traceback" not in result.stderr
     assert "notes.json" in json.loads(result.stdout)["error"]  # --json output is the result
+
+
+def test_the_search_summary_gives_the_chosen_and_default_validation_auc():
+    from dlcore.cli.commands import _search_auc_text
+
+    assert _search_auc_text({"best_val_auc": 0.98765, "default_val_auc": 0.9512}) == (
+        ", validation AUC 0.988 (default settings 0.951)"
+    )
+    assert _search_auc_text({"best_val_auc": 0.9, "default_val_auc": None}).endswith(
+        "(default settings –)"
+    )
+    assert _search_auc_text({"best_val_auc": None, "default_val_auc": None}) == ""

@@ -207,3 +207,5 @@ def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one
     assert 0.9 < found.trials[0].val_auc <= 1.0
     assert found.best_val_auc == found.default_val_auc == found.trials[0].val_auc
     assert found.to_card()["lost_trials"] == [2]
+    assert found.trials[1].reason and "Error" in found.trials[1].reason.split(":")[0]
+    assert found.trials[0].reason is None

@@ -61,3 +61,38 @@ def test_a_trial_reports_the_validation_auc_of_the_network_it_keeps(breast_cance
     exact = roc_auc_score(y, output[:, -1])
     assert exact > 0.9
     assert reports[-1]["best_val_auc"] == pytest.approx(exact, abs=0.01)
+
+
+def test_a_trial_past_the_search_deadline_stops_within_its_epoch_and_says_so(breast_cancer):
+    """A trial still running when the search's time is up stops at its next batch (not at the
+    end of its epochs): the cut epoch is validated and reported with out_of_time, and the trial
+    reads "stopped at the budget"."""
+    import time
+
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.search import TABLE_SPACE, train_trial, trial_status
+
+    base = ModelSpec(hidden_units=[8], epochs=500, early_stopping_patience=0, batch_size=8, seed=1)
+    reports: list[dict] = []
+    started = time.time()
+    result = train_trial({}, breast_cancer, base.to_dict(), TABLE_SPACE, reports.append, started)
+    assert result.cancelled and result.epochs_run == 1  # 500 epochs asked, cut in the first
+    assert len(reports) == 1 and reports[0]["out_of_time"] is True
+    assert np.isfinite(reports[0]["val_loss"])
+    assert trial_status(reports[-1], None, 500) == "stopped at the budget"
+    # the same report from a trial that ran all its epochs is simply finished
+    assert trial_status({**reports[-1], "epoch": 500}, None, 500) == "finished"
+    assert trial_status({"epoch": 3, "best_val_loss": 0.2}, None, 500) == "stopped early"
+
+
+def test_a_lost_trial_names_its_error_kind_and_first_line():
+    from dlcore.training.search import error_reason, trial_status
+
+    class ActorDiedError(RuntimeError):
+        pass
+
+    error = ActorDiedError("The actor died unexpectedly.\n  traceback lines ...")
+    assert trial_status({"epoch": 4, "best_val_loss": 0.3}, error, 10) == "lost"
+    assert error_reason(error) == "ActorDiedError: The actor died unexpectedly."
+    assert error_reason(None) is None
+    assert len(error_reason(RuntimeError("x" * 500))) == 160
