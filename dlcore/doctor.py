@@ -1,7 +1,8 @@
 """``python -m dlcore doctor``: check the workspace and the database, repair what is safe to repair.
 
 It removes temporary folders left by writers that died, marks jobs whose worker stopped beating
-as failed, and reports (without touching) model files that do not match their checksums, index
+as failed, releases the first-account claim of a workspace whose accounts were all deleted by
+hand (else nobody could create its first account again), and reports (without touching) model files that do not match their checksums, index
 rows without a folder, a damaged database and a broken audit hash chain.
 """
 
@@ -16,7 +17,7 @@ from sqlalchemy import select, text
 
 from dlcore.config import get_settings
 from dlcore.fsutil import remove_orphaned_folders, sha256_file
-from dlcore.store import ModelRow, get_store, reap_stale_jobs
+from dlcore.store import BootstrapRow, ModelRow, UserRow, get_store, reap_stale_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,27 @@ def clean_workspace() -> list[str]:
     return remove_orphaned_folders(settings.models_dir, settings.datasets_dir, settings.home)
 
 
+def release_orphaned_first_account_claim() -> bool:
+    """Delete the first-account claim when no account exists; True when one was released.
+
+    The claim and the first account are inserted in one transaction, so a claim without any
+    account only follows a manual ``DELETE FROM users``. The delete is one statement that
+    checks for accounts itself, so it cannot release a claim whose account is being created.
+    """
+    from sqlalchemy import delete, exists
+
+    from dlcore.governance.accounts import FIRST_ACCOUNT
+
+    with get_store().session() as session:
+        released = session.execute(
+            delete(BootstrapRow).where(
+                BootstrapRow.claim == FIRST_ACCOUNT, ~exists().where(UserRow.username.is_not(None))
+            )
+        ).rowcount
+        session.commit()
+    return bool(released)
+
+
 def run_doctor() -> DoctorReport:
     """Check and repair the workspace and database; returns what was found and fixed."""
     from dlcore.governance.audit import verify_chain
@@ -54,6 +76,11 @@ def run_doctor() -> DoctorReport:
     reaped = reap_stale_jobs(store.engine)
     if reaped:
         report.fixed.append(f"marked {reaped} job(s) failed: their worker stopped beating")
+    if release_orphaned_first_account_claim():
+        report.fixed.append(
+            "released the first-account claim: the workspace has no account left (they were "
+            "deleted outside the app), so a first administrator can be created again"
+        )
     report.problems.extend(store.notes)
     if store.engine.dialect.name == "sqlite":
         with store.engine.connect() as connection:

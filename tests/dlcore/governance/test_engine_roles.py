@@ -145,6 +145,32 @@ def test_the_first_account_needs_no_actor_and_only_the_first(isolated_workspace,
     assert list(trail["who"]) == ["first.admin"] and list(trail["action"]) == ["user_create"]
 
 
+def test_doctor_releases_the_first_account_claim_only_when_every_account_was_deleted(
+    isolated_workspace, monkeypatch
+):
+    """Accounts deleted by hand left the claim behind, and nobody could create a first
+    administrator again; doctor releases it then, and never while an account exists."""
+    from sqlalchemy import text
+
+    from dlcore.doctor import run_doctor
+    from dlcore.store import get_store
+
+    monkeypatch.setenv("DLCORE_AUTH", "local")
+    create_user("first.admin", "admin", PASSWORD)
+    assert not any("first-account" in f for f in run_doctor().fixed)  # an account exists
+    with get_store().engine.begin() as connection:
+        connection.execute(text("DELETE FROM users"))
+    with pytest.raises(PermissionDeniedError):  # the stale claim locks the workspace out
+        create_user("new.admin", "admin", PASSWORD)
+    report = run_doctor()
+    assert [f for f in report.fixed if "first-account claim" in f]
+    assert create_user("new.admin", "admin", PASSWORD).role == "admin"
+    with get_store().engine.connect() as connection:
+        claims = connection.execute(text("SELECT claim, username FROM bootstrap")).all()
+    assert [tuple(c) for c in claims] == [("first_account", "new.admin")]
+    assert not any("first-account" in f for f in run_doctor().fixed)
+
+
 def test_a_first_account_created_meanwhile_refuses_the_second_clearly(
     isolated_workspace, monkeypatch
 ):
