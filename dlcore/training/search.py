@@ -238,19 +238,34 @@ def train_trial(
     return train(dataset, spec, on_event=on_event, should_stop=out_of_time)
 
 
+def cap_threads(threads: int) -> None:
+    """Cap TensorFlow's thread pools in this process at ``threads`` (read once, when TensorFlow
+    first loads) unless the operator set DLCORE_TF_THREADS; 0 leaves them as they are."""
+    from dlcore.config import reset_settings
+
+    if threads and "DLCORE_TF_THREADS" not in os.environ:
+        os.environ["DLCORE_TF_THREADS"] = str(int(threads))
+        reset_settings()
+
+
 def _trial(
     config: dict[str, Any],
     dataset: Any = None,
     base: dict[str, Any] | None = None,
     space: dict[str, Any] | None = None,
     deadline: float | None = None,
+    threads: int = 0,
 ) -> None:
-    """One Tune trial: ``train_trial`` reporting every epoch to Tune."""
+    """One Tune trial: ``train_trial`` reporting every epoch to Tune. ``threads`` (the trial's
+    CPUs) caps TensorFlow's thread pools, which otherwise take every core of the node for each
+    of the trials running on it at once."""
     import gc
 
     from ray import tune
 
     from dlcore.models.keras_runtime import import_keras
+
+    cap_threads(threads)
 
     # Trials reuse their worker process: the previous trial's network and Keras state go first.
     import_keras().backend.clear_session()
@@ -379,7 +394,12 @@ def run_search(
     tuner = tune.Tuner(
         tune.with_resources(
             tune.with_parameters(
-                _trial, dataset=dataset, base=base, space=space, deadline=deadline
+                _trial,
+                dataset=dataset,
+                base=base,
+                space=space,
+                deadline=deadline,
+                threads=max(1, int(cpus_per_trial)),
             ),
             {"cpu": cpus_per_trial, **{str(k): float(v) for k, v in (resources or {}).items()}},
         ),

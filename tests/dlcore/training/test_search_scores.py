@@ -96,3 +96,23 @@ def test_a_lost_trial_names_its_error_kind_and_first_line():
     assert error_reason(error) == "ActorDiedError: The actor died unexpectedly."
     assert error_reason(None) is None
     assert len(error_reason(RuntimeError("x" * 500))) == 160
+
+
+def test_a_trial_caps_tensorflows_threads_at_its_cpus(monkeypatch):
+    """A trial given 1 CPU sets DLCORE_TF_THREADS=1 before TensorFlow loads in its worker (else
+    every trial on a node takes all its cores); a value set by the operator is kept."""
+    import os
+
+    from dlcore.config import get_settings, reset_settings
+    from dlcore.training.search import cap_threads
+
+    monkeypatch.delenv("DLCORE_TF_THREADS", raising=False)
+    try:
+        cap_threads(1)
+        assert os.environ["DLCORE_TF_THREADS"] == "1" and get_settings().tf_threads == 1
+        monkeypatch.setenv("DLCORE_TF_THREADS", "3")
+        cap_threads(1)
+        assert os.environ["DLCORE_TF_THREADS"] == "3"
+    finally:
+        monkeypatch.delenv("DLCORE_TF_THREADS", raising=False)
+        reset_settings()
