@@ -28,6 +28,7 @@ DEEP_SAFE_LAYERS = {
     "Dropout",
     "BatchNormalization",
     "Rescaling",
+    "Concatenate",  # the linear skip (spec.linear_skip): SHAP's ConcatV2 handler is linear
 }
 ADDITIVITY_TOLERANCE = 1e-3
 # DeepExplainer swaps TensorFlow's gradient registry while it runs: one at a time per process.

@@ -15,6 +15,10 @@ from dlcore.models.layouts import FeatureInfo, TabularLayout, input_names
 from dlcore.models.spec import ModelSpec, check_spec
 
 ENCODER_LAYER = "encoded"
+SKIP_LAYER = "linear_skip"
+# The output Dense of each task (dlcore.training.fit relies on these names: OUTPUT_DENSE,
+# CORE_OUTPUTS).
+OUTPUT_LAYERS = ("probability", "probabilities", "log_risk", "standardised")
 # Keras' default 0.99 leaves the moving variance dominated by its initial 1.0 after the few
 # hundred steps a small clinical data set gives (0.99^200 ≈ 0.13): inference then breaks.
 BN_MOMENTUM = 0.9
@@ -120,6 +124,10 @@ def _build_core(
         x = layers.Activation(spec.activation, name=f"{spec.activation}_{i}")(x)
         if spec.dropout > 0:
             x = layers.Dropout(spec.dropout, seed=spec.seed + i, name=f"dropout_{i}")(x)
+    if spec.linear_skip:
+        # Wide & deep: the output layer sees the encoded inputs beside the last hidden layer
+        # (logit = w_h·h + w_x·x + b), so a linear (logistic) model is one of its solutions.
+        x = layers.Concatenate(name=SKIP_LAYER)([x, x_in])
     if layout.task == "binary":
         out = layers.Dense(1, activation="sigmoid", name="probability")(x)
     elif layout.task == "multiclass":
@@ -132,6 +140,65 @@ def _build_core(
         out = layers.Dense(1, name="standardised")(x)
         out = layers.Rescaling(scale=std, offset=mean, name="prediction")(out)
     return keras.Model(x_in, out, name=CORE_MODEL)
+
+
+def merged_output_weights(
+    kernels: list[np.ndarray], biases: list[np.ndarray], spec: ModelSpec
+) -> list[np.ndarray]:
+    """The output layer's weights of one network that averages ``len(kernels)`` members' log-odds
+    (log-risk, value), the members' hidden units side by side (as ``merge_members`` lays them).
+
+    ``spec`` is a member's spec. The hidden rows of each kernel are stacked and divided by the
+    number of members; with ``spec.linear_skip`` the rows of the encoded inputs (shared by all
+    members: they come last, once) are averaged instead.
+    """
+    count = len(kernels)
+    bias = np.mean(biases, axis=0)
+    if not spec.linear_skip:
+        return [np.concatenate(kernels, axis=0) / count, bias]
+    units = spec.hidden_units[-1]
+    hidden = np.concatenate([k[:units] for k in kernels], axis=0) / count
+    skip = np.mean([k[units:] for k in kernels], axis=0)
+    return [np.concatenate([hidden, skip], axis=0), bias]
+
+
+def merge_tabular_members(
+    members: list[Any], spec: ModelSpec, layout: Any, train_features: pd.DataFrame, y: np.ndarray
+) -> Any:
+    """One network equal to the ensemble that averages its members' log-odds (log-risk, value):
+    hidden layers side by side (block-diagonal weights), the output layer's weights from
+    ``merged_output_weights``. The same as ``dlcore.training.fit.merge_members``, which does not
+    merge a linear skip yet (it stacks whole output kernels): fit.py should delegate here."""
+    import copy
+
+    from scipy.linalg import block_diag
+
+    from dlcore.models.common import CORE_MODEL
+
+    count = len(members)
+    wide = copy.deepcopy(spec)
+    wide.hidden_units = [units * count for units in spec.hidden_units]
+    wide.ensemble = 1
+    set_seed(spec.seed)
+    merged = build_tabular_model(wide, layout, train_features, y)
+    core = merged.get_layer(CORE_MODEL)
+    cores = [m.get_layer(CORE_MODEL) for m in members]
+    for i in range(1, len(spec.hidden_units) + 1):
+        kernels, biases = zip(
+            *(c.get_layer(f"dense_{i}").get_weights() for c in cores), strict=True
+        )
+        kernel = np.concatenate(kernels, axis=1) if i == 1 else block_diag(*kernels)
+        core.get_layer(f"dense_{i}").set_weights([kernel, np.concatenate(biases)])
+        if spec.batch_norm:
+            parts = [c.get_layer(f"batch_norm_{i}").get_weights() for c in cores]
+            core.get_layer(f"batch_norm_{i}").set_weights(
+                [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
+            )
+    names = {layer.name for layer in core.layers}
+    output = next(name for name in OUTPUT_LAYERS if name in names)
+    kernels, biases = zip(*(c.get_layer(output).get_weights() for c in cores), strict=True)
+    core.get_layer(output).set_weights(merged_output_weights(list(kernels), list(biases), spec))
+    return merged
 
 
 def run_model(
@@ -302,6 +369,16 @@ def architecture_preview(
                 }
             )
         previous = units
+    if spec.linear_skip:
+        previous += width
+        rows.append(
+            {
+                "layer": SKIP_LAYER,
+                "type": f"Concatenate (last hidden layer + the {width} encoded inputs)",
+                "output_shape": f"(batch, {previous})",
+                "parameters": 0,
+            }
+        )
     task = schema.task or "binary"
     outputs = len(schema.classes) if task == "multiclass" else 1
     kind = {
