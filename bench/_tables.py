@@ -108,20 +108,81 @@ def load_dataset(table: Table) -> Any:
     return Dataset(table.title, frame, schema)
 
 
-def run_split(dataset: Any, seed: int, spec: Any = None) -> dict[str, Any]:
-    """One seeded split: test outcomes and the test probabilities of ours and each baseline."""
+def parse_overrides(texts: list[str] | None) -> dict[str, Any]:
+    """``--spec`` values ("linear_skip=true", "dropout=0.3,batch_size=32") as default-spec field
+    overrides; each value is read as JSON (true, 0.3, [16]) or else kept as text."""
+    import json
+    import re
+    from dataclasses import fields
+
+    from dlcore.models.spec import ModelSpec
+
+    known = {f.name for f in fields(ModelSpec)}
+    overrides: dict[str, Any] = {}
+    for text in texts or []:
+        # commas split settings, not list values: "hidden_units=[16,8],dropout=0.3"
+        for item in filter(None, (p.strip() for p in re.split(r",(?=\s*\w+\s*=)", text))):
+            name, sep, value = item.partition("=")
+            if not sep or name.strip() not in known:
+                raise SystemExit(
+                    f"--spec {item!r}: expected NAME=VALUE with NAME a ModelSpec field"
+                )
+            try:
+                overrides[name.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def describe(overrides: dict[str, Any]) -> str:
+    """The overrides as one header line."""
+    if not overrides:
+        return "spec: default_spec(task, n) as shipped"
+    return "spec: default_spec(task, n) with " + ", ".join(
+        f"{k}={v!r}" for k, v in sorted(overrides.items())
+    )
+
+
+def _allow_skip_ensembles() -> None:
+    """fit.merge_members does not merge a linear skip yet (dlcore.models.spec
+    LINEAR_SKIP_ENSEMBLES): the benchmark merges with dlcore.models.tabular's merge, which
+    handles it, until fit.py delegates to it."""
+    import dlcore.models.spec as spec_module
+    import dlcore.training.fit as fit_module
+    from dlcore.models.tabular import merge_tabular_members
+
+    spec_module.LINEAR_SKIP_ENSEMBLES = True
+    fit_module.merge_members = merge_tabular_members
+
+
+def default_with(task: str, n: int, overrides: dict[str, Any] | None) -> Any:
+    """``default_spec(task, n)`` with ``overrides`` applied and validated."""
+    from dlcore.models.spec import check_spec, default_spec
+
+    spec = default_spec(task, n)
+    for name, value in (overrides or {}).items():
+        setattr(spec, name, value)
+    if getattr(spec, "linear_skip", False) and spec.ensemble > 1:
+        _allow_skip_ensembles()
+    return check_spec(spec, task)
+
+
+def run_split(
+    dataset: Any, seed: int, spec: Any = None, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One seeded split: test outcomes and the test probabilities of ours and each baseline
+    (ours: ``spec``, or the default spec with ``overrides``)."""
     import numpy as np
 
     from dlcore.evaluate.baselines import fit_baselines
     from dlcore.models.keras_runtime import import_keras
-    from dlcore.models.spec import default_spec
     from dlcore.training.fit import prepare_data, split_records, train
     from dlcore.training.honest import calibrate_on_validation, split_output
 
     task = dataset.schema.task
     data = prepare_data(dataset)
     if spec is None:
-        spec = default_spec(task, len(data.y))
+        spec = default_with(task, len(data.y), overrides)
     spec.seed = seed
     split = split_records(data.y, task, spec)
     t0 = time.perf_counter()
@@ -153,10 +214,13 @@ def run_split(dataset: Any, seed: int, spec: Any = None) -> dict[str, Any]:
     }
 
 
-def runs(table: Table, seeds: int, cache: Path | None = None) -> list[dict[str, Any]]:
+def runs(
+    table: Table, seeds: int, cache: Path | None = None, overrides: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """The table's runs over seeds 1..``seeds``; with ``cache`` (a JSON file) runs saved by an
-    earlier benchmark with the same seeds are reused, and new ones are saved (test outcomes and
-    probabilities only), so that real_tables.py and calibration.py need one training."""
+    earlier benchmark with the same seeds (and the same ``overrides`` of the default spec, see
+    ``parse_overrides``) are reused, and new ones are saved (test outcomes and probabilities
+    only), so that real_tables.py and calibration.py need one training."""
     import json
 
     import numpy as np
@@ -164,7 +228,9 @@ def runs(table: Table, seeds: int, cache: Path | None = None) -> list[dict[str, 
     stored: dict[str, Any] = {}
     if cache is not None and cache.is_file():
         stored = json.loads(cache.read_text())
-    key = f"{table.title}|{seeds}"
+    key = f"{table.title}|{seeds}" + (
+        "|" + json.dumps(overrides, sort_keys=True) if overrides else ""
+    )
     if key in stored:
         return [
             {
@@ -178,7 +244,7 @@ def runs(table: Table, seeds: int, cache: Path | None = None) -> list[dict[str, 
     dataset = load_dataset(table)
     out = []
     for seed in range(1, seeds + 1):
-        run = run_split(dataset, seed)
+        run = run_split(dataset, seed, overrides=overrides)
         run.pop("spec")
         out.append(run)
     if cache is not None:

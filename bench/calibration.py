@@ -35,6 +35,8 @@ the same probabilities up to T ~ 1, which is its sampling noise on 770 pooled re
 Goals (issue 12): median over tables of ours' ECE <= 0.05, and |calibration-in-the-large| <= 0.2
 (median over tables).
 Usage: python bench/calibration.py [--seeds 5] [--cache /tmp/real_tables.json]
+       [--tables "Pima diabetes,Stroke"] [--spec linear_skip=true]  (the same --spec as the
+       real_tables.py run whose cache it reads)
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import environment, goal, header, print_table
-from _tables import TABLES, available, runs
+from _tables import TABLES, available, describe, parse_overrides, runs
 
 ECE_GOAL = 0.05
 CITL_GOAL = 0.2
@@ -90,16 +92,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--cache", type=Path, help="runs saved by real_tables.py --cache")
+    parser.add_argument("--tables", help="comma-separated titles (default: all)")
+    parser.add_argument(
+        "--spec",
+        action="append",
+        help="override default-spec fields, e.g. linear_skip=true (repeatable, comma-separated)",
+    )
     args = parser.parse_args(argv)
+    overrides = parse_overrides(args.spec)
     print(environment())
+    print(describe(overrides))
     rows, eces, citls, started = [], [], [], time.perf_counter()
+    wanted = set(args.tables.split(",")) if args.tables else None
     for table in TABLES:
+        if wanted and table.title not in wanted:
+            continue
         reason = available(table)
         if reason:
             print(f"skip {table.title}: {reason}")
             rows.append([table.title, "-", f"skipped: {reason}", "", "", "", "", "", "", ""])
             continue
-        table_runs = runs(table, args.seeds, args.cache)
+        table_runs = runs(table, args.seeds, args.cache, overrides)
         y = np.concatenate([r["y"] for r in table_runs]).astype(int)
         reports = {
             name: calibration_report(

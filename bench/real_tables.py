@@ -11,6 +11,8 @@ per seed, then the median over seeds.
 Goals (issue 12): median over tables of the gap >= -0.005, and no table below -0.03.
 Tables come from ../shared/data (skipped cleanly when absent) and scikit-learn's breast cancer.
 Usage: python bench/real_tables.py [--seeds 5] [--tables "Pima diabetes,Stroke"]
+       [--cache runs.json] [--spec linear_skip=true]  (default-spec overrides, in the header;
+       each variant needs its own cache file or key: runs are cached per overrides)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import environment, goal, header, print_table
-from _tables import TABLES, available, runs
+from _tables import TABLES, available, describe, parse_overrides, runs
 
 MEDIAN_GOAL = -0.005
 WORST_GOAL = -0.03
@@ -39,9 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, help="a JSON file to save runs in (calibration.py reads it)"
     )
+    parser.add_argument(
+        "--spec",
+        action="append",
+        help="override default-spec fields, e.g. linear_skip=true (repeatable, comma-separated)",
+    )
     args = parser.parse_args(argv)
+    overrides = parse_overrides(args.spec)
     wanted = set(args.tables.split(",")) if args.tables else None
     print(environment())
+    print(describe(overrides))
     rows, gaps, started = [], [], time.perf_counter()
     for table in TABLES:
         if wanted and table.title not in wanted:
@@ -53,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         aucs: dict[str, list[float]] = {"ours": [], "logistic": [], "boosting": []}
         per_seed_gap, epochs, seconds = [], [], {"ours": 0.0, "baselines": 0.0}
-        for run in runs(table, args.seeds, args.cache):
+        for run in runs(table, args.seeds, args.cache, overrides):
             for name, output in run["outputs"].items():
                 aucs[name].append(roc_auc_score(run["y"], np.asarray(output)[:, 0]))
             per_seed_gap.append(aucs["ours"][-1] - max(aucs["logistic"][-1], aucs["boosting"][-1]))
