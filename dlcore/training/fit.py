@@ -163,7 +163,23 @@ def prepare_data(dataset: Dataset) -> PreparedData:
         from dlcore.data.molecules import SCAFFOLD_GROUP, scaffolds
 
         groups, group_name = scaffolds(features[molecules[0]].tolist()), SCAFFOLD_GROUP
-    return PreparedData(features, y, labelled.index.to_numpy(), kinds, groups, group_name, notes)
+    return PreparedData(features, y, row_labels(labelled.index), kinds, groups, group_name, notes)
+
+
+def row_labels(index: pd.Index) -> np.ndarray:
+    """The labelled records' row labels as an array: int32 for integers within int32's range —
+    the same numbers in half the memory of int64 (1,000,000 records: 4 MB kept through training
+    and evaluation, issue 15) — else the index's own values."""
+    if isinstance(index, pd.RangeIndex):
+        low, high = (index.min(), index.max()) if len(index) else (0, 0)
+        if low >= -(2**31) and high < 2**31:
+            return np.arange(index.start, index.stop, index.step, dtype=np.int32)
+        return index.to_numpy()
+    values = index.to_numpy()
+    small = values.dtype.kind in "iu" and len(values) > 0
+    if small and values.min() >= -(2**31) and values.max() < 2**31:
+        return values.astype(np.int32)
+    return values
 
 
 def _standardise_molecules(
@@ -230,7 +246,8 @@ def split_records(
             expected=f"at least {MIN_TRAIN_ROWS} training records",
             fix="use more records, or smaller validation and test fractions",
         )
-    positions = np.arange(n)
+    # int32 positions (a split of 1,000,000 records: 4 MB less, kept through evaluation, issue 15)
+    positions = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
     stratify = None
     stratified = False
     if task == "survival":
@@ -612,7 +629,8 @@ def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:
         return np.eye(len(layout.classes), dtype=np.float32)[y.astype(int)]
     if layout.task == "survival":
         return y.astype(np.float32).reshape(-1, 2)  # follow-up time and event, for the Cox loss
-    return y.astype(np.float32).reshape(-1, 1)
+    # float32 already (binary and regression targets): the same array, not a copy (issue 15)
+    return np.asarray(y, dtype=np.float32).reshape(-1, 1)
 
 
 def make_tf_dataset(
