@@ -85,6 +85,14 @@ def test_a_trial_past_the_search_deadline_stops_within_its_epoch_and_says_so(bre
     assert trial_status({"epoch": 3, "best_val_loss": 0.2}, None, 500) == "stopped early"
 
 
+def test_the_trials_stop_early_enough_for_the_search_to_end_within_its_budget():
+    from dlcore.training.search import trials_time
+
+    assert trials_time(30) == 1770.0  # 30 s kept for stopping the trials and Tune's shutdown
+    assert trials_time(1) == 57.0  # 5% of a short budget
+    assert trials_time(0.1) == pytest.approx(5.7)
+
+
 def test_a_lost_trial_names_its_error_kind_and_first_line():
     from dlcore.training.search import error_reason, trial_status
 
