@@ -169,11 +169,17 @@ class BinaryBootstrap:
         """ROC AUC from the cumulative counts at each distinct score (highest first): each
         positive wins over the negatives scored lower, and half of those tied with it."""
         n_pos, n_neg = self.scores_pos.size, self.scores_neg.size
-        tp, fp = tp.astype(np.float64), fp.astype(np.float64)
-        pos_here = np.diff(tp, axis=1, prepend=0.0)
+        pos_here = np.diff(tp.astype(np.float64), axis=1, prepend=0.0)
+        fp = fp.astype(np.float64)
         neg_here = np.diff(fp, axis=1, prepend=0.0)
-        wins = (pos_here * (n_neg - fp + 0.5 * neg_here)).sum(axis=1)
-        return wins / (n_pos * n_neg)
+        # pos_here * (n_neg - fp + 0.5 * neg_here) in place: the same operations on each value,
+        # two arrays of the records fewer at once (a 200,000-record test part: ~5 MB, issue 15)
+        neg_here *= 0.5
+        np.subtract(n_neg, fp, out=fp)
+        fp += neg_here
+        del neg_here
+        pos_here *= fp
+        return pos_here.sum(axis=1) / (n_pos * n_neg)
 
     def _pr_auc_from(self, tp: np.ndarray, fp: np.ndarray) -> np.ndarray:
         """Average precision from the cumulative counts at each distinct score (highest first)."""

@@ -61,3 +61,22 @@ def test_memory_stays_bounded_on_a_large_held_out_part():
     assert peak < 40 * 2**20, f"{peak / 2**20:.0f} MB"
     auc = intervals["roc_auc"]
     assert auc.low < roc_auc_score(y, p) < auc.high and auc.high - auc.low < 0.03
+
+
+def test_in_place_auc_is_bit_for_bit_the_formula():
+    """Issue 15, 3rd round: the resamples' ROC AUC computed in place equals the original
+    expression pos_here * (n_neg - fp + 0.5 * neg_here) exactly (ties included)."""
+    for n, ties in ((60, True), (5000, True), (5000, False)):
+        y, p = _sample(n, seed=n, ties=ties)
+        boot = BinaryBootstrap.draw(y, p, resamples=30, seed=2)
+        for w_pos, w_neg in boot.blocks():
+            tp, fp = boot._cumulative(w_pos, w_neg)
+            tp64, fp64 = tp.astype(np.float64), fp.astype(np.float64)
+            pos_here = np.diff(tp64, axis=1, prepend=0.0)
+            neg_here = np.diff(fp64, axis=1, prepend=0.0)
+            n_pos, n_neg = boot.scores_pos.size, boot.scores_neg.size
+            wins = (pos_here * (n_neg - fp64 + 0.5 * neg_here)).sum(axis=1)
+            formula = wins / (n_pos * n_neg)
+            in_place = boot._auc_from(tp, fp)
+            assert np.array_equal(in_place, formula)
+            assert 0.6 < float(np.median(in_place)) < 1.0
