@@ -20,6 +20,11 @@ BASELINE_RESAMPLES = 500
 # float64 copy of their features and a float32 one of the inputs: 36 MB above the training's
 # level at 1,000,000 rows (issue 15).
 OUTPUT_CHUNK = 32_768
+# Records per call of the network on a split (run_model's default is 8,192): TensorFlow keeps
+# what its first eager call at a batch size allocated, ~15 MB at 8,192 records and ~5 MB at
+# 2,048 — held through the evaluation, where the run's memory peaks (issue 15). The same outputs
+# (bit for bit on the 1,000,000-row bench's network; tested to 1e-6).
+OUTPUT_BATCH = 2_048
 
 
 def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
@@ -27,21 +32,38 @@ def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
     built OUTPUT_CHUNK records at a time."""
     model, layout, features = result.model, result.layout, result.data.features
     if len(part) <= OUTPUT_CHUNK:
-        return run_model(model, layout.inputs(rows(features, part)))
+        return run_model(model, layout.inputs(rows(features, part)), OUTPUT_BATCH)
     return np.concatenate(
         [
-            run_model(model, layout.inputs(rows(features, part[start : start + OUTPUT_CHUNK])))
+            run_model(
+                model,
+                layout.inputs(rows(features, part[start : start + OUTPUT_CHUNK])),
+                OUTPUT_BATCH,
+            )
             for start in range(0, len(part), OUTPUT_CHUNK)
         ],
         axis=0,
     )
 
 
-def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
+def split_outputs(result: TrainResult) -> dict[str, np.ndarray]:
+    """The model's raw output on the validation and the test split, each run through the network
+    once: the recalibration, the test metrics and the bootstrap intervals share them (the test
+    split went through it three times, the validation split twice: issue 15)."""
+    return {
+        "validation": split_output(result, result.split.validation),
+        "test": split_output(result, result.split.test),
+    }
+
+
+def calibrate_on_validation(
+    result: TrainResult, outputs: dict[str, np.ndarray] | None = None
+) -> tuple[Any, Any]:
     """Temperature scaling fitted on the validation split when it lowers the cross-fitted
     validation log-loss — decided on the validation split alone. The test split's Brier score
     before and after is then reported (and a recalibration worse there is said to be worse),
-    never used to change the decision.
+    never used to change the decision. ``outputs``: ``split_outputs(result)`` when computed
+    already.
 
     Returns (Recalibrator, RecalibrationDecision); the identity for regression and survival.
     """
@@ -55,12 +77,20 @@ def calibrate_on_validation(result: TrainResult) -> tuple[Any, Any]:
     task, split, y = result.layout.task, result.split, result.data.y
     if task not in ("binary", "multiclass"):
         return Recalibrator(), RecalibrationDecision("none", False, f"not applicable to {task}")
+    outputs = outputs or {}
+    validation = outputs.get("validation")
     recalibrator, decision = choose_recalibration(
-        y[split.validation], split_output(result, split.validation), "temperature"
+        y[split.validation],
+        split_output(result, split.validation) if validation is None else validation,
+        "temperature",
     )
     if len(split.test):
+        test = outputs.get("test")
         recalibrator, decision = report_on_held_out(
-            recalibrator, decision, y[split.test], split_output(result, split.test)
+            recalibrator,
+            decision,
+            y[split.test],
+            split_output(result, split.test) if test is None else test,
         )
     return recalibrator, decision
 
@@ -103,13 +133,15 @@ def honest_summary(
     resamples: int = 1000,
     baselines: bool = True,
     fitted: tuple[list[Any], float] | None = None,
+    test_output: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """What a training run may claim about its test split: every headline metric with its 95%
     bootstrap interval, the counts it rests on and whether they suffice ('too few cases to
     judge', the rule ``dlcore.evaluate.metrics.reportability`` that evaluation shares), and the
     simple baselines fitted on the same split with the one-sentence comparison. ``fitted`` is
     ``split_baselines(result)`` when the baselines were fitted already (the pipeline fits them
-    right after training, at its lowest memory, issue 15).
+    right after training, at its lowest memory, issue 15); ``test_output`` the network's raw
+    output on the test split when computed already (``split_outputs``).
     """
     import time
 
@@ -120,7 +152,7 @@ def honest_summary(
     layout, split, y = result.layout, result.split, result.data.y
     task = layout.task
     test = split.test
-    output = split_output(result, test)
+    output = split_output(result, test) if test_output is None else test_output
     if recalibrator is not None and task in ("binary", "multiclass"):
         output = np.asarray(recalibrator.apply(output)).reshape(output.shape)
     verdict = reportability(task, y[test])

@@ -20,6 +20,7 @@ from dlcore.training.honest import (
     honest_summary,
     split_baselines,
     split_output,
+    split_outputs,
 )
 
 
@@ -34,13 +35,17 @@ class TrainOutcome:
     summary: dict[str, Any] | None = None
 
 
-def evaluate_split(result: TrainResult, recalibrator: Any = None) -> Report:
+def evaluate_split(
+    result: TrainResult, recalibrator: Any = None, outputs: dict[str, np.ndarray] | None = None
+) -> Report:
     """Evaluate a trained model on its test split (the Youden threshold chosen on validation),
-    with the probabilities recalibrated by ``recalibrator`` when given."""
+    with the probabilities recalibrated by ``recalibrator`` when given. ``outputs``: the raw
+    outputs on the validation and test splits when computed already (``split_outputs``)."""
     layout, data, split = result.layout, result.data, result.split
 
-    def output(part: np.ndarray) -> np.ndarray:
-        raw = split_output(result, part)
+    def output(part: str) -> np.ndarray:
+        known = (outputs or {}).get(part)
+        raw = split_output(result, getattr(split, part)) if known is None else known
         if recalibrator is None or layout.task not in ("binary", "multiclass"):
             return raw
         return np.asarray(recalibrator.apply(raw)).reshape(raw.shape)
@@ -52,13 +57,13 @@ def evaluate_split(result: TrainResult, recalibrator: Any = None) -> Report:
         train_y = data.y[split.train]
         if layout.baseline is None:  # fitted on the training part, kept in the model's layout
             layout.baseline = breslow_baseline(
-                train_y[:, 0], train_y[:, 1], output(split.train)[:, 0]
+                train_y[:, 0], train_y[:, 1], output("train")[:, 0]
             ).to_dict()
         test_y = data.y[split.test]
         return evaluate_survival(
             test_y[:, 0],
             test_y[:, 1],
-            output(split.test)[:, 0],
+            output("test")[:, 0],
             baseline=BaselineHazard.from_dict(layout.baseline),
             train_time=train_y[:, 0],
             train_event=train_y[:, 1],
@@ -67,10 +72,10 @@ def evaluate_split(result: TrainResult, recalibrator: Any = None) -> Report:
     return evaluate(
         layout.task,
         data.y[split.test],
-        output(split.test),
+        output("test"),
         classes=layout.classes,
         positive_class=layout.positive_class,
-        validation=(data.y[split.validation], output(split.validation)),
+        validation=(data.y[split.validation], output("validation")),
     )
 
 
@@ -133,6 +138,10 @@ def train_and_register(
         for traced in ("train_function", "test_function", "predict_function"):
             if getattr(result.model, traced, None) is not None:
                 setattr(result.model, traced, None)
+        import gc
+
+        # Keras' datasets, callbacks and iterators that only a reference cycle still holds
+        gc.collect()
         release_free_memory()  # training's freed transients, before evaluation adds its own
     # The baselines first, at training's memory level: fitted after evaluation, on top of what
     # its steps left, they were the run's peak (1,000,000 rows, issue 15).
@@ -142,11 +151,16 @@ def train_and_register(
     ensure_saved(dataset)  # the card points at the data: its test split can be evaluated later
     if large:
         release_free_memory()  # the Parquet writer's
-    recalibrator, decision = calibrate_on_validation(result)
-    report = evaluate_split(result, recalibrator)
+    # the validation and test splits through the network once, for all three steps below
+    outputs = split_outputs(result)
+    recalibrator, decision = calibrate_on_validation(result, outputs)
+    report = evaluate_split(result, recalibrator, outputs)
     if large:
         release_free_memory()  # evaluation's curves and copies, before the bootstrap intervals
-    summary = honest_summary(result, recalibrator, fitted=baselines)
+    summary = honest_summary(
+        result, recalibrator, fitted=baselines, test_output=outputs.pop("test")
+    )
+    del outputs
     if cross_validation is not None:
         summary["cross_validation"] = {
             **cross_validation.to_dict(),
