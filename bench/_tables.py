@@ -143,18 +143,6 @@ def describe(overrides: dict[str, Any]) -> str:
     )
 
 
-def _allow_skip_ensembles() -> None:
-    """fit.merge_members does not merge a linear skip yet (dlcore.models.spec
-    LINEAR_SKIP_ENSEMBLES): the benchmark merges with dlcore.models.tabular's merge, which
-    handles it, until fit.py delegates to it."""
-    import dlcore.models.spec as spec_module
-    import dlcore.training.fit as fit_module
-    from dlcore.models.tabular import merge_tabular_members
-
-    spec_module.LINEAR_SKIP_ENSEMBLES = True
-    fit_module.merge_members = merge_tabular_members
-
-
 def default_with(task: str, n: int, overrides: dict[str, Any] | None) -> Any:
     """``default_spec(task, n)`` with ``overrides`` applied and validated."""
     from dlcore.models.spec import check_spec, default_spec
@@ -162,8 +150,6 @@ def default_with(task: str, n: int, overrides: dict[str, Any] | None) -> Any:
     spec = default_spec(task, n)
     for name, value in (overrides or {}).items():
         setattr(spec, name, value)
-    if getattr(spec, "linear_skip", False) and spec.ensemble > 1:
-        _allow_skip_ensembles()
     return check_spec(spec, task)
 
 

@@ -29,10 +29,6 @@ LR_SCHEDULES = ("constant", "cosine")
 MOLECULE_SPLITS = ("scaffold", "random")
 FINGERPRINT_KINDS = ("count", "bits")
 SPEC_VERSION = 1
-# dlcore.training.fit.merge_members stacks the members' whole output kernels, which does not fit
-# a linear skip (its input rows are shared by all members); until it delegates to
-# dlcore.models.tabular.merge_tabular_members, a linear skip is refused with an ensemble.
-LINEAR_SKIP_ENSEMBLES = False
 
 
 @dataclass
@@ -257,12 +253,6 @@ def check_spec(spec: ModelSpec, task: str | None = None) -> ModelSpec:
         raise _bad("test_time_flip", spec.test_time_flip, "true or false")
     if not isinstance(spec.linear_skip, bool):
         raise _bad("linear_skip", spec.linear_skip, "true or false")
-    if spec.linear_skip and spec.ensemble > 1 and not LINEAR_SKIP_ENSEMBLES:
-        raise InvalidSpecError(
-            f"'linear_skip' is on with an ensemble of {spec.ensemble} networks.",
-            expected="linear_skip with a single network (ensemble 1) for now",
-            fix="set ensemble to 1, or turn linear_skip off",
-        )
     if isinstance(spec.label_smoothing, bool) or not 0 <= spec.label_smoothing < 0.5:
         raise _bad("label_smoothing", spec.label_smoothing, "a number from 0 to below 0.5")
     if spec.lr_schedule not in LR_SCHEDULES:

@@ -17,7 +17,7 @@ from dlcore.models.spec import ModelSpec, check_spec
 ENCODER_LAYER = "encoded"
 SKIP_LAYER = "linear_skip"
 # The output Dense of each task (dlcore.training.fit relies on these names: OUTPUT_DENSE,
-# CORE_OUTPUTS).
+# and the ensemble merge below).
 OUTPUT_LAYERS = ("probability", "probabilities", "log_risk", "standardised")
 # Keras' default 0.99 leaves the moving variance dominated by its initial 1.0 after the few
 # hundred steps a small clinical data set gives (0.99^200 ≈ 0.13): inference then breaks.
@@ -167,8 +167,9 @@ def merge_tabular_members(
 ) -> Any:
     """One network equal to the ensemble that averages its members' log-odds (log-risk, value):
     hidden layers side by side (block-diagonal weights), the output layer's weights from
-    ``merged_output_weights``. The same as ``dlcore.training.fit.merge_members``, which does not
-    merge a linear skip yet (it stacks whole output kernels): fit.py should delegate here."""
+    ``merged_output_weights`` (a linear skip's rows averaged). It is an ordinary dlcore tabular
+    network (saved, explained and predicted like any other), with ``len(members)`` times the
+    hidden units of one member; ``dlcore.training.fit`` merges its ensembles with it."""
     import copy
 
     from scipy.linalg import block_diag

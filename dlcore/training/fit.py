@@ -24,6 +24,7 @@ from dlcore.models.keras_runtime import import_keras, set_seed
 from dlcore.models.layouts import TabularLayout, make_layout
 from dlcore.models.spec import ModelSpec, check_spec
 from dlcore.models.tabular import build_tabular_model
+from dlcore.models.tabular import merge_tabular_members as merge_members
 
 logger = logging.getLogger(__name__)
 
@@ -577,50 +578,6 @@ def train_ensemble(
     if images:  # the members (and, with spec.test_time_flip, their mirror images) averaged
         return merge_image_members(trained, spec, layout), False
     return merge_members(trained, spec, layout, train_features, data.y[split.train]), False
-
-
-CORE_OUTPUTS = ("probability", "probabilities", "log_risk", "standardised")
-
-
-def merge_members(
-    members: list[Any], spec: ModelSpec, layout: Any, train_features: pd.DataFrame, y: np.ndarray
-) -> Any:
-    """One network equal to the ensemble that averages its members' log-odds (log-risk, value):
-    hidden layers side by side (block-diagonal weights), the output layer's weights divided by
-    the number of members. It is an ordinary dlcore tabular network (saved, explained and
-    predicted like any other), with ``len(members)`` times the hidden units of one member."""
-    import copy
-
-    from scipy.linalg import block_diag
-
-    from dlcore.models.common import CORE_MODEL
-
-    count = len(members)
-    wide = copy.deepcopy(spec)
-    wide.hidden_units = [units * count for units in spec.hidden_units]
-    wide.ensemble = 1
-    set_seed(spec.seed)
-    merged = build_tabular_model(wide, layout, train_features, y)
-    core = merged.get_layer(CORE_MODEL)
-    cores = [m.get_layer(CORE_MODEL) for m in members]
-    for i in range(1, len(spec.hidden_units) + 1):
-        kernels, biases = zip(
-            *(c.get_layer(f"dense_{i}").get_weights() for c in cores), strict=True
-        )
-        kernel = np.concatenate(kernels, axis=1) if i == 1 else block_diag(*kernels)
-        core.get_layer(f"dense_{i}").set_weights([kernel, np.concatenate(biases)])
-        if spec.batch_norm:
-            parts = [c.get_layer(f"batch_norm_{i}").get_weights() for c in cores]
-            core.get_layer(f"batch_norm_{i}").set_weights(
-                [np.concatenate([p[j] for p in parts]) for j in range(len(parts[0]))]
-            )
-    names = {layer.name for layer in core.layers}
-    output = next(name for name in CORE_OUTPUTS if name in names)
-    kernels, biases = zip(*(c.get_layer(output).get_weights() for c in cores), strict=True)
-    core.get_layer(output).set_weights(
-        [np.concatenate(kernels, axis=0) / count, np.mean(biases, axis=0)]
-    )
-    return merged
 
 
 def training_targets(y: np.ndarray, layout: TabularLayout) -> np.ndarray:

@@ -28,17 +28,6 @@ def skip_result(cohort):
     return train(cohort, ModelSpec(**SKIP))
 
 
-@pytest.fixture
-def skip_ensembles(monkeypatch):
-    """fit.merge_members stacks whole output kernels; the linear skip needs the tabular merge."""
-    import dlcore.models.spec as spec_module
-    import dlcore.training.fit as fit_module
-    from dlcore.models.tabular import merge_tabular_members
-
-    monkeypatch.setattr(spec_module, "LINEAR_SKIP_ENSEMBLES", True)
-    monkeypatch.setattr(fit_module, "merge_members", merge_tabular_members)
-
-
 def _inputs(layout, dataset, positions):
     from dlcore.models.layouts import to_model_inputs
     from dlcore.training.fit import prepare_data
@@ -58,9 +47,7 @@ def test_spec_without_the_key_loads_with_the_skip_off():
 def test_skip_is_validated():
     with pytest.raises(InvalidSpecError, match="linear_skip"):
         check_spec(ModelSpec(linear_skip="yes"))
-    # until fit.merge_members merges a linear skip, ensembles with one are refused
-    with pytest.raises(InvalidSpecError, match="ensemble"):
-        check_spec(ModelSpec(linear_skip=True, ensemble=2))
+    check_spec(ModelSpec(linear_skip=True, ensemble=2))  # ensembles merge the skip too
 
 
 def test_output_layer_sees_hidden_units_and_inputs(skip_result):
@@ -116,7 +103,7 @@ def test_merged_members_average_the_log_odds(cohort):
     np.testing.assert_allclose(logit(run_model(merged, inputs)), expected, atol=1e-4)
 
 
-def test_ensemble_of_two_trains_and_saves(cohort, skip_ensembles, tmp_path):
+def test_ensemble_of_two_trains_and_saves(cohort, tmp_path):
     from dlcore.models import layers  # noqa: F401
     from dlcore.models.keras_runtime import import_keras
     from dlcore.models.tabular import run_model
