@@ -312,7 +312,9 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
         return float("nan")
     from sklearn.metrics import roc_auc_score
 
-    return float(roc_auc_score(np.r_[np.ones(pos.size), np.zeros(neg.size)], np.r_[pos, neg]))
+    # the labels as booleans (the same AUC; a float64 array of the records less, issue 15)
+    labels = np.r_[np.ones(pos.size, dtype=bool), np.zeros(neg.size, dtype=bool)]
+    return float(roc_auc_score(labels, np.r_[pos, neg]))
 
 
 def bootstrap_mean(

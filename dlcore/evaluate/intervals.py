@@ -57,7 +57,6 @@ def _binary_samples(
 ) -> tuple[BinaryBootstrap, dict[str, np.ndarray], dict[str, float]]:
     boot = BinaryBootstrap.draw(y, p, resamples=resamples, seed=seed)
     n = boot.scores_pos.size + boot.scores_neg.size
-    samples = boot.samples(threshold)  # one pass over blocks of resamples: bounded memory
     yb = np.asarray(y).astype(bool).ravel()
     pr = np.asarray(p, dtype=np.float64).ravel()
     estimates = {
@@ -71,6 +70,9 @@ def _binary_samples(
         estimates["pr_auc"] = float(average_precision_score(yb, pr))
     else:
         estimates["pr_auc"] = float("nan")
+    # The resamples after the point estimates: scikit-learn's curves then run without the
+    # resamples' ranking and what their pass left (200,000 records: peak +26 -> +21 MB, issue 15)
+    samples = boot.samples(threshold)  # one pass over blocks of resamples: bounded memory
     estimates.update({k: v.value for k, v in boot.at_threshold(threshold).items()})
     return boot, samples, estimates
 

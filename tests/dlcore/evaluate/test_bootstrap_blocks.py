@@ -80,3 +80,14 @@ def test_in_place_auc_is_bit_for_bit_the_formula():
             in_place = boot._auc_from(tp, fp)
             assert np.array_equal(in_place, formula)
             assert 0.6 < float(np.median(in_place)) < 1.0
+
+
+def test_point_auc_with_boolean_labels_is_the_same():
+    """_auc passes its labels as booleans (issue 15): exactly scikit-learn's AUC of 0/1 floats."""
+    from dlcore.evaluate.bootstrap import _auc
+
+    y, p = _sample(3000, seed=5, ties=True)
+    pos, neg = p[y == 1], p[y == 0]
+    floats = roc_auc_score(np.r_[np.ones(pos.size), np.zeros(neg.size)], np.r_[pos, neg])
+    assert _auc(pos, neg) == float(floats)
+    assert 0.6 < _auc(pos, neg) < 1.0
