@@ -19,24 +19,47 @@ Measured 2026-11-29 on the shared 2-core machine (baseline 654 MB, file sizes in
 | 200,000 | 29 MB | 2,482 / 1,819 / 62.7x / 385 (load ~15) | 867 / 213 / 7.4x / 41 |
 | 1,000,000 | 145 MB | ~9 GB (not run) | 1,008 / 355 / 2.45x / 385 |
 | 1,000,000, 2nd round | 145 MB | 1,019 / 366 / 2.52x / 874 (load 7-15) | 964-971 / 310-317 / 2.14-2.18x / 145-183 (load 1-6), 3 runs |
+| 1,000,000, 3rd round | 145 MB | 965 / 312 / 2.15x / 362 (load ~5) | 935-937 / 282-284 / 1.95-1.96x / 202-490 (load 3-8), 3 runs |
 
-The goal is NOT met yet at 1 M rows (2.14-2.18x; needs <= 290 MB beyond): training itself ends
-at ~250 MB beyond (the float64 frame 168 MB, imports ~40 MB, the split, targets, row index and
-Keras' state) and peaks at ~260; every later step is 15-25 MB above a level that creeps up by
-what each leaves that malloc_trim cannot return (scikit-learn's imports, TensorFlow's first
-inference at batch 8,192: ~15 MB each). The peak is now in the evaluation steps at +300-315:
-the cross-fitted temperature scaling of 200,000 validation records, the test metrics' curves,
-the network's bootstrap intervals and the paired comparison (an RSS probe per step, 2nd round).
-Fixed in the 2nd round: each split through the network 32,768 records at a time (its float64
-and float32 copies were 40 MB above training), the baselines' median imputer in column groups
-(+34 -> +16 MB) and fitted right after training, Parquet without dictionary encoding of number
-columns (+32 -> +12 MB while writing) and Arrow's pool released, Keras' traced steps dropped
-after training (11 MB), the heap trimmed between report steps. Fixed in
-the 1st round: the bootstrap's resamples x records matrices (blocks of 2^18 cells), the
-tf.data shuffle buffer of one tensor per value (a generator over index batches), io.StringIO
-copies of the text in the reader, copies of the frame (labelled rows, typed features, training
-part, Parquet save), baselines on every record (now at most 50,000), the SHAP background's copy
-of the training part, and the split's million-int JSON lists. pandas.read_csv alone peaks at
+3rd round (the goal is met at 1 M rows, with 6-8 MB to spare): after its first commits (ed051d4)
+two runs gave 937 and 936 MB, 283 and 282 beyond (1.95x) in 871 s at load 8-10; at its last
+commit (f234057) 937, 936 and 935 MB, 284, 283 and 282 beyond (1.96x, 1.95x, 1.95x) in 441, 490
+and 202 s at load 4-8, 4-8 and 3 (its last change lowered the network's intervals 938 -> 930 in
+the probe, but the test metrics' curves are as high). What it changed, by an RSS probe per step
+(VmHWM reset before each step, 1 M rows; MB of the whole process, TensorFlow's baseline 653):
+the split's positions and the row labels int32 and the float32 target not copied (after training
+and the trim 899 -> 888); a gc.collect() before that trim (Keras' datasets and callbacks held by
+reference cycles: 887 -> 881); the validation and test splits run through the network once and
+2,048 records per call (the test split ran 3 times; TensorFlow kept +16 MB after its first eager
+call at 8,192 records, +7 at 2,048); temperature scaling's log-loss summed 32,768 records at a
+time (each fold's fit +8-9 -> +3-4 over its start); the bootstrap's AUC per resample in place
+and the point estimates before the resamples' pass (headline intervals on 200,000 records alone:
++26 -> +22 over their start). Every step's peak in the probe at f234057: reading and training <=
+905, baselines 929, Parquet save 915, recalibration 930, test metrics (evaluate_binary:
+scikit-learn's ROC and PR curves, AUCs and the Youden threshold on the validation split) 936,
+the network's intervals 930, the paired comparison 934, registration 925 — still each 15-25 MB
+above a level (881 after training, 905-915 during evaluation) made of the frame (168), the
+imports and TensorFlow's and scikit-learn's state; the next saving would be scikit-learn's curve
+transients (roc_curve / average_precision_score on 200,000 records: +15-18 MB each) or the
+level.
+
+2nd round: the goal was NOT met at 1 M rows (2.14-2.18x; needs <= 290 MB beyond): training
+itself ends at ~250 MB beyond (the float64 frame 168 MB, imports ~40 MB, the split, targets, row
+index and Keras' state) and peaks at ~260; every later step is 15-25 MB above a level that
+creeps up by what each leaves that malloc_trim cannot return (scikit-learn's imports,
+TensorFlow's first inference at batch 8,192: ~15 MB each). The peak is now in the evaluation
+steps at +300-315: the cross-fitted temperature scaling of 200,000 validation records, the test
+metrics' curves, the network's bootstrap intervals and the paired comparison (an RSS probe per
+step, 2nd round). Fixed in the 2nd round: each split through the network 32,768 records at a
+time (its float64 and float32 copies were 40 MB above training), the baselines' median imputer
+in column groups (+34 -> +16 MB) and fitted right after training, Parquet without dictionary
+encoding of number columns (+32 -> +12 MB while writing) and Arrow's pool released, Keras'
+traced steps dropped after training (11 MB), the heap trimmed between report steps. Fixed in the
+1st round: the bootstrap's resamples x records matrices (blocks of 2^18 cells), the tf.data
+shuffle buffer of one tensor per value (a generator over index batches), io.StringIO copies of
+the text in the reader, copies of the frame (labelled rows, typed features, training part,
+Parquet save), baselines on every record (now at most 50,000), the SHAP background's copy of the
+training part, and the split's million-int JSON lists. pandas.read_csv alone peaks at
 575 MB on the 1 M-row file (whole process).
 """
 
