@@ -443,7 +443,16 @@ def run_search(
         ),
     )
     started = time.perf_counter()
-    grid = tuner.fit()
+    # Tune's per-trial result files are off (TUNE_DISABLE_AUTO_CALLBACK_LOGGERS): its analysis
+    # then warns "Failed to fetch metrics" for every trial, although each trial's last result
+    # (all this reads) is complete in memory. Its warnings are quietened for the fit only.
+    analysis_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    level = analysis_log.level
+    analysis_log.setLevel(logging.ERROR)
+    try:
+        grid = tuner.fit()
+    finally:
+        analysis_log.setLevel(level)
     elapsed = time.perf_counter() - started
     found: list[SearchTrial] = []
     lost: list[int] = []
