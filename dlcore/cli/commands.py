@@ -424,6 +424,7 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
             f"{search['elapsed_s']:.0f} s; validation loss {search['best_val_loss']:.4f} "
             f"(default settings {search['default_val_loss'] or float('nan'):.4f})"
             + _search_auc_text(search)
+            + _lost_trials_text(search)
             + "; chosen "
             + ", ".join(f"{k}={v}" for k, v in search["chosen_settings"].items())
         )
@@ -460,6 +461,14 @@ def _report_training(args: argparse.Namespace, outcome: Any) -> int:
         "\n".join(lines),
     )
     return 0
+
+
+def _lost_trials_text(search: dict[str, Any]) -> str:
+    """Each lost trial with its reason (the error's kind and first line), for the summary."""
+    lost = [t for t in search.get("trials", []) if t.get("status") == "lost"]
+    return "".join(
+        f"; trial {t['number']} lost: {t.get('reason') or 'no reason given'}" for t in lost
+    )
 
 
 def _search_auc_text(search: dict[str, Any]) -> str:

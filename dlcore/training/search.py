@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_TRIALS = 16
 DEFAULT_MINUTES = 30.0
 METRIC = "val_loss"
+NOT_RUN = "not run (budget)"
 
 # What is searched, as people read it (the card keeps this) and as Tune samples it. The default
 # settings for every set size are points of these spaces (tests/dlcore/training/test_search_space.py).
@@ -74,7 +75,7 @@ class SearchTrial:
     settings: dict[str, Any]
     val_loss: float | None
     epochs: int
-    status: str  # finished | stopped early | stopped at the budget | lost
+    status: str  # finished | stopped early | stopped at the budget | not run (budget) | lost
     val_auc: float | None = None
     reason: str | None = None  # a lost trial: the error's kind and first line
 
@@ -107,6 +108,7 @@ class SearchResult:
                 "val_auc": t.val_auc,
                 "epochs": t.epochs,
                 "status": t.status,
+                "reason": t.reason,
             }
             | {k: _shown(v) for k, v in t.settings.items()}
             for t in self.trials
@@ -120,7 +122,7 @@ class SearchResult:
             "scheduler": self.scheduler,
             "selected_on": self.selected_on,
             "budget": {"trials": self.budget_trials, "minutes": self.budget_minutes},
-            "trials_run": len(self.trials),
+            "trials_run": sum(t.status != NOT_RUN for t in self.trials),
             "lost_trials": self.lost,
             "elapsed_s": round(self.elapsed_s, 1),
             "chosen_settings": self.best_settings,
@@ -215,9 +217,10 @@ def train_trial(
 
     A trial trains one network (no ensemble, no mirror averaging): its validation loss per epoch
     is what ASHA compares; the chosen settings are trained with the base's ensemble afterwards.
-    ``deadline`` (a ``time.time()`` value: the search's budget) stops training within a batch
-    once passed; the cut epoch is still validated and reported with ``out_of_time`` true, so a
-    search ends on time instead of at the end of its running trials' epochs.
+    ``deadline`` (a ``time.monotonic()`` value of this machine: the search's budget) stops
+    training within a batch once passed; the cut epoch is still validated and reported with
+    ``out_of_time`` true, so a search ends on time instead of at the end of its running trials'
+    epochs.
     """
     from dlcore.models.spec import ModelSpec
     from dlcore.training.fit import train
@@ -229,7 +232,7 @@ def train_trial(
     best = BestEpoch()
 
     def out_of_time() -> bool:
-        return deadline is not None and time.time() >= deadline
+        return deadline is not None and time.monotonic() >= deadline
 
     def on_event(event: Any) -> None:
         if event.kind == "epoch" and METRIC in event.logs:
@@ -253,18 +256,31 @@ def _trial(
     dataset: Any = None,
     base: dict[str, Any] | None = None,
     space: dict[str, Any] | None = None,
-    deadline: float | None = None,
+    clock: Any = None,
     threads: int = 0,
 ) -> None:
-    """One Tune trial: ``train_trial`` reporting every epoch to Tune. ``threads`` (the trial's
-    CPUs) caps TensorFlow's thread pools, which otherwise take every core of the node for each
-    of the trials running on it at once."""
+    """One Tune trial: ``train_trial`` reporting every epoch to Tune. ``clock`` (a SearchClock
+    actor) says how long the search's trials may still run, measured where it lives, so a node
+    whose clock is set differently still stops on time; a trial that starts with no time left
+    returns without training. ``threads`` (the trial's CPUs) caps TensorFlow's thread pools,
+    which otherwise take every core of the node for each of the trials running on it at once."""
     import gc
 
+    import ray
     from ray import tune
 
     from dlcore.models.keras_runtime import import_keras
 
+    deadline = None
+    if clock is not None:
+        try:
+            remaining = float(ray.get(clock.remaining.remote(), timeout=60))
+        except Exception:  # the clock's node is gone: Tune's own budget still ends the search
+            logger.warning("search trial: the search's clock did not answer; no deadline")
+            remaining = math.inf
+        if remaining <= 0:
+            return  # started after the budget: no report, "not run (budget)"
+        deadline = time.monotonic() + remaining if math.isfinite(remaining) else None
     cap_threads(threads)
 
     # Trials reuse their worker process: the previous trial's network and Keras state go first.
@@ -321,6 +337,19 @@ def _watchers(
     return [_Leaderboard()], _Cancel()
 
 
+class SearchClock:
+    """The search's time left, on one clock: a Ray actor created when the search starts, asked
+    by each trial as it starts (trials on other nodes then count down on their own monotonic
+    clocks, so nodes whose wall clocks disagree still stop on time)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        """Seconds the trials may still run (negative once the budget is spent)."""
+        return self.end - time.monotonic()
+
+
 def trials_time(minutes: float) -> float:
     """Seconds the trials may run within a budget of ``minutes``: the budget less what stopping
     them takes (the cut epoch's validation, Tune's shutdown: 6 s over 30 minutes on a
@@ -331,11 +360,14 @@ def trials_time(minutes: float) -> float:
 
 def trial_status(metrics: dict[str, Any], error: Any, max_epochs: int) -> str:
     """How a trial ended, from its last report: lost (an error: its node or process died, or
-    Tune aborted it), stopped at the budget (cut by the search's time), stopped early (by ASHA
-    or early stopping, before ``max_epochs``) or finished."""
+    Tune aborted it), not run (budget) (it started when the time was up and reported nothing),
+    stopped at the budget (cut by the search's time), stopped early (by ASHA or early
+    stopping, before ``max_epochs``) or finished."""
     if error is not None:
         return "lost"
     epochs = int(metrics.get("epoch") or 0)
+    if epochs == 0:
+        return NOT_RUN
     if metrics.get("out_of_time") and epochs < max_epochs:
         return "stopped at the budget"
     if epochs < max_epochs and metrics.get("best_val_loss") is not None:
@@ -394,9 +426,21 @@ def run_search(
     base = base_spec.to_dict()
     default_point = {k: base[k] for k in space}
     # The budget is the search's wall time: trials running at its end stop within a batch
-    # (Tune's own time budget only stops trials when they next report, i.e. at an epoch's end).
-    trial_seconds = trials_time(minutes)
-    deadline = time.time() + trial_seconds
+    # (Tune's own time budget only stops trials when they next report, i.e. at an epoch's end);
+    # Tune's budget is the whole one, a backstop that leaves the cut trials the reserve to
+    # validate and report their last epoch.
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    clock = (
+        ray.remote(num_cpus=0)(SearchClock)
+        .options(  # beside this process (the search's driver), not on a node that may be lost
+            scheduling_strategy=NodeAffinitySchedulingStrategy(
+                ray.get_runtime_context().get_node_id(), soft=True
+            )
+        )
+        .remote(trials_time(minutes))
+    )
+    ray.get(clock.remaining.remote())  # started before the first trial asks
     concurrent = max(
         1, int(max(1.0, float(ray.cluster_resources().get("CPU", 1))) // cpus_per_trial)
     )
@@ -407,7 +451,7 @@ def run_search(
                 dataset=dataset,
                 base=base,
                 space=space,
-                deadline=deadline,
+                clock=clock,
                 threads=max(1, int(cpus_per_trial)),
             ),
             {"cpu": cpus_per_trial, **{str(k): float(v) for k, v in (resources or {}).items()}},
@@ -428,7 +472,7 @@ def run_search(
                 max_concurrent=concurrent,
                 random_state=seed,
             ),
-            time_budget_s=trial_seconds,
+            time_budget_s=minutes * 60.0,
             # a trial after the first on a worker reuses its process: TensorFlow is imported once
             # per worker, not once per trial (each trial seeds itself, so results do not change)
             reuse_actors=True,
@@ -453,6 +497,10 @@ def run_search(
         grid = tuner.fit()
     finally:
         analysis_log.setLevel(level)
+        try:
+            ray.kill(clock)
+        except Exception:  # already gone with its node
+            logger.debug("search clock already gone")
     elapsed = time.perf_counter() - started
     found: list[SearchTrial] = []
     lost: list[int] = []

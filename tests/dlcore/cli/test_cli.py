@@ -185,3 +185,17 @@ def test_the_search_summary_gives_the_chosen_and_default_validation_auc():
         "(default settings –)"
     )
     assert _search_auc_text({"best_val_auc": None, "default_val_auc": None}) == ""
+
+
+def test_the_search_summary_names_each_lost_trial_and_why():
+    from dlcore.cli.commands import _lost_trials_text
+
+    search = {
+        "trials": [
+            {"number": 1, "status": "finished", "reason": None},
+            {"number": 2, "status": "lost", "reason": "ActorDiedError: the node died"},
+            {"number": 3, "status": "not run (budget)", "reason": None},
+        ]
+    }
+    assert _lost_trials_text(search) == "; trial 2 lost: ActorDiedError: the node died"
+    assert _lost_trials_text({"trials": []}) == ""

@@ -218,3 +218,27 @@ def test_a_node_lost_mid_search_keeps_the_finished_trials_and_names_the_lost_one
     assert found.to_card()["lost_trials"] == [2]
     assert found.trials[1].reason and "Error" in found.trials[1].reason.split(":")[0]
     assert found.trials[0].reason is None
+
+
+def test_a_search_ends_within_its_budget_cutting_the_trial_still_training(cluster, worker_node):
+    """A 30-second search whose one trial would train 500 epochs: the trial is cut when the
+    search's clock says the time is up (its cut epoch validated and kept), and the search
+    returns within its budget instead of at the end of the trial's epochs."""
+    from dlcore.data.demo import load_demo
+    from dlcore.models.spec import ModelSpec
+    from dlcore.training.search import run_search
+
+    base = ModelSpec(hidden_units=[8], epochs=500, early_stopping_patience=0, batch_size=8, seed=1)
+    found = run_search(
+        load_demo("breast_cancer"),
+        base,
+        trials=1,
+        minutes=0.5,
+        space={"learning_rate": ("loguniform", 1e-3, 1e-2)},
+    )
+    (trial,) = found.trials
+    assert trial.status == "stopped at the budget", trial
+    assert 1 <= trial.epochs < 500 and trial.val_loss is not None and trial.reason is None
+    assert found.best_val_loss == trial.val_loss
+    assert found.elapsed_s < 30 + 5  # the budget, and Tune's shutdown
+    assert found.to_card()["trials_run"] == 1

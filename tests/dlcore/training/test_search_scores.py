@@ -74,7 +74,7 @@ def test_a_trial_past_the_search_deadline_stops_within_its_epoch_and_says_so(bre
 
     base = ModelSpec(hidden_units=[8], epochs=500, early_stopping_patience=0, batch_size=8, seed=1)
     reports: list[dict] = []
-    started = time.time()
+    started = time.monotonic()
     result = train_trial({}, breast_cancer, base.to_dict(), TABLE_SPACE, reports.append, started)
     assert result.cancelled and result.epochs_run == 1  # 500 epochs asked, cut in the first
     assert len(reports) == 1 and reports[0]["out_of_time"] is True
@@ -83,6 +83,19 @@ def test_a_trial_past_the_search_deadline_stops_within_its_epoch_and_says_so(bre
     # the same report from a trial that ran all its epochs is simply finished
     assert trial_status({**reports[-1], "epoch": 500}, None, 500) == "finished"
     assert trial_status({"epoch": 3, "best_val_loss": 0.2}, None, 500) == "stopped early"
+    # a trial that started when the time was up reported nothing: not run, not "finished"
+    assert trial_status({}, None, 500) == "not run (budget)"
+
+
+def test_the_search_clock_counts_down_where_it_lives():
+    import time
+
+    from dlcore.training.search import SearchClock
+
+    clock = SearchClock(0.2)
+    assert 0.1 < clock.remaining() <= 0.2
+    time.sleep(0.25)
+    assert clock.remaining() < 0
 
 
 def test_the_trials_stop_early_enough_for_the_search_to_end_within_its_budget():
