@@ -15,6 +15,7 @@ from dlcore.training.jobs import (
     reap_jobs,
     search_leaderboard,
 )
+from dlcore.training.search import NOT_RUN
 from ui.auth import allowed, current_account
 from ui.common import MODEL_KEY, fmt_duration, show_metrics
 
@@ -88,7 +89,8 @@ def search_board(job: JobInfo) -> None:
     board = search_leaderboard(job.id)
     budget = job.params["search"]
     st.markdown(
-        f"**Search:** {len(board)} of at most {budget['trials']} trials "
+        f"**Search:** {sum(t['status'] != NOT_RUN for t in board)} of at most "
+        f"{budget['trials']} trials "
         f"(at most {budget['minutes']:g} min); judged on validation loss, lower is better"
         + (
             "; the validation AUC of each trial's best epoch is shown beside it, not chosen on."

@@ -54,6 +54,7 @@ def test_the_leaderboard_shows_each_trials_latest_report_best_first(isolated_wor
         (1, 2, 0.40, "running"),
         (2, 1, 0.30, "running"),
         (1, 3, 0.35, "finished"),
+        (3, 0, None, "not run (budget)"),  # started when the time was up: not counted
     ):
         writer.on_trial(
             {
@@ -68,9 +69,9 @@ def test_the_leaderboard_shows_each_trials_latest_report_best_first(isolated_wor
     at = open_page("train")
     assert any("2 of at most 3 trials" in t for t in texts(at.markdown))
     table = next(d.value for d in at.dataframe if "validation loss" in d.value.columns)
-    assert list(table["trial"]) == [2, 1]
-    assert list(table["validation loss"]) == [0.30, 0.35]
-    assert list(table["state"]) == ["running", "finished"]
+    assert list(table["trial"]) == [2, 1, 3]
+    assert list(table["validation loss"])[:2] == [0.30, 0.35]
+    assert list(table["state"]) == ["running", "finished", "not run (budget)"]
     # the AUC of each trial's best epoch beside its loss (not chosen on); none reported yet: blank
     assert table["validation AUC"].iloc[1] == 0.912 and table["validation AUC"].isna().iloc[0]
     assert any("not chosen on" in t for t in texts(at.markdown))
