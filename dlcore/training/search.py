@@ -368,7 +368,7 @@ def trial_status(metrics: dict[str, Any], error: Any, max_epochs: int) -> str:
     epochs = int(metrics.get("epoch") or 0)
     if epochs == 0:
         return NOT_RUN
-    if metrics.get("out_of_time") and epochs < max_epochs:
+    if metrics.get("out_of_time"):  # its last epoch ended by the budget (also the last one)
         return "stopped at the budget"
     if epochs < max_epochs and metrics.get("best_val_loss") is not None:
         return "stopped early"

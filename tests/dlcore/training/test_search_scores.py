@@ -80,8 +80,12 @@ def test_a_trial_past_the_search_deadline_stops_within_its_epoch_and_says_so(bre
     assert len(reports) == 1 and reports[0]["out_of_time"] is True
     assert np.isfinite(reports[0]["val_loss"])
     assert trial_status(reports[-1], None, 500) == "stopped at the budget"
-    # the same report from a trial that ran all its epochs is simply finished
-    assert trial_status({**reports[-1], "epoch": 500}, None, 500) == "finished"
+    # cut in its last epoch: that epoch was partial, so not "finished" either
+    assert trial_status({**reports[-1], "epoch": 500}, None, 500) == "stopped at the budget"
+    # a trial that ran all its epochs within the time is finished
+    assert trial_status({**reports[-1], "epoch": 500, "out_of_time": False}, None, 500) == (
+        "finished"
+    )
     assert trial_status({"epoch": 3, "best_val_loss": 0.2}, None, 500) == "stopped early"
     # a trial that started when the time was up reported nothing: not run, not "finished"
     assert trial_status({}, None, 500) == "not run (budget)"
