@@ -47,13 +47,15 @@ def split_output(result: TrainResult, part: np.ndarray) -> np.ndarray:
 
 
 def split_outputs(result: TrainResult) -> dict[str, np.ndarray]:
-    """The model's raw output on the validation and the test split, each run through the network
-    once: the recalibration, the test metrics and the bootstrap intervals share them (the test
-    split went through it three times, the validation split twice: issue 15)."""
-    return {
-        "validation": split_output(result, result.split.validation),
-        "test": split_output(result, result.split.test),
-    }
+    """The model's raw output on the test split and, for the tasks that use it (binary and
+    multiclass: recalibration, the binary operating threshold), the validation split, each run
+    through the network once: the recalibration, the test metrics and the bootstrap intervals
+    share them (the test split went through it three times, the validation split twice: issue
+    15)."""
+    outputs = {"test": split_output(result, result.split.test)}
+    if result.layout.task in ("binary", "multiclass"):
+        outputs["validation"] = split_output(result, result.split.validation)
+    return outputs
 
 
 def calibrate_on_validation(

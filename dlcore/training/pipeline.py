@@ -75,7 +75,10 @@ def evaluate_split(
         output("test"),
         classes=layout.classes,
         positive_class=layout.positive_class,
-        validation=(data.y[split.validation], output("validation")),
+        # the validation split chooses the binary operating threshold (nothing else reads it)
+        validation=(data.y[split.validation], output("validation"))
+        if layout.task == "binary"
+        else None,
     )
 
 

@@ -109,6 +109,29 @@ def test_outputs_computed_once_give_the_same_evaluation(tiny_cohort, monkeypatch
     assert summary["metrics_ci"] == own_summary["metrics_ci"]
 
 
+def test_a_regression_runs_only_its_test_split_through_the_network(tiny_regression, monkeypatch):
+    """Regression has no recalibration and no operating threshold: the validation split is not
+    run through the network for its evaluation (it was, for nothing), and the report is the
+    same."""
+    from dlcore.evaluate.metrics import report_to_dict
+    from dlcore.training import honest, pipeline
+
+    result = tiny_regression.result
+    runs = []
+    original = honest.split_output
+
+    def counted(result_, part):
+        runs.append(len(part))
+        return original(result_, part)
+
+    monkeypatch.setattr(honest, "split_output", counted)
+    monkeypatch.setattr(pipeline, "split_output", counted)
+    outputs = honest.split_outputs(result)
+    report = pipeline.evaluate_split(result, None, outputs)
+    assert runs == [len(result.split.test)]
+    assert report_to_dict(report) == report_to_dict(tiny_regression.report)
+
+
 @pytest.mark.parametrize("classes", [2, 3])
 def test_the_temperature_log_loss_in_chunks_is_the_same(classes, monkeypatch):
     from dlcore.evaluate import calibration
